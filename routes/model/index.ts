@@ -1,0 +1,3 @@
+export * from './resource.js';
+export * from './networking.js';
+export * from './kube.js';
