@@ -1,8 +1,19 @@
 // The only producer of Snapshots. CONTRACT (owned by the control-plane helper; signature fixed).
+//
+// Order matters for cost, not for the result: source errors reject at once; then the input hash is
+// compared with the live snapshot's, so an unchanged configuration is neither validated nor compiled again;
+// only then validate → compile → stamp → deep-freeze.
+import { createHash } from 'node:crypto';
+import { hasErrors } from '../core/diagnostics.js';
 import type { Diagnostic } from '../core/diagnostics.js';
+import { deepFreeze } from '../core/freeze.js';
 import type { Snapshot } from '../core/snapshot.js';
-import type { CompileOptions } from '../routes/compile/index.js';
+// Namespace imports: the stage modules link even while a stage is still a declared placeholder, and a
+// missing stage then surfaces as a rejected build (GH_CFG_INTERNAL), not as a process that cannot start.
+import * as compileStage from '../routes/compile/index.js';
+import type { CompileOptions, CompileResult } from '../routes/compile/index.js';
 import type { Located } from '../routes/model/resource.js';
+import * as validateStage from '../routes/validate/index.js';
 
 export type BuildResult =
   | { readonly ok: true; readonly snapshot: Snapshot; readonly diagnostics: readonly Diagnostic[] }
@@ -10,10 +21,119 @@ export type BuildResult =
   /** The input hashes equal to `previous`'s: nothing to do. */
   | { readonly ok: 'unchanged' };
 
+/** A stage threw instead of returning diagnostics: a Gatehouse bug, reported as a rejection, never a crash. */
+export const INTERNAL_ERROR_CODE = 'GH_CFG_INTERNAL';
+
+/** The two routes/ stages a build runs; replaceable only to test build's own bookkeeping in isolation. */
+export interface BuildStages {
+  validateResources(resources: readonly Located[]): Diagnostic[];
+  compileSnapshot(resources: readonly Located[], options: CompileOptions): CompileResult;
+}
+
+const routeStages: BuildStages = {
+  validateResources: (resources) => validateStage.validateResources(resources),
+  compileSnapshot: (resources, options) => compileStage.compileSnapshot(resources, options),
+};
+
 /** validate → compile → hash → deep-freeze. Any error-severity diagnostic rejects the candidate. */
-export declare function buildSnapshot(
+export function buildSnapshot(
   resources: readonly Located[],
   sourceDiagnostics: readonly Diagnostic[],
   options: CompileOptions,
   previous: Snapshot | undefined,
-): BuildResult;
+): BuildResult {
+  return buildSnapshotWith(routeStages, resources, sourceDiagnostics, options, previous);
+}
+
+export function buildSnapshotWith(
+  stages: BuildStages,
+  resources: readonly Located[],
+  sourceDiagnostics: readonly Diagnostic[],
+  options: CompileOptions,
+  previous: Snapshot | undefined,
+): BuildResult {
+  const { validateResources, compileSnapshot } = stages;
+  if (hasErrors(sourceDiagnostics)) {
+    // Validation of what did parse is still worth showing: the user fixes everything in one pass.
+    const validation = guard('validate', () => validateResources(resources));
+    return { ok: false, diagnostics: [...sourceDiagnostics, ...validation.filter((d) => d.severity === 'error')] };
+  }
+
+  const hash = inputHash(resources, options);
+  if (previous && previous.hash === hash) return { ok: 'unchanged' };
+
+  const validation = guard('validate', () => validateResources(resources));
+  if (hasErrors(validation)) return { ok: false, diagnostics: [...sourceDiagnostics, ...validation] };
+
+  let compiled: CompileResult | undefined;
+  const compileFailure = guard('compile', () => {
+    compiled = compileSnapshot(resources, options);
+    return [];
+  });
+  if (!compiled) return { ok: false, diagnostics: [...sourceDiagnostics, ...validation, ...compileFailure] };
+  const all = dedupe([...sourceDiagnostics, ...validation, ...compiled.diagnostics, ...compiled.body.diagnostics]);
+  if (hasErrors(all)) return { ok: false, diagnostics: all };
+
+  const snapshot: Snapshot = {
+    ...compiled.body,
+    version: (previous?.version ?? 0) + 1,
+    hash,
+    builtAt: new Date().toISOString(),
+    diagnostics: all.filter((d) => d.severity === 'warning'),
+  };
+  return { ok: true, snapshot: deepFreeze(snapshot), diagnostics: all };
+}
+
+/**
+ * sha256 over the input objects in read order and the compile options. `now` is left out: it differs
+ * on every build and would make every configuration look new.
+ */
+export function inputHash(resources: readonly Located[], options: CompileOptions): string {
+  const h = createHash('sha256');
+  const { now: _now, ...stable } = options;
+  h.update(canonicalJson(stable));
+  for (const r of resources) h.update('\n').update(canonicalJson(r.object));
+  return h.digest('hex');
+}
+
+/** JSON with object keys sorted at every level and undefined members dropped: equal data, equal text. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    return value === undefined ? 'null' : JSON.stringify(value) ?? 'null';
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+}
+
+function guard(stage: string, fn: () => Diagnostic[]): Diagnostic[] {
+  try {
+    return fn();
+  } catch (err) {
+    return [
+      {
+        severity: 'error',
+        code: INTERNAL_ERROR_CODE,
+        message: `${stage} failed unexpectedly: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      },
+    ];
+  }
+}
+
+function dedupe(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  const out: Diagnostic[] = [];
+  for (const d of diagnostics) {
+    const key = `${d.severity}\0${d.code}\0${d.message}\0${d.resource ?? ''}\0${d.field ?? ''}\0${
+      d.source ? `${d.source.file}:${d.source.line}:${d.source.col}` : ''
+    }`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(d);
+  }
+  return out;
+}

@@ -1,0 +1,248 @@
+// A directory of YAML manifests as a config source: every `.yaml`/`.yml` file under it, subfolders
+// included, read in sorted relative-path order and emitted as one full set on start and on every change.
+//
+// Paths in diagnostics: the directory as the user gave it joined with the file's relative path, so
+// `--config ./my-manifests` reports `my-manifests/vs/reviews.yaml:12:7` — a path that the user's terminal
+// and editor open directly from the directory they ran the command in (an absolute --config stays
+// absolute). A bare relative path (`vs/reviews.yaml`) would be ambiguous next to the user's other files.
+//
+// Watching: fs.watch with `recursive: true` (supported on Linux since Node 19.1; it watches directories
+// created later too). Any event re-reads everything after a short settle; an update byte-identical to the
+// last one emitted is dropped, so editors' save dances and touch(1) cause no build.
+//
+// Not handled yet: Kubernetes ConfigMap volumes swap a `..data` symlink to a new `..<timestamp>` folder.
+// Their top-level files are symlinks into `..data`, which are read (symlinked files are followed), and the
+// swap fires an event in the root, so it works in practice; symlinked directories are never descended
+// into (no cycles), and the dot-folders themselves are skipped.
+import { createHash } from 'node:crypto';
+import { watch } from 'node:fs';
+import type { Dirent, FSWatcher } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import type { Diagnostic } from '../../core/diagnostics.js';
+import { ErrCode, GatehouseError } from '../../core/errors.js';
+import { parseManifests } from '../../routes/parse.js';
+import type { ManifestFile } from '../../routes/parse.js';
+import type { ConfigSource, SourceUpdate } from '../source.js';
+
+/** A file or folder that exists but cannot be read; the candidate is rejected until it can. */
+export const READ_ERROR_CODE = 'GH_CFG_READ';
+
+export interface DirectorySourceOptions {
+  /** Namespace for documents without metadata.namespace. */
+  readonly defaultNamespace: string;
+  /** Offset for Origin.order, so several sources keep distinct read orders. */
+  readonly orderBase?: number;
+  /** Quiet time after a file-system event before re-reading; coalesces an editor's save. Default 20 ms. */
+  readonly settleMs?: number;
+  /** While the directory is missing, how often to look for it again. Default 1000 ms. */
+  readonly retryMs?: number;
+}
+
+const MANIFEST = /\.ya?ml$/i;
+
+/** Editors' swap, backup and probe files, which are never manifests even when they end in .yaml. */
+export function isIgnoredName(name: string): boolean {
+  return (
+    name.startsWith('.') || // dotfiles, `.#lock` files, vim's `.x.swp`
+    name.endsWith('~') ||
+    (name.startsWith('#') && name.endsWith('#')) ||
+    name.endsWith('.swp') ||
+    name.endsWith('.swx') ||
+    name.endsWith('.tmp') ||
+    name === '4913' // vim's write-permission probe
+  );
+}
+
+interface DirectoryRead {
+  readonly files: ManifestFile[];
+  readonly diagnostics: Diagnostic[];
+}
+
+export function createDirectorySource(dir: string, options: DirectorySourceOptions): ConfigSource {
+  const settleMs = options.settleMs ?? 20;
+  const retryMs = options.retryMs ?? 1000;
+  let emitFn: ((update: SourceUpdate) => void) | undefined;
+  let watcher: FSWatcher | undefined;
+  let settleTimer: ReturnType<typeof setTimeout> | undefined;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let scanning: Promise<void> | undefined;
+  let rescanAfter = false;
+  let lastFingerprint: string | undefined;
+  let stopped = false;
+
+  const display = (rel: string): string => join(dir, rel);
+
+  function readError(rel: string, err: unknown): Diagnostic {
+    const code = (err as NodeJS.ErrnoException)?.code ?? 'error';
+    return {
+      severity: 'error',
+      code: READ_ERROR_CODE,
+      message: `cannot read ${display(rel) || dir}: ${code} (${(err as Error)?.message ?? String(err)})`,
+      source: { file: display(rel), line: 1, col: 1 },
+    };
+  }
+
+  async function collect(): Promise<DirectoryRead> {
+    const files: ManifestFile[] = [];
+    const diagnostics: Diagnostic[] = [];
+    async function walk(relDir: string): Promise<void> {
+      let entries: Dirent[];
+      try {
+        entries = await readdir(join(dir, relDir), { withFileTypes: true });
+      } catch (err) {
+        // A folder deleted while we walked is simply gone; anything else is worth telling.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') diagnostics.push(readError(relDir, err));
+        return;
+      }
+      for (const entry of entries) {
+        if (isIgnoredName(entry.name)) continue;
+        const rel = relDir === '' ? entry.name : posix.join(relDir, entry.name);
+        if (entry.isDirectory()) {
+          await walk(rel);
+          continue;
+        }
+        if (!MANIFEST.test(entry.name)) continue;
+        if (entry.isSymbolicLink()) {
+          try {
+            if (!(await stat(join(dir, rel))).isFile()) continue;
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') diagnostics.push(readError(rel, err));
+            continue;
+          }
+        } else if (!entry.isFile()) continue;
+        try {
+          files.push({ path: rel, text: await readFile(join(dir, rel), 'utf8') });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') diagnostics.push(readError(rel, err));
+        }
+      }
+    }
+    await walk('');
+    // Sorted by relative path with a plain code-unit comparison: locale-independent, so read order
+    // (and VirtualService merge order) is the same on every machine.
+    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return { files, diagnostics };
+  }
+
+  function fingerprint(s: DirectoryRead): string {
+    const h = createHash('sha256');
+    for (const f of s.files) h.update(`${f.path}\0${Buffer.byteLength(f.text)}\0`).update(f.text);
+    h.update('\0diagnostics\0');
+    for (const d of s.diagnostics) h.update(`${d.code}\0${d.message}\0`);
+    return h.digest('hex');
+  }
+
+  async function isDirectory(): Promise<boolean> {
+    try {
+      return (await stat(dir)).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  function ensureWatcher(): void {
+    if (watcher || stopped) return;
+    try {
+      watcher = watch(dir, { recursive: true, persistent: true }, () => schedule());
+      watcher.on('error', () => {
+        // Typically the directory itself went away. Drop the watcher; the rescan reports the loss and
+        // keeps looking for the directory until it comes back.
+        watcher?.close();
+        watcher = undefined;
+        schedule();
+      });
+    } catch {
+      watcher = undefined;
+    }
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    if (settleTimer) clearTimeout(settleTimer);
+    settleTimer = setTimeout(() => {
+      settleTimer = undefined;
+      void rescan();
+    }, settleMs);
+  }
+
+  async function rescan(): Promise<void> {
+    if (scanning) {
+      rescanAfter = true;
+      return scanning;
+    }
+    scanning = (async () => {
+      do {
+        rescanAfter = false;
+        await readAndEmit();
+      } while (rescanAfter && !stopped);
+    })();
+    try {
+      await scanning;
+    } finally {
+      scanning = undefined;
+    }
+  }
+
+  async function readAndEmit(): Promise<void> {
+    if (!(await isDirectory())) {
+      // Emitting an empty set would tear down every route; an error keeps the live snapshot instead.
+      watcher?.close();
+      watcher = undefined;
+      emitIfChanged({
+        files: [],
+        diagnostics: [
+          {
+            severity: 'error',
+            code: READ_ERROR_CODE,
+            message: `config directory ${dir} is missing or not a directory`,
+          },
+        ],
+      });
+      if (!stopped && !retryTimer) {
+        retryTimer = setTimeout(() => {
+          retryTimer = undefined;
+          void rescan();
+        }, retryMs);
+      }
+      return;
+    }
+    ensureWatcher();
+    emitIfChanged(await collect());
+  }
+
+  function emitIfChanged(s: DirectoryRead): void {
+    if (stopped || !emitFn) return;
+    const fp = fingerprint(s);
+    if (fp === lastFingerprint) return;
+    lastFingerprint = fp;
+    const parsed = parseManifests(
+      s.files.map((f) => ({ path: display(f.path), text: f.text })),
+      { defaultNamespace: options.defaultNamespace, orderBase: options.orderBase ?? 0 },
+    );
+    emitFn({ resources: parsed.resources, diagnostics: [...s.diagnostics, ...parsed.diagnostics] });
+  }
+
+  return {
+    name: `directory:${dir}`,
+    async start(emit) {
+      if (!(await isDirectory())) {
+        throw new GatehouseError(ErrCode.CONFIG_DIR, `config directory ${dir} does not exist or is not a directory`);
+      }
+      emitFn = emit;
+      // Watch before the first read, so a change made while reading is not lost.
+      ensureWatcher();
+      await rescan();
+    },
+    async stop() {
+      stopped = true;
+      if (settleTimer) clearTimeout(settleTimer);
+      if (retryTimer) clearTimeout(retryTimer);
+      settleTimer = retryTimer = undefined;
+      watcher?.close();
+      watcher = undefined;
+      if (scanning) await scanning;
+      emitFn = undefined;
+    },
+  };
+}
