@@ -1,0 +1,157 @@
+// Checks and schemas shared by several kinds: names, hosts, durations, regexes, ports, header operations.
+import { CfgCode } from '../../core/codes.js';
+import type { Check, ObjectSchema } from './schema.js';
+import { any, int, isRecord, label, list, map, obj, required, str } from './schema.js';
+
+const DNS_LABEL = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
+const DNS_LABEL_RE = new RegExp(`^${DNS_LABEL}$`);
+const DNS_SUBDOMAIN_RE = new RegExp(`^${DNS_LABEL}(\\.${DNS_LABEL})*$`);
+// Host names are case-insensitive; Istio accepts upper case and lower-cases when matching.
+const HOSTNAME_RE = /^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*\.?$/;
+const IPV6_RE = /^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$/;
+
+export function isDnsLabel(s: string): boolean {
+  return s.length <= 63 && DNS_LABEL_RE.test(s);
+}
+
+export function isDnsSubdomain(s: string): boolean {
+  return s.length <= 253 && DNS_SUBDOMAIN_RE.test(s);
+}
+
+function isHostname(s: string): boolean {
+  return s.length <= 253 && HOSTNAME_RE.test(s) && s.split('.').every((l) => l.length <= 63);
+}
+
+/** `*`, `*.suffix`, or a DNS name: what Gateway and VirtualService hosts may say. */
+export function isWildcardHostname(s: string): boolean {
+  if (s === '*') return true;
+  return isHostname(s.startsWith('*.') ? s.slice(2) : s);
+}
+
+// ----- checks ---------------------------------------------------------------------------------------
+
+export const checkResourceName: Check<string> = (v, ctx, path) => {
+  if (!isDnsSubdomain(v)) {
+    ctx.error(
+      CfgCode.NAME,
+      `${label(path)} ${JSON.stringify(v)} is not a valid Kubernetes name (lower-case letters, digits, '-' and '.', at most 253 characters)`,
+      path,
+    );
+  }
+};
+
+export const checkNamespace: Check<string> = (v, ctx, path) => {
+  if (!isDnsLabel(v)) {
+    ctx.error(CfgCode.NAME, `namespace ${JSON.stringify(v)} is not a valid DNS label`, path);
+  }
+};
+
+/** VirtualService/DestinationRule/ServiceEntry hosts: wildcard names, short names, FQDNs, or IPs. */
+export const checkServiceHost: Check<string> = (v, ctx, path) => {
+  if (!isWildcardHostname(v) && !IPV6_RE.test(v)) {
+    ctx.error(CfgCode.VALUE, `${label(path)} ${JSON.stringify(v)} is not a valid host (a DNS name, "*" or "*.suffix")`, path);
+  }
+};
+
+// Go's time.ParseDuration syntax, which Istio's durations accept: `1s`, `500ms`, `1.5s`, `2m`, `1h30m`.
+const DURATION_RE = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
+
+export const checkDuration: Check<string> = (v, ctx, path) => {
+  if (v !== '0' && !DURATION_RE.test(v)) {
+    ctx.error(CfgCode.VALUE, `${label(path)} must be a duration such as 1s, 500ms, 1.5s, 2m or 1h, got ${JSON.stringify(v)}`, path);
+  }
+};
+
+/** Gatehouse evaluates Istio's (RE2) regexes with JavaScript RegExp, so they must compile there. */
+export const checkRegex: Check<string> = (v, ctx, path) => {
+  try {
+    new RegExp(v);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    ctx.error(CfgCode.REGEX, `${label(path)} ${JSON.stringify(v)} is not a valid regular expression: ${why}`, path);
+  }
+};
+
+const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Standard base64 with padding, as Kubernetes stores Secret data; line breaks are ignored, as Go does. */
+export function isBase64(v: string): boolean {
+  const s = v.replace(/[\r\n]/g, '');
+  return s.length % 4 === 0 && BASE64_RE.test(s);
+}
+
+export const checkBase64: Check<string> = (v, ctx, path) => {
+  if (!isBase64(v)) ctx.error(CfgCode.VALUE, `${label(path)} is not valid base64`, path);
+};
+
+const PROTOCOLS = ['HTTP', 'HTTPS', 'HTTP2', 'GRPC', 'GRPC-WEB', 'HTTP_PROXY', 'TCP', 'TLS', 'UDP', 'MONGO', 'MYSQL', 'REDIS'];
+
+/** Istio port protocols are case-insensitive names. */
+export const checkProtocol: Check<string> = (v, ctx, path) => {
+  if (!PROTOCOLS.includes(v.toUpperCase())) {
+    ctx.error(CfgCode.VALUE, `${label(path)} must be one of ${PROTOCOLS.join(', ')}, got ${JSON.stringify(v)}`, path);
+  }
+};
+
+// ----- schemas --------------------------------------------------------------------------------------
+
+export const portNumber = int({ min: 1, max: 65535 });
+export const stringMap = map(str());
+export const stringList = list(str());
+export const duration = str({ check: checkDuration });
+
+export const objectMeta: ObjectSchema = obj(
+  'ObjectMeta',
+  {
+    name: str({ check: checkResourceName }),
+    namespace: str({ check: checkNamespace }),
+    labels: stringMap,
+    annotations: stringMap,
+    creationTimestamp: str(),
+    generateName: str(),
+    resourceVersion: str(),
+    uid: str(),
+    generation: int(),
+  },
+  { open: true },
+);
+
+export const stringMatch = obj(
+  'StringMatch',
+  { exact: str(), prefix: str(), regex: str({ check: checkRegex }) },
+  { oneOf: [['exact', 'prefix', 'regex']] },
+);
+
+export const headerOperations = obj('HeaderOperations', { set: stringMap, add: stringMap, remove: stringList });
+export const headers = obj('Headers', { request: headerOperations, response: headerOperations });
+
+export const portSelector = obj('PortSelector', { number: portNumber });
+
+export const destination = obj('Destination', {
+  host: required(str({ check: checkServiceHost })),
+  subset: str(),
+  port: portSelector,
+});
+
+export const workloadSelector = obj('WorkloadSelector', { matchLabels: stringMap });
+
+/** Istio's policy `targetRef(s)`: a Gateway API style reference, read but not used by Gatehouse. */
+export const policyTargetReference = obj('PolicyTargetReference', {
+  group: str(),
+  kind: required(str()),
+  name: required(str()),
+  namespace: str(),
+});
+
+/** The envelope of an Istio kind: `spec` as given, plus the fields every object has. */
+export function istioObject(kind: string, spec: ObjectSchema, specRequired = true): ObjectSchema {
+  return obj(kind, {
+    apiVersion: str(),
+    kind: str(),
+    metadata: objectMeta,
+    spec: specRequired ? required(spec) : spec,
+    status: any(),
+  });
+}
+
+export { isRecord };

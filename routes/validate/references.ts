@@ -1,0 +1,143 @@
+// Rules across resources: duplicates, VirtualServices naming Gateways that do not exist, and
+// destinations naming subsets that no DestinationRule defines. Everything here is a lookup in maps
+// built once, so a configuration of thousands of resources stays linear.
+import { CfgCode } from '../../core/codes.js';
+import type { Diagnostic } from '../../core/diagnostics.js';
+import type { Located } from '../model/resource.js';
+import type { Path } from './schema.js';
+import { ResourceContext, isRecord } from './schema.js';
+
+/** Istio's reserved gateway name for the sidecars of the mesh; never a Gateway resource. */
+const MESH = 'mesh';
+/** Validation runs before compile knows the domain suffix; Istio's default is what manifests assume. */
+const DOMAIN_SUFFIX = 'cluster.local';
+
+/** Istio short-name resolution: a host without a dot is a Service in the referring resource's namespace. */
+export function resolveHost(host: string, namespace: string): string {
+  return host.includes('.') || host.includes('*') ? host : `${host}.${namespace}.svc.${DOMAIN_SUFFIX}`;
+}
+
+/**
+ * A VirtualService's gateway reference as `namespace/name`: `ns/name` as given, a bare `name` in the
+ * VirtualService's namespace, and Istio's legacy `name.namespace[.svc.cluster.local]`.
+ */
+export function resolveGatewayName(ref: string, namespace: string): string {
+  const slash = ref.indexOf('/');
+  if (slash >= 0) return `${ref.slice(0, slash)}/${ref.slice(slash + 1)}`;
+  const dot = ref.indexOf('.');
+  if (dot >= 0) {
+    const rest = ref.slice(dot + 1);
+    const ns = rest.split('.')[0] ?? namespace;
+    return `${ns}/${ref.slice(0, dot)}`;
+  }
+  return `${namespace}/${ref}`;
+}
+
+function array(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+export function checkDuplicates(resources: readonly Located[], out: Diagnostic[]): void {
+  const first = new Map<string, Located>();
+  for (const r of resources) {
+    const { kind, metadata } = r.object;
+    const key = `${kind}/${metadata.namespace}/${metadata.name}`;
+    const seen = first.get(key);
+    if (!seen) {
+      first.set(key, r);
+      continue;
+    }
+    const at = seen.origin.source;
+    new ResourceContext(r, out).error(
+      CfgCode.DUPLICATE,
+      `${kind} ${metadata.namespace}/${metadata.name} is defined twice; the first definition is at ${at.file}:${at.line}`,
+      ['metadata', 'name'],
+    );
+  }
+}
+
+export function checkGatewayReferences(resources: readonly Located[], out: Diagnostic[]): void {
+  const gateways = new Set<string>();
+  for (const r of resources) {
+    if (r.object.kind === 'Gateway') gateways.add(`${r.object.metadata.namespace}/${r.object.metadata.name}`);
+  }
+  for (const r of resources) {
+    if (r.object.kind !== 'VirtualService' || !isRecord(r.object['spec'])) continue;
+    const spec = r.object['spec'];
+    const ctx = new ResourceContext(r, out);
+    const check = (ref: unknown, path: Path): void => {
+      if (typeof ref !== 'string' || ref === MESH || ref === '') return;
+      const name = resolveGatewayName(ref, ctx.namespace);
+      if (!gateways.has(name)) {
+        ctx.warn(CfgCode.GATEWAY_NOT_FOUND, `gateway ${JSON.stringify(ref)} (${name}) does not exist; routes bound only to it are not served`, path);
+      }
+    };
+    array(spec['gateways']).forEach((g, i) => check(g, ['spec', 'gateways', i]));
+    for (const section of ['http', 'tls'] as const) {
+      array(spec[section]).forEach((route, i) => {
+        if (!isRecord(route)) return;
+        array(route['match']).forEach((m, j) => {
+          if (!isRecord(m)) return;
+          array(m['gateways']).forEach((g, k) => check(g, ['spec', section, i, 'match', j, 'gateways', k]));
+        });
+      });
+    }
+  }
+}
+
+export function checkSubsetReferences(resources: readonly Located[], out: Diagnostic[]): void {
+  // host → subset names, merged over every DestinationRule for that host.
+  const subsetsByHost = new Map<string, Set<string>>();
+  const wildcardHosts: string[] = [];
+  for (const r of resources) {
+    if (r.object.kind !== 'DestinationRule' || !isRecord(r.object['spec'])) continue;
+    const spec = r.object['spec'];
+    if (typeof spec['host'] !== 'string') continue;
+    const host = resolveHost(spec['host'], r.object.metadata.namespace);
+    let names = subsetsByHost.get(host);
+    if (!names) {
+      names = new Set();
+      subsetsByHost.set(host, names);
+      if (host.startsWith('*')) wildcardHosts.push(host);
+    }
+    for (const s of array(spec['subsets'])) if (isRecord(s) && typeof s['name'] === 'string') names.add(s['name']);
+  }
+  // Most specific wildcard first, as Istio picks the DestinationRule for a host.
+  wildcardHosts.sort((a, b) => b.length - a.length);
+
+  const subsetsFor = (host: string): Set<string> | undefined => {
+    const exact = subsetsByHost.get(host);
+    if (exact) return exact;
+    for (const w of wildcardHosts) if (w === '*' || host.endsWith(w.slice(1))) return subsetsByHost.get(w);
+    return undefined;
+  };
+
+  for (const r of resources) {
+    if (r.object.kind !== 'VirtualService' || !isRecord(r.object['spec'])) continue;
+    const spec = r.object['spec'];
+    const ctx = new ResourceContext(r, out);
+    const check = (dest: unknown, path: Path): void => {
+      if (!isRecord(dest) || typeof dest['host'] !== 'string' || typeof dest['subset'] !== 'string') return;
+      const host = resolveHost(dest['host'], ctx.namespace);
+      if (subsetsFor(host)?.has(dest['subset'])) return;
+      ctx.warn(
+        CfgCode.SUBSET_NOT_FOUND,
+        `subset ${JSON.stringify(dest['subset'])} of ${host} is not defined by any DestinationRule; requests routed to it fail`,
+        [...path, 'subset'],
+      );
+    };
+    for (const section of ['http', 'tls', 'tcp'] as const) {
+      array(spec[section]).forEach((route, i) => {
+        if (!isRecord(route)) return;
+        array(route['route']).forEach((d, j) => {
+          if (isRecord(d)) check(d['destination'], ['spec', section, i, 'route', j, 'destination']);
+        });
+        if (section !== 'http') return;
+        check(route['mirror'], ['spec', section, i, 'mirror']);
+        array(route['mirrors']).forEach((m, j) => {
+          if (isRecord(m)) check(m['destination'], ['spec', section, i, 'mirrors', j, 'destination']);
+        });
+      });
+    }
+  }
+}

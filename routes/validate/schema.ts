@@ -1,0 +1,279 @@
+// A small schema language for Istio and Kubernetes objects, walked generically: types, required fields,
+// enums, ranges, unknown fields and mutually exclusive fields are declared per kind, not hand-written.
+// Rules that need more than one field or more than one resource sit on top, as `check` hooks or in
+// references.ts.
+import { CfgCode } from '../../core/codes.js';
+import type { Diagnostic, Severity } from '../../core/diagnostics.js';
+import type { Located } from '../model/resource.js';
+import { resourceId } from '../model/resource.js';
+import { fieldPath } from '../parse.js';
+import type { PathSegment } from '../parse.js';
+
+export type Path = readonly PathSegment[];
+
+/** Where a validator reports; one per resource, so every diagnostic names its resource and position. */
+export class ResourceContext {
+  readonly id: string;
+  constructor(
+    readonly located: Located,
+    private readonly out: Diagnostic[],
+  ) {
+    this.id = resourceId(located.object);
+  }
+
+  get namespace(): string {
+    return this.located.object.metadata.namespace;
+  }
+
+  report(severity: Severity, code: string, message: string, path: Path): void {
+    const field = fieldPath(path);
+    const d: Diagnostic = field
+      ? { severity, code, message, source: this.located.origin.at(field), resource: this.id, field }
+      : { severity, code, message, source: this.located.origin.source, resource: this.id };
+    this.out.push(d);
+  }
+
+  error(code: string, message: string, path: Path): void {
+    this.report('error', code, message, path);
+  }
+
+  warn(code: string, message: string, path: Path): void {
+    this.report('warning', code, message, path);
+  }
+}
+
+export type Check<T> = (value: T, ctx: ResourceContext, path: Path) => void;
+
+interface Base {
+  /** Absent, null, empty string or empty list is an error. */
+  readonly required?: boolean;
+  /** Parsed but not acted on: a warning whenever the field is set. The text says what is ignored. */
+  readonly unsupported?: string;
+}
+export interface StringSchema extends Base {
+  readonly type: 'string';
+  readonly enum?: readonly string[];
+  readonly check?: Check<string>;
+}
+export interface IntegerSchema extends Base {
+  readonly type: 'integer';
+  readonly min?: number;
+  readonly max?: number;
+  /** Wording for a range error when min/max alone would not explain it, e.g. "a 3xx status". */
+  readonly range?: string;
+}
+export interface NumberSchema extends Base {
+  readonly type: 'number';
+  readonly min?: number;
+  readonly max?: number;
+}
+export interface BooleanSchema extends Base {
+  readonly type: 'boolean';
+}
+export interface IntOrStringSchema extends Base {
+  readonly type: 'int-or-string';
+}
+export interface AnySchema extends Base {
+  readonly type: 'any';
+}
+export interface ObjectSchema extends Base {
+  readonly type: 'object';
+  /** The message type's name, used in unknown-field warnings (`Server`, `HTTPRoute`). */
+  readonly name: string;
+  readonly fields: Readonly<Record<string, Schema>>;
+  /** Unknown fields are accepted silently (Kubernetes objects carry many fields Gatehouse ignores). */
+  readonly open?: boolean;
+  /** Groups of fields of which at most one may be set (protobuf oneofs). */
+  readonly oneOf?: readonly (readonly string[])[];
+  readonly check?: Check<Record<string, unknown>>;
+}
+export interface MapSchema extends Base {
+  readonly type: 'map';
+  readonly values: Schema;
+  readonly check?: Check<Record<string, unknown>>;
+}
+export interface ListSchema extends Base {
+  readonly type: 'list';
+  readonly items: Schema;
+  readonly check?: Check<unknown[]>;
+}
+
+export type Schema =
+  | StringSchema
+  | IntegerSchema
+  | NumberSchema
+  | BooleanSchema
+  | IntOrStringSchema
+  | AnySchema
+  | ObjectSchema
+  | MapSchema
+  | ListSchema;
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** How a value is described in a type error: `string "fifty"`, `a list`, `number 1.5`. */
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a map';
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/** The name a user sees for the field at a path: its key, or `item [n] of key` for list items. */
+export function label(path: Path): string {
+  const last = path[path.length - 1];
+  if (typeof last === 'string') return last;
+  for (let i = path.length - 2; i >= 0; i--) {
+    const p = path[i];
+    if (typeof p === 'string') return `${p}[${String(last)}]`;
+  }
+  return 'value';
+}
+
+function isEmpty(v: unknown): boolean {
+  return v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);
+}
+
+/** Walks a value against a schema, reporting at `path`. Absent values are the parent's concern. */
+export function walk(schema: Schema, value: unknown, path: Path, ctx: ResourceContext): void {
+  if (value === undefined || value === null) return;
+  const name = label(path);
+  const typeError = (expected: string): void =>
+    ctx.error(CfgCode.TYPE, `${name} must be ${expected}, got ${describe(value)}`, path);
+
+  switch (schema.type) {
+    case 'any':
+      return;
+    case 'string':
+      if (typeof value !== 'string') return typeError('a string');
+      if (schema.enum && !schema.enum.includes(value)) {
+        ctx.error(CfgCode.VALUE, `${name} must be one of ${schema.enum.join(', ')}, got ${JSON.stringify(value)}`, path);
+        return;
+      }
+      schema.check?.(value, ctx, path);
+      return;
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value)) return typeError('an integer');
+      if ((schema.min !== undefined && value < schema.min) || (schema.max !== undefined && value > schema.max)) {
+        ctx.error(CfgCode.VALUE, `${name} must be ${schema.range ?? rangeText(schema.min, schema.max)}, got ${value}`, path);
+      }
+      return;
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) return typeError('a number');
+      if ((schema.min !== undefined && value < schema.min) || (schema.max !== undefined && value > schema.max)) {
+        ctx.error(CfgCode.VALUE, `${name} must be ${rangeText(schema.min, schema.max)}, got ${value}`, path);
+      }
+      return;
+    case 'boolean':
+      if (typeof value !== 'boolean') return typeError('true or false');
+      return;
+    case 'int-or-string':
+      if (!(typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value)))) {
+        return typeError('an integer or a string');
+      }
+      return;
+    case 'list':
+      if (!Array.isArray(value)) return typeError('a list');
+      value.forEach((item, i) => {
+        if (item === null || item === undefined) {
+          ctx.error(CfgCode.TYPE, `${name}[${i}] is empty`, [...path, i]);
+        } else {
+          walk(schema.items, item, [...path, i], ctx);
+        }
+      });
+      schema.check?.(value, ctx, path);
+      return;
+    case 'map':
+      if (!isRecord(value)) return typeError('a map');
+      for (const [key, v] of Object.entries(value)) walk(schema.values, v, [...path, key], ctx);
+      schema.check?.(value, ctx, path);
+      return;
+    case 'object':
+      walkObject(schema, value, path, ctx, typeError);
+      return;
+  }
+}
+
+function walkObject(
+  schema: ObjectSchema,
+  value: unknown,
+  path: Path,
+  ctx: ResourceContext,
+  typeError: (expected: string) => void,
+): void {
+  if (!isRecord(value)) return typeError(`a map (${schema.name})`);
+  for (const [key, field] of Object.entries(schema.fields)) {
+    const v = value[key];
+    if (isEmpty(v)) {
+      if (field.required) {
+        // A missing field's position falls back to its parent; `field` still names the missing one.
+        ctx.error(CfgCode.REQUIRED, `${schema.name}.${key} is required`, [...path, key]);
+        continue;
+      }
+      if (v === null || v === undefined) continue;
+    }
+    if (field.unsupported) {
+      ctx.warn(CfgCode.UNSUPPORTED, `${key}: ${field.unsupported}`, [...path, key]);
+    }
+    walk(field, v, [...path, key], ctx);
+  }
+  if (!schema.open) {
+    for (const key of Object.keys(value)) {
+      if (!(key in schema.fields)) {
+        ctx.warn(CfgCode.UNKNOWN_FIELD, `unknown field ${JSON.stringify(key)} in ${schema.name}; ignored`, [...path, key]);
+      }
+    }
+  }
+  for (const group of schema.oneOf ?? []) {
+    const set = group.filter((k) => value[k] !== undefined && value[k] !== null);
+    if (set.length > 1) {
+      ctx.error(CfgCode.VALUE, `${schema.name} may set only one of ${group.join(', ')}; found ${set.join(' and ')}`, [
+        ...path,
+        set[1] as string,
+      ]);
+    }
+  }
+  schema.check?.(value, ctx, path);
+}
+
+function rangeText(min: number | undefined, max: number | undefined): string {
+  if (min !== undefined && max !== undefined) return `between ${min} and ${max}`;
+  if (min !== undefined) return `at least ${min}`;
+  return `at most ${String(max)}`;
+}
+
+// ----- shorthands, so per-kind schemas read like the protos -------------------------------------------
+
+export const str = (extra: Omit<StringSchema, 'type'> = {}): StringSchema => ({ type: 'string', ...extra });
+export const int = (extra: Omit<IntegerSchema, 'type'> = {}): IntegerSchema => ({ type: 'integer', ...extra });
+export const num = (extra: Omit<NumberSchema, 'type'> = {}): NumberSchema => ({ type: 'number', ...extra });
+export const bool = (extra: Omit<BooleanSchema, 'type'> = {}): BooleanSchema => ({ type: 'boolean', ...extra });
+export const any = (extra: Omit<AnySchema, 'type'> = {}): AnySchema => ({ type: 'any', ...extra });
+export const list = (items: Schema, extra: Omit<ListSchema, 'type' | 'items'> = {}): ListSchema => ({
+  type: 'list',
+  items,
+  ...extra,
+});
+export const map = (values: Schema, extra: Omit<MapSchema, 'type' | 'values'> = {}): MapSchema => ({
+  type: 'map',
+  values,
+  ...extra,
+});
+export const obj = (
+  name: string,
+  fields: Readonly<Record<string, Schema>>,
+  extra: Omit<ObjectSchema, 'type' | 'name' | 'fields'> = {},
+): ObjectSchema => ({ type: 'object', name, fields, ...extra });
+
+/** The same schema, required where it is used. */
+export function required<S extends Schema>(schema: S): S {
+  return { ...schema, required: true };
+}
+
+/** The same schema, with a warning that Gatehouse parses the field but does not act on it yet. */
+export function unsupported<S extends Schema>(schema: S, what: string): S {
+  return { ...schema, unsupported: what };
+}
