@@ -1,0 +1,99 @@
+// `gatehouse serve`: the composition root. The only place that wires the control plane to the data plane:
+// directory sources → control plane → publish → data plane; admin ports read both.
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { createControlPlane } from '../control/index.js';
+import { createDirectorySource } from '../control/sources/directory.js';
+import { startAdminPorts } from '../gateway/admin/index.js';
+import { createDataPlane } from '../gateway/index.js';
+import type { ServeOptions } from './args.js';
+import { createLog } from './log.js';
+import { formatDiagnostic } from '../core/diagnostics.js';
+
+/** kubectl apply's namespace for documents that name none. */
+const DEFAULT_RESOURCE_NAMESPACE = 'default';
+/** Distinct read-order ranges per source, so VirtualService merge order is stable across sources. */
+const ORDER_STRIDE = 1_000_000;
+
+export interface RunningGateway {
+  /** Resolves with the exit code once the gateway has stopped. */
+  readonly stopped: Promise<number>;
+  shutdown(reason: string): Promise<void>;
+}
+
+export async function serve(options: ServeOptions): Promise<RunningGateway> {
+  const log = createLog(options.logLevel);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const dataPlane = createDataPlane({
+    bindAddress: options.bindAddress,
+    portMap: options.portMap,
+    registry,
+    accessLogFormat: options.accessLogFormat,
+    log,
+  });
+
+  const sources = options.configDirs.map((dir, i) =>
+    createDirectorySource(dir, { defaultNamespace: DEFAULT_RESOURCE_NAMESPACE, orderBase: i * ORDER_STRIDE }),
+  );
+  const control = createControlPlane({
+    sources,
+    compile: {
+      identity: { labels: options.labels, namespace: options.namespace, serviceAccount: options.serviceAccount },
+      domainSuffix: options.domainSuffix,
+    },
+    publish: async (snapshot) => {
+      await dataPlane.apply(snapshot);
+      const ports = snapshot.listeners.map((l) => {
+        const bound = options.portMap.get(l.port);
+        return bound === undefined ? `${l.port}/${l.protocol}` : `${l.port}→${bound}/${l.protocol}`;
+      });
+      log('info', `config v${snapshot.version} live: ${snapshot.listeners.length} listener(s) [${ports.join(' ')}], ` +
+        `${Object.keys(snapshot.clusters).length} cluster(s), ${snapshot.diagnostics.length} warning(s)`);
+      for (const d of snapshot.diagnostics) {
+        if (d.severity === 'warning') log('warn', formatDiagnostic(d));
+      }
+    },
+    registry,
+    log,
+  });
+
+  let draining = false;
+  const admin = await startAdminPorts({
+    statusPort: options.statusPort,
+    statsPort: options.statsPort,
+    adminPort: options.adminPort,
+    bindAddress: options.bindAddress,
+    registry,
+    isServing: () => dataPlane.ready,
+    isDraining: () => draining,
+    configStatus: () => control.status(),
+  });
+  log('info', `status on :${options.statusPort}, stats on :${options.statsPort}, admin on 127.0.0.1:${options.adminPort}`);
+
+  await control.start();
+  if (!dataPlane.ready) log('error', 'the initial configuration was rejected: not ready until a valid one arrives');
+
+  let resolveStopped!: (code: number) => void;
+  const stopped = new Promise<number>((r) => (resolveStopped = r));
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = (reason: string): Promise<void> => {
+    shuttingDown ??= (async () => {
+      log('info', `${reason}: draining for up to ${options.drainTimeoutMs} ms`);
+      draining = true;
+      let code = 0;
+      try {
+        await control.stop();
+        await dataPlane.drain(options.drainTimeoutMs);
+      } catch (err) {
+        log('error', `drain failed: ${(err as Error).message}`);
+        code = 1;
+      }
+      await admin.close();
+      log('info', 'stopped');
+      resolveStopped(code);
+    })();
+    return shuttingDown;
+  };
+  return { stopped, shutdown };
+}

@@ -1,0 +1,147 @@
+// The gateway's own ports, served by fastify (never on the data path):
+//   status (15021): /healthz/ready — 200 once a snapshot is live and its listeners are bound, 503 while
+//                   draining or before that; /healthz/live — 200 while the process runs.
+//   stats  (15090): /stats/prometheus.
+//   admin  (15000, loopback only): /config_dump, /clusters, /listeners, /diagnostics, /ready, /stats/prometheus.
+// The admin port binds 127.0.0.1 whatever the data plane binds: it shows configuration and would take
+// control actions later, so it must not be reachable from outside the pod.
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Diagnostic } from '../../core/diagnostics.js';
+import { dumpSnapshot, type Snapshot } from '../../core/snapshot.js';
+
+/** What the admin port shows of the control plane; structurally a subset of control's ControlStatus. */
+export interface ConfigStatusView {
+  readonly live: Snapshot | undefined;
+  readonly lastRejection:
+    | { readonly at: string; readonly diagnostics: readonly Diagnostic[]; readonly publishError?: string }
+    | undefined;
+  readonly rejectedTotal: number;
+  readonly publishedTotal: number;
+}
+
+export interface AdminPortsOptions {
+  readonly statusPort: number;
+  readonly statsPort: number;
+  readonly adminPort: number;
+  /** Address of the status and stats ports (the pod IP in Kubernetes: probes and scrapes come from outside). */
+  readonly bindAddress: string;
+  readonly registry: Registry;
+  /** True once a snapshot is live and all its listeners are bound. */
+  readonly isServing: () => boolean;
+  /** True after SIGTERM: readiness fails so the endpoint is removed before listeners close. */
+  readonly isDraining: () => boolean;
+  readonly configStatus: () => ConfigStatusView;
+}
+
+export interface AdminPorts {
+  close(): Promise<void>;
+}
+
+export async function startAdminPorts(options: AdminPortsOptions): Promise<AdminPorts> {
+  const servers: FastifyInstance[] = [];
+  const ready = (): { status: number; body: string } => {
+    if (options.isDraining()) return { status: 503, body: 'draining\n' };
+    if (!options.isServing()) return { status: 503, body: 'no configuration served yet\n' };
+    return { status: 200, body: 'ready\n' };
+  };
+  const prometheus = async (): Promise<string> => options.registry.metrics();
+
+  try {
+    const status = Fastify({ logger: false });
+    status.get('/healthz/ready', async (_req, reply) => {
+      const r = ready();
+      return reply.code(r.status).type('text/plain').send(r.body);
+    });
+    status.get('/healthz/live', async (_req, reply) => reply.type('text/plain').send('alive\n'));
+    await listen(status, options.statusPort, options.bindAddress, servers);
+
+    const stats = Fastify({ logger: false });
+    stats.get('/stats/prometheus', async (_req, reply) =>
+      reply.type(options.registry.contentType).send(await prometheus()),
+    );
+    await listen(stats, options.statsPort, options.bindAddress, servers);
+
+    const admin = Fastify({ logger: false });
+    admin.get('/', async (_req, reply) =>
+      reply
+        .type('text/plain')
+        .send(
+          [
+            'Gatehouse admin',
+            '  /config_dump        the live snapshot as JSON (private keys redacted)',
+            '  /listeners          listeners, filter chains and route tables',
+            '  /clusters           clusters and their endpoints',
+            '  /diagnostics        warnings on the live snapshot and the last rejected candidate',
+            '  /ready              readiness, as on the status port',
+            '  /stats/prometheus   metrics',
+            '',
+          ].join('\n'),
+        ),
+    );
+    admin.get('/ready', async (_req, reply) => {
+      const r = ready();
+      return reply.code(r.status).type('text/plain').send(r.body);
+    });
+    admin.get('/config_dump', async (_req, reply) => {
+      const s = options.configStatus();
+      if (!s.live) return reply.code(503).type('application/json').send('{"error":"no live snapshot"}\n');
+      return reply.type('application/json').send(dumpSnapshot(s.live) + '\n');
+    });
+    admin.get('/listeners', async (_req, reply) => {
+      const live = options.configStatus().live;
+      const listeners = (live?.listeners ?? []).map((l) => ({
+        name: l.name,
+        port: l.port,
+        protocol: l.protocol,
+        filterChains: l.filterChains.map((c) => ({
+          name: c.name,
+          serverNames: c.serverNames,
+          tls: c.tls ? { mode: c.tls.mode, secret: c.tls.secret ?? null, minVersion: c.tls.minVersion } : null,
+          routeTable: c.routeTable ?? null,
+        })),
+      }));
+      return reply.type('application/json').send(JSON.stringify({ listeners }, null, 2) + '\n');
+    });
+    admin.get('/clusters', async (_req, reply) => {
+      const live = options.configStatus().live;
+      const clusters = Object.values(live?.clusters ?? {}).map((c) => ({
+        name: c.name,
+        discovery: c.discovery,
+        loadBalancer: c.loadBalancer,
+        tls: c.tls?.mode ?? 'DISABLE',
+        endpoints: c.endpoints.map((e) => `${e.address}:${e.port}`),
+      }));
+      return reply.type('application/json').send(JSON.stringify({ clusters }, null, 2) + '\n');
+    });
+    admin.get('/diagnostics', async (_req, reply) => {
+      const s = options.configStatus();
+      const body = {
+        liveVersion: s.live?.version ?? null,
+        publishedTotal: s.publishedTotal,
+        rejectedTotal: s.rejectedTotal,
+        warnings: s.live?.diagnostics ?? [],
+        lastRejection: s.lastRejection ?? null,
+      };
+      return reply.type('application/json').send(JSON.stringify(body, null, 2) + '\n');
+    });
+    admin.get('/stats/prometheus', async (_req, reply) =>
+      reply.type(options.registry.contentType).send(await prometheus()),
+    );
+    await listen(admin, options.adminPort, '127.0.0.1', servers);
+  } catch (err) {
+    await Promise.allSettled(servers.map((s) => s.close()));
+    throw err;
+  }
+
+  return {
+    async close() {
+      await Promise.allSettled(servers.map((s) => s.close()));
+    },
+  };
+}
+
+async function listen(app: FastifyInstance, port: number, host: string, started: FastifyInstance[]): Promise<void> {
+  await app.listen({ port, host });
+  started.push(app);
+}
