@@ -1,0 +1,64 @@
+// Small PEM helpers on top of node:crypto's X509Certificate. The mesh CA will grow beside this file.
+import { X509Certificate } from 'node:crypto';
+import { ErrCode, GatehouseError } from '../core/errors.js';
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+
+/** Every PEM block in `text` (certificates, keys, ...), in order, each ending with a newline. */
+export function splitPemBundle(text: string): string[] {
+  return Array.from(text.matchAll(PEM_BLOCK), (m) => `${m[0]}\n`);
+}
+
+export interface CertificateFacts {
+  readonly subject: string;
+  readonly issuer: string;
+  /** Values only: DNS names, IP addresses and URIs (e.g. `localhost`, `127.0.0.1`, `spiffe://...`). */
+  readonly subjectAltNames: readonly string[];
+  /** ISO 8601. */
+  readonly notBefore: string;
+  readonly notAfter: string;
+  readonly serialNumber: string;
+  readonly fingerprint256: string;
+  readonly isCa: boolean;
+}
+
+/** Facts about the first certificate in `pem`. Throws GH_ERR_CERT when it does not parse. */
+export function describeCertificate(pem: string): CertificateFacts {
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(pem);
+  } catch (err) {
+    throw new GatehouseError(ErrCode.CERT, `not a PEM certificate: ${(err as Error).message}`, { cause: err });
+  }
+  return {
+    subject: x509.subject.replace(/\n/g, ', '),
+    issuer: x509.issuer.replace(/\n/g, ', '),
+    subjectAltNames: parseSubjectAltName(x509.subjectAltName),
+    notBefore: new Date(x509.validFrom).toISOString(),
+    notAfter: new Date(x509.validTo).toISOString(),
+    serialNumber: x509.serialNumber,
+    fingerprint256: x509.fingerprint256,
+    isCa: x509.ca,
+  };
+}
+
+/** `DNS:a, IP Address:127.0.0.1, URI:spiffe://x` → `['a', '127.0.0.1', 'spiffe://x']`. */
+function parseSubjectAltName(san: string | undefined): string[] {
+  if (!san) return [];
+  const out: string[] = [];
+  for (const entry of san.split(', ')) {
+    const colon = entry.indexOf(':');
+    if (colon < 0) continue;
+    let value = entry.slice(colon + 1);
+    // Node quotes values holding separators as JSON strings.
+    if (value.startsWith('"') && value.endsWith('"')) {
+      try {
+        value = JSON.parse(value) as string;
+      } catch {
+        // keep the raw text
+      }
+    }
+    out.push(value);
+  }
+  return out;
+}
