@@ -7,7 +7,6 @@ import { startAdminPorts } from '../gateway/admin/index.js';
 import { createDataPlane } from '../gateway/index.js';
 import type { ServeOptions } from './args.js';
 import { createLog } from './log.js';
-import { formatDiagnostic } from '../core/diagnostics.js';
 
 /** kubectl apply's namespace for documents that name none. */
 const DEFAULT_RESOURCE_NAMESPACE = 'default';
@@ -49,10 +48,7 @@ export async function serve(options: ServeOptions): Promise<RunningGateway> {
         return bound === undefined ? `${l.port}/${l.protocol}` : `${l.port}→${bound}/${l.protocol}`;
       });
       log('info', `config v${snapshot.version} live: ${snapshot.listeners.length} listener(s) [${ports.join(' ')}], ` +
-        `${Object.keys(snapshot.clusters).length} cluster(s), ${snapshot.diagnostics.length} warning(s)`);
-      for (const d of snapshot.diagnostics) {
-        if (d.severity === 'warning') log('warn', formatDiagnostic(d));
-      }
+        `${Object.keys(snapshot.clusters).length} cluster(s)`);
     },
     registry,
     log,
