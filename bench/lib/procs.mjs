@@ -1,0 +1,168 @@
+// Process bookkeeping for the benchmark: spawn (optionally pinned), stop by PID, /proc sampling, free ports.
+// Every child we start is recorded here and stopped by its own PID in stopAll(), also on error and Ctrl-C.
+import { spawn, execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, openSync, closeSync } from 'node:fs';
+import net from 'node:net';
+
+/** @type {Map<number, {name: string, child: import('node:child_process').ChildProcess}>} */
+const started = new Map();
+
+/** Absolute path of an executable on PATH, or undefined. */
+export function which(cmd) {
+  try {
+    const out = execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return out.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pinning plan: gateway (and nginx) on core 0, upstream and load generator on core 1. */
+export function pinningPlan() {
+  const taskset = which('taskset');
+  let cores = 1;
+  try {
+    cores = Number(execFileSync('nproc', { encoding: 'utf8' }).trim()) || 1;
+  } catch {}
+  if (!taskset || cores < 2) {
+    return { taskset: undefined, cores, proxy: undefined, upstream: undefined, loadgen: undefined,
+      describe: `not pinned (${taskset ? `${cores} core` : 'taskset not found'})` };
+  }
+  return { taskset, cores, proxy: '0', upstream: '1', loadgen: '1',
+    describe: `taskset: gateway/nginx on core 0; upstream and load generator on core 1 (${cores} cores online)` };
+}
+
+/**
+ * Spawns a child, pinned to `cpu` when a taskset path is given (taskset execs, so the PID is the program's).
+ * stdout/stderr go to `logFile` (a file, so a chatty child never blocks on a pipe) unless `pipeStdout`.
+ */
+export function start(name, cmd, args, { cpu, taskset, logFile, pipeStdout = false, env, cwd } = {}) {
+  const argv = cpu !== undefined && taskset ? [taskset, '-c', cpu, cmd, ...args] : [cmd, ...args];
+  const fd = logFile ? openSync(logFile, 'a') : 'ignore';
+  const child = spawn(argv[0], argv.slice(1), {
+    stdio: ['ignore', pipeStdout ? 'pipe' : fd, fd],
+    env: env ?? process.env,
+    cwd,
+  });
+  if (typeof fd === 'number') closeSync(fd);
+  if (child.pid === undefined) throw new Error(`could not start ${name} (${argv[0]})`);
+  started.set(child.pid, { name, child });
+  child.once('exit', () => started.delete(child.pid));
+  return child;
+}
+
+/** Stops one child by PID: SIGTERM, then SIGKILL after `graceMs`. */
+export async function stop(child, graceMs = 3000) {
+  if (!child || child.pid === undefined) return;
+  if (child.exitCode !== null || child.signalCode !== null) {
+    started.delete(child.pid);
+    return;
+  }
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    process.kill(child.pid, 'SIGTERM');
+  } catch {}
+  const timer = setTimeout(() => {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {}
+  }, graceMs);
+  await exited;
+  clearTimeout(timer);
+  started.delete(child.pid);
+}
+
+/** Stops every child still running, each by its own PID. */
+export async function stopAll() {
+  await Promise.all([...started.values()].map(({ child }) => stop(child)));
+}
+
+/** Synchronous last resort (process 'exit'): SIGKILL each recorded PID. */
+export function killAllSync() {
+  for (const pid of started.keys()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
+}
+
+/** A free TCP port on 127.0.0.1 (bound then released; good enough on a quiet machine). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+let clkTck;
+function clockTicks() {
+  if (clkTck === undefined) {
+    try {
+      clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clkTck = 100;
+    }
+  }
+  return clkTck;
+}
+
+/** PIDs of `pid` and all its descendants (a gateway that forks workers is measured as a whole). */
+export function processTree(pid) {
+  const children = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(entry));
+    } catch {}
+  }
+  const out = [];
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.shift();
+    out.push(p);
+    queue.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
+/** CPU time (user+system, all threads) of a process tree, in microseconds; undefined if gone. */
+export function cpuMicros(pid) {
+  let ticks = 0;
+  let found = false;
+  for (const p of processTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      // Fields after "(comm) ": state(3) ppid(4) ... utime(14) stime(15): index 11 and 12 in this slice.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+      found = true;
+    } catch {}
+  }
+  return found ? (ticks * 1e6) / clockTicks() : undefined;
+}
+
+/** Resident set size (VmRSS) of a process tree, in KiB; undefined if gone. */
+export function rssKiB(pid) {
+  let kib = 0;
+  let found = false;
+  for (const p of processTree(pid)) {
+    try {
+      const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m) {
+        kib += Number(m[1]);
+        found = true;
+      }
+    } catch {}
+  }
+  return found ? kib : undefined;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

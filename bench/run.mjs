@@ -1,0 +1,384 @@
+#!/usr/bin/env node
+// Gatehouse benchmark: throughput, latency, memory and CPU per request of the gateway against named
+// baselines measured in the same run (the upstream directly, and nginx when it is installed).
+// Usage: npm run bench -- [--scenario LIST] [--duration S] [--connections N] [--warmup S] ...
+// See bench/README.md. Everything talks to 127.0.0.1 / ::1 only; every process started is stopped by PID.
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir, release, totalmem, loadavg } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync, spawnSync } from 'node:child_process';
+import http from 'node:http';
+import https from 'node:https';
+import {
+  which, pinningPlan, start, stop, stopAll, killAllSync, freePort, cpuMicros, rssKiB, sleep,
+} from './lib/procs.mjs';
+import { makeCertificate, writeIstioConfig, nginxConf } from './lib/config.mjs';
+import { detectLoadGenerator, runLoad, INSTALL_HINT } from './lib/loadgen.mjs';
+import { TINY_BODY, KB_BODY } from './lib/upstream.mjs';
+
+let interrupted; // the signal name once SIGINT/SIGTERM arrived
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+
+const HELP = `Usage: npm run bench -- [options]     (or: node bench/run.mjs [options] after npm run build)
+
+  --scenario LIST     comma-separated filters; a filter selects the scenarios whose name contains all of
+                      its dash-separated words, e.g. gatehouse, https, http-1k, upstream-http-tiny
+  --duration S        measured seconds per scenario (default 10, max 300)
+  --connections N     keep-alive connections (default 64)
+  --warmup S          warm-up seconds before each scenario, not measured (default 2)
+  --loadgen NAME      wrk | autocannon (default: wrk if on PATH, else autocannon if resolvable)
+  --no-nginx          skip the nginx comparison even when nginx is installed
+  --gateway-timeout S seconds to wait for /healthz/ready (default 60)
+  --keep              keep the temporary directory (config, certificate, logs)
+  --list              print the scenario names and exit
+  --help
+
+Scenarios are {upstream, gatehouse, nginx} x {http, https} x {tiny, 1k}: "upstream" is the load generator
+straight to the upstream (the baseline; its HTTPS is an HTTPS listener on the same certificate), "gatehouse"
+goes through the gateway (TLS terminated there, plain HTTP to the upstream), "nginx" through nginx.`;
+
+function parseArgs(argv) {
+  const o = { scenario: [], duration: 10, connections: 64, warmup: 2, loadgen: undefined, nginx: true,
+    gatewayTimeout: 60, keep: false, list: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const val = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) fail(`${flag} needs a value`);
+      return v;
+    };
+    const num = (min, max) => {
+      const n = Number(val());
+      if (!Number.isFinite(n) || n < min || n > max) fail(`${flag} must be a number in [${min}, ${max}]`);
+      return n;
+    };
+    switch (flag) {
+      case '--scenario': o.scenario.push(...val().split(',').map((s) => s.trim()).filter(Boolean)); break;
+      case '--duration': o.duration = num(1, 300); break;
+      case '--connections': o.connections = Math.round(num(1, 10000)); break;
+      case '--warmup': o.warmup = num(0, 60); break;
+      case '--loadgen': o.loadgen = val(); break;
+      case '--no-nginx': o.nginx = false; break;
+      case '--gateway-timeout': o.gatewayTimeout = num(1, 600); break;
+      case '--keep': o.keep = true; break;
+      case '--list': o.list = true; break;
+      case '-h': case '--help': console.log(HELP); process.exit(0);
+      default: fail(`unknown option ${a}\n\n${HELP}`);
+    }
+  }
+  return o;
+}
+
+function fail(msg, code = 2) {
+  console.error(`bench: ${msg}`);
+  process.exit(code);
+}
+
+const TARGETS = ['upstream', 'gatehouse', 'nginx'];
+const PROTOS = ['http', 'https'];
+const BODIES = ['tiny', '1k'];
+
+function allScenarios() {
+  const out = [];
+  for (const proto of PROTOS) for (const body of BODIES) for (const target of TARGETS) {
+    out.push({ name: `${target}-${proto}-${body}`, target, proto, body });
+  }
+  return out;
+}
+
+function selected(name, filters) {
+  if (filters.length === 0) return true;
+  const words = name.split('-');
+  return filters.some((f) => f.split('-').every((w) => words.includes(w)));
+}
+
+/** GET over loopback with the benchmark CA; resolves {status, body} or rejects. */
+function get(url, { ca, timeoutMs = 2000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const mod = u.protocol === 'https:' ? https : http;
+    const req = mod.get(url, { ca, servername: u.protocol === 'https:' ? 'localhost' : undefined, agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}
+
+async function waitFor(what, check, { timeoutMs, child, intervalMs = 250 }) {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no attempt yet';
+  while (Date.now() < deadline) {
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new Error(`${what}: process exited (${child.exitCode ?? child.signalCode}) before it was ready`);
+    }
+    try {
+      if (await check()) return;
+      last = 'not ready';
+    } catch (err) {
+      last = err.message;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`${what}: not ready after ${timeoutMs} ms (last: ${last})`);
+}
+
+function readFirstLine(child, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('upstream did not report its ports')), timeoutMs);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(buf.slice(0, nl));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`upstream exited (${code}) before reporting its ports`));
+    });
+  });
+}
+
+function tail(file, lines = 20) {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).map((l) => `    | ${l}`).join('\n');
+  } catch {
+    return '    | (no log)';
+  }
+}
+
+function machineInfo(gen, nginxPath) {
+  const sh = (cmd, args) => {
+    try {
+      return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    } catch (err) {
+      return String(err.stderr ?? '').trim() || undefined;
+    }
+  };
+  let cpuModel = 'unknown';
+  try {
+    cpuModel = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  } catch {}
+  return {
+    nproc: Number(sh('nproc', [])) || undefined,
+    cpuModel,
+    memGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    kernel: release(),
+    node: process.version,
+    loadgen: `${gen.kind} ${gen.version}`,
+    // nginx -v prints its version on stderr.
+    nginx: nginxPath ? (spawnSync(nginxPath, ['-v'], { encoding: 'utf8' }).stderr ?? '').trim().replace(/^nginx version:\s*/, '') : undefined,
+    loadavg1: Math.round(loadavg()[0] * 100) / 100,
+    commit: sh('git', ['-C', root, 'rev-parse', '--short', 'HEAD']),
+  };
+}
+
+const fmt = (n, digits = 0) => (n === undefined || n === null || !Number.isFinite(n) ? '-' : n.toFixed(digits));
+
+function printTable(rows) {
+  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'gw RSS MiB', 'gw CPU µs/req', '1-core req/s', 'vs direct'];
+  const body = rows.map((r) => r.skipped
+    ? [r.name, `not run: ${r.skipped}`, '', '', '', '', '', '']
+    : [
+      r.name + (r.suspect ? ' !' : ''),
+      fmt(r.rps),
+      fmt(r.p50_ms, 2),
+      fmt(r.p99_ms, 2),
+      fmt(r.proxy_rss_kib !== undefined ? r.proxy_rss_kib / 1024 : undefined, 1),
+      fmt(r.proxy_cpu_us_per_req, 1),
+      fmt(r.proxy_one_core_rps),
+      r.ratio === undefined ? '-' : `${(r.ratio * 100).toFixed(0)}%`,
+    ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.filter((b) => b[2] !== '').map((b) => b[i].length)));
+  const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const b of body) console.log(b[2] === '' && b[1].startsWith('not run') ? `${b[0].padEnd(widths[0])}  ${b[1]}` : line(b));
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const scenarios = allScenarios().filter((s) => selected(s.name, opts.scenario));
+  if (opts.list) {
+    for (const s of allScenarios()) console.log(s.name);
+    return 0;
+  }
+  if (scenarios.length === 0) fail(`no scenario matches ${opts.scenario.join(',')} (see --list)`);
+
+  const gen = detectLoadGenerator(opts.loadgen);
+  if (!gen) fail(INSTALL_HINT, 3);
+  const nginxPath = opts.nginx ? which('nginx') : undefined;
+  const pin = pinningPlan();
+  const machine = machineInfo(gen, nginxPath);
+
+  console.log(`Gatehouse bench  ${new Date().toISOString()}  commit ${machine.commit ?? '?'}`);
+  console.log(`machine: ${machine.nproc} cores, ${machine.cpuModel}, ${machine.memGiB} GiB, Linux ${machine.kernel}, node ${machine.node}`);
+  console.log(`load: ${machine.loadgen}, HTTP/1.1 keep-alive, ${opts.connections} connections, ${opts.warmup} s warm-up + ${opts.duration} s per scenario`);
+  console.log(`pinning: ${pin.describe}`);
+  if (machine.loadavg1 > 0.5) console.log(`warning: 1-minute load average is ${machine.loadavg1} before the run; other work on this machine skews the figures`);
+  console.log(`nginx: ${nginxPath ? `${machine.nginx} (comparison peer, 1 process, pinned like the gateway)` : opts.nginx ? 'not installed; skipped' : 'skipped (--no-nginx)'}`);
+
+  const tmp = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+  const configDir = join(tmp, 'config');
+  mkdirSync(configDir);
+  let cleaning;
+  const cleanup = () => (cleaning ??= (async () => {
+    await stopAll();
+    if (opts.keep) console.log(`kept ${tmp}`);
+    else rmSync(tmp, { recursive: true, force: true });
+  })());
+  const onSignal = (sig) => {
+    if (interrupted) return;
+    interrupted = sig;
+    console.error(`\nbench: ${sig}: stopping everything it started`);
+    cleanup().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', killAllSync);
+
+  try {
+    const { cert, key } = makeCertificate(tmp);
+    const ca = readFileSync(cert);
+
+    // Upstream: own process, keep-alive, HTTP and HTTPS (same certificate) listeners.
+    const upstream = start('upstream', process.execPath, [join(here, 'lib', 'upstream.mjs'), '--cert', cert, '--key', key],
+      { cpu: pin.upstream, taskset: pin.taskset, logFile: join(tmp, 'upstream.log'), pipeStdout: true });
+    const ports = JSON.parse(await readFirstLine(upstream, 10_000));
+    const direct = { http: `http://127.0.0.1:${ports.http}`, https: `https://localhost:${ports.https}` };
+    for (const [p, base] of Object.entries(direct)) {
+      const r = await get(`${base}/`, { ca });
+      if (r.status !== 200 || r.body !== TINY_BODY) throw new Error(`upstream ${p} check failed: ${r.status}`);
+    }
+
+    const bases = { upstream: direct };
+    const procs = { upstream };
+    const unavailable = {};
+    const wants = (target) => scenarios.some((s) => s.target === target);
+
+    if (wants('gatehouse')) {
+      const cli = join(root, 'dist', 'cli', 'main.js');
+      const [httpPort, httpsPort, statusPort, statsPort, adminPort] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
+      writeIstioConfig(configDir, { httpPort, httpsPort, upstreamPort: ports.http, cert, key });
+      if (!existsSync(cli)) {
+        unavailable.gatehouse = 'dist/cli/main.js missing (npm run build)';
+      } else {
+        const log = join(tmp, 'gateway.log');
+        const gw = start('gatehouse', process.execPath, [cli, 'serve', '--config', configDir,
+          '--status-port', String(statusPort), '--stats-port', String(statsPort), '--admin-port', String(adminPort)],
+        { cpu: pin.proxy, taskset: pin.taskset, logFile: log, cwd: root });
+        try {
+          await waitFor('gatehouse /healthz/ready', async () => (await get(`http://127.0.0.1:${statusPort}/healthz/ready`)).status === 200,
+            { timeoutMs: opts.gatewayTimeout * 1000, child: gw });
+          const base = { http: `http://127.0.0.1:${httpPort}`, https: `https://localhost:${httpsPort}` };
+          for (const [p, b] of Object.entries(base)) {
+            const r = await get(`${b}/1k`, { ca });
+            if (r.status !== 200 || r.body !== KB_BODY) throw new Error(`gatehouse ${p} route check: status ${r.status}, ${r.body.length} bytes`);
+          }
+          bases.gatehouse = base;
+          procs.gatehouse = gw;
+          console.log(`gatehouse: PID ${gw.pid}, ready; http :${httpPort}, https :${httpsPort}, status :${statusPort}`);
+        } catch (err) {
+          unavailable.gatehouse = err.message.slice(0, 200);
+          console.log(`gatehouse: NOT AVAILABLE: ${err.message}\n  gateway log (last lines):\n${tail(log)}`);
+          await stop(gw);
+        }
+      }
+    }
+
+    if (wants('nginx') && nginxPath) {
+      const [httpPort, httpsPort] = await Promise.all([freePort(), freePort()]);
+      const conf = join(tmp, 'nginx.conf');
+      writeFileSync(conf, nginxConf({ dir: tmp, httpPort, httpsPort, upstreamPort: ports.http, cert, key }));
+      const ng = start('nginx', nginxPath, ['-c', conf, '-p', tmp, '-e', join(tmp, 'nginx-error.log')],
+        { cpu: pin.proxy, taskset: pin.taskset, logFile: join(tmp, 'nginx.log') });
+      try {
+        const base = { http: `http://127.0.0.1:${httpPort}`, https: `https://localhost:${httpsPort}` };
+        await waitFor('nginx', async () => (await get(`${base.http}/`)).status === 200, { timeoutMs: 10_000, child: ng });
+        bases.nginx = base;
+        procs.nginx = ng;
+      } catch (err) {
+        unavailable.nginx = err.message.slice(0, 200);
+        console.log(`nginx: NOT AVAILABLE: ${err.message}\n${tail(join(tmp, 'nginx-error.log'))}`);
+        await stop(ng);
+      }
+    } else if (wants('nginx')) {
+      unavailable.nginx = 'nginx not installed';
+    }
+    console.log('');
+
+    const rows = [];
+    for (const s of scenarios) {
+      if (!bases[s.target]) {
+        rows.push({ ...s, skipped: unavailable[s.target] ?? 'unavailable' });
+        continue;
+      }
+      const url = `${bases[s.target][s.proto]}${s.body === '1k' ? '/1k' : '/'}`;
+      const load = { connections: opts.connections, pin, tmpDir: tmp, logFile: join(tmp, 'loadgen.log') };
+      process.stdout.write(`running ${s.name} (${url}) ... `);
+      if (opts.warmup > 0) await runLoad(gen, { ...load, url, seconds: opts.warmup });
+      const proxy = s.target === 'upstream' ? undefined : procs[s.target];
+      const before = { proxy: proxy && cpuMicros(proxy.pid), upstream: cpuMicros(upstream.pid) };
+      const r = await runLoad(gen, { ...load, url, seconds: opts.duration });
+      const after = { proxy: proxy && cpuMicros(proxy.pid), upstream: cpuMicros(upstream.pid) };
+      const perReq = (k) => (before[k] !== undefined && after[k] !== undefined && r.requests > 0 ? (after[k] - before[k]) / r.requests : undefined);
+      const row = {
+        ...s, url, ...r,
+        proxy_pid: proxy?.pid,
+        proxy_rss_kib: proxy ? rssKiB(proxy.pid) : undefined,
+        proxy_cpu_us_per_req: perReq('proxy'),
+        upstream_cpu_us_per_req: perReq('upstream'),
+        upstream_rss_kib: rssKiB(upstream.pid),
+      };
+      row.proxy_one_core_rps = row.proxy_cpu_us_per_req ? 1e6 / row.proxy_cpu_us_per_req : undefined;
+      row.suspect = r.requests === 0 || r.errors > 0 || r.non2xx > 0;
+      rows.push(row);
+      console.log(`${fmt(r.rps)} req/s${row.suspect ? `  (errors ${r.errors}, non-2xx ${r.non2xx})` : ''}`);
+    }
+    for (const row of rows) {
+      const base = rows.find((b) => b.target === 'upstream' && b.proto === row.proto && b.body === row.body && !b.skipped);
+      if (base && !row.skipped && base.rps > 0) row.ratio = row.rps / base.rps;
+    }
+
+    console.log('');
+    printTable(rows);
+    console.log('');
+    console.log('req/s and latency are what the load generator saw; gw = the proxy under test (gatehouse or nginx), whole process');
+    console.log('tree: RSS after the scenario, CPU (utime+stime from /proc) per request served; 1-core req/s = 1e6 / gw CPU µs/req.');
+    console.log('vs direct = req/s relative to the upstream scenario of the same protocol and body.');
+    if (pin.taskset) console.log('The load generator shares core 1 with the upstream: on a 2-core machine it caps the fastest rows; read 1-core req/s.');
+    if (rows.some((r) => r.suspect)) console.log('! = the load generator saw socket errors or non-2xx responses: treat that row as invalid.');
+
+    const outDir = join(here, 'results');
+    mkdirSync(outDir, { recursive: true });
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const file = join(outDir, `bench-${stamp}.json`);
+    writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, pinning: pin.describe,
+      options: { ...opts }, upstream_ports: ports, rows }, null, 2) + '\n');
+    console.log(`\nresults: ${file}`);
+    return rows.some((r) => r.target === 'gatehouse' && r.skipped) ? 4 : 0;
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  (code) => process.exit(code ?? 0),
+  async (err) => {
+    // After a signal, the load generator's death is expected: the signal handler exits 130.
+    if (!interrupted) console.error(`bench: ${err.stack ?? err}`);
+    await stopAll();
+    process.exit(interrupted ? 130 : 1);
+  },
+);
