@@ -1,8 +1,19 @@
 // Validated resources → the body of a Snapshot (listeners, route tables, clusters, secrets).
 // CONTRACT (owned by the compile/match helper; signature fixed):
+//
+// Stages, each in its own module: servers (Gateway selection and per-port merging), virtual-services
+// (binding index), listeners → route-table → http-routes / tls-routes, clusters (with services and
+// secrets). Pure: no fs, no net, no timers; node:crypto only to check certificates.
 import type { Diagnostic } from '../../core/diagnostics.js';
 import type { Snapshot } from '../../core/snapshot.js';
 import type { Located } from '../model/resource.js';
+import { ClusterBuilder } from './clusters.js';
+import { CompileContext } from './context.js';
+import { buildListeners } from './listeners.js';
+import { SecretStore } from './secrets.js';
+import { mergeGateways } from './servers.js';
+import { ServiceRegistry } from './services.js';
+import { VirtualServiceIndex } from './virtual-services.js';
 
 /** The gateway workload this configuration is compiled for. */
 export interface GatewayIdentity {
@@ -30,4 +41,27 @@ export interface CompileResult {
 }
 
 /** Pure: no fs, no net, no timers. Assumes validateResources found no errors. */
-export declare function compileSnapshot(resources: readonly Located[], options: CompileOptions): CompileResult;
+export function compileSnapshot(resources: readonly Located[], options: CompileOptions): CompileResult {
+  const ctx = new CompileContext(resources, options);
+  const registry = new ServiceRegistry(ctx);
+  const secrets = new SecretStore(ctx);
+  const clusters = new ClusterBuilder(ctx, registry, secrets);
+  const virtualServices = new VirtualServiceIndex(ctx);
+  const ports = mergeGateways(ctx);
+  const { listeners, routeTables } = buildListeners(ctx, ports, virtualServices, clusters, secrets);
+  const builtClusters = clusters.build();
+  const sortedTables: Record<string, (typeof routeTables)[string]> = {};
+  for (const k of Object.keys(routeTables).sort()) sortedTables[k] = routeTables[k] as (typeof routeTables)[string];
+  const sortedSecrets: Record<string, (typeof secrets.secrets)[string]> = {};
+  for (const k of Object.keys(secrets.secrets).sort()) sortedSecrets[k] = secrets.secrets[k] as (typeof secrets.secrets)[string];
+  return {
+    body: {
+      listeners,
+      routeTables: sortedTables,
+      clusters: builtClusters,
+      secrets: sortedSecrets,
+      diagnostics: ctx.diagnostics,
+    },
+    diagnostics: ctx.diagnostics,
+  };
+}

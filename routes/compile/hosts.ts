@@ -1,0 +1,92 @@
+// Host names as Istio reads them: short-name resolution, `ns/host` server hosts, and wildcard subset rules.
+// All comparisons are on lower-cased names: DNS is case-insensitive and Istio lower-cases vhost domains.
+
+/**
+ * Istio's ResolveShortnameToFQDN: a name without a dot is a Kubernetes Service in the referring
+ * resource's namespace. `*` and anything dotted are taken as written.
+ */
+export function resolveShortname(name: string, namespace: string, domainSuffix: string): string {
+  const lower = name.toLowerCase();
+  if (lower === '*' || lower.includes('.')) return lower;
+  return domainSuffix ? `${lower}.${namespace}.svc.${domainSuffix}` : `${lower}.${namespace}`;
+}
+
+export interface ServerHost {
+  /** Namespace the host admits VirtualServices from; `*` admits any. */
+  readonly namespace: string;
+  /** Lower-cased host, possibly `*` or `*.suffix`. */
+  readonly host: string;
+}
+
+/** `ns/host`, `./host` (the Gateway's namespace), `*\/host` or a bare host (any namespace). */
+export function parseServerHost(raw: string, gatewayNamespace: string): ServerHost {
+  const slash = raw.indexOf('/');
+  if (slash < 0) return { namespace: '*', host: raw.toLowerCase() };
+  const ns = raw.slice(0, slash);
+  return { namespace: ns === '.' ? gatewayNamespace : ns, host: raw.slice(slash + 1).toLowerCase() };
+}
+
+export function isWildcard(host: string): boolean {
+  return host.startsWith('*');
+}
+
+/**
+ * Istio's host.Name.SubsetOf: every name `a` matches is also matched by `b`. A wildcard is never a subset
+ * of an exact name; `*.a.com` is a subset of `*.com`; `*` covers everything.
+ */
+export function hostSubsetOf(a: string, b: string): boolean {
+  if (b === '*') return true;
+  if (isWildcard(b)) {
+    const suffix = b.slice(1); // `.example.com`
+    if (isWildcard(a)) return a === b || (a !== '*' && a.slice(1).endsWith(suffix));
+    return a.length > suffix.length && a.endsWith(suffix);
+  }
+  return a === b;
+}
+
+/**
+ * The hosts a set of server hosts and a set of VirtualService hosts have in common, each the more
+ * specific of the pair (Istio's Names.Intersection): server `*.example.com` with VS `a.example.com` gives
+ * `a.example.com`; server `*` with VS `*.org` gives `*.org`.
+ * Server hosts arrive pre-split so exact VS hosts cost a hash lookup plus a scan of the (few) wildcards.
+ */
+export class HostSet {
+  readonly exact = new Set<string>();
+  readonly wildcards: string[] = [];
+  readonly all: string[] = [];
+  add(host: string): void {
+    if (this.exact.has(host) || this.wildcards.includes(host)) return;
+    this.all.push(host);
+    if (isWildcard(host)) this.wildcards.push(host);
+    else this.exact.add(host);
+  }
+  get size(): number {
+    return this.all.length;
+  }
+  /** Appends to `out` (deduplicated through `seen`) the intersection of this set with `host`. */
+  intersectInto(host: string, out: string[], seen: Set<string>): void {
+    const push = (h: string): void => {
+      if (!seen.has(h)) {
+        seen.add(h);
+        out.push(h);
+      }
+    };
+    if (!isWildcard(host)) {
+      if (this.exact.has(host)) return push(host);
+      for (const w of this.wildcards) if (hostSubsetOf(host, w)) return push(host);
+      return;
+    }
+    for (const w of this.wildcards) {
+      if (hostSubsetOf(w, host)) push(w);
+      else if (hostSubsetOf(host, w)) push(host);
+    }
+    for (const e of this.exact) if (hostSubsetOf(e, host)) push(e);
+  }
+}
+
+export function intersectHosts(server: HostSet, vsHosts: readonly string[]): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const h of vsHosts) server.intersectInto(h, out, seen);
+  return out;
+}

@@ -1,0 +1,256 @@
+// A VirtualService's `http:` section → gateway routes, as Istio's BuildHTTPRoutesForVirtualService does for
+// one listener port and one Gateway: each match block becomes its own route (so catch-all sorting works
+// per block), blocks restricted to other gateways, ports or source labels are dropped, and nothing after
+// a catch-all block is kept.
+import type { HeaderMatch, HeaderOps, QueryParamMatch, Route, RouteAction, RouteMatch, WeightedCluster } from '../../core/snapshot.js';
+import type { HeaderOperations, Headers, HTTPMatchRequest, HTTPRoute, VirtualServiceResource } from '../model/index.js';
+import type { Located } from '../model/resource.js';
+import type { ClusterBuilder } from './clusters.js';
+import { CfgCode, parseDurationMs } from './context.js';
+import type { CompileContext } from './context.js';
+import { compileStringMatch, isPresenceMatch } from './string-match.js';
+
+export interface RouteScope {
+  /** The Gateway server port (listener port). */
+  readonly port: number;
+  /** `namespace/name` of the Gateway the server belongs to. */
+  readonly gateway: string;
+  /** True when the server terminates TLS (redirect scheme defaults to https). */
+  readonly isTls: boolean;
+}
+
+/** Gateway names in a VirtualService (`gateways:`, `match[].gateways`) resolve in its namespace. */
+export function resolveGatewayName(name: string, vsNamespace: string): string {
+  if (name === 'mesh') return name;
+  const slash = name.indexOf('/');
+  if (slash >= 0) return name;
+  // Istio also accepts `name.namespace` (the pre-1.x form) for dotted names.
+  const dot = name.indexOf('.');
+  if (dot >= 0) return `${name.slice(dot + 1)}/${name.slice(0, dot)}`;
+  return `${vsNamespace}/${name}`;
+}
+
+export function buildHttpRoutes(
+  ctx: CompileContext,
+  vs: Located<VirtualServiceResource>,
+  scope: RouteScope,
+  clusters: ClusterBuilder,
+): Route[] {
+  const out: Route[] = [];
+  const meta = vs.object.metadata;
+  const vsKey = `${meta.namespace}/${meta.name}`;
+  const http = vs.object.spec.http ?? [];
+  for (let i = 0; i < http.length; i++) {
+    const h = http[i] as HTTPRoute;
+    const field = `spec.http[${i}]`;
+    if (h.delegate) {
+      ctx.warn(CfgCode.UNSUPPORTED, 'delegate VirtualServices are not supported; route skipped', vs, `${field}.delegate`);
+      continue;
+    }
+    const baseName = h.name ?? `${meta.namespace}.${meta.name}.${i}`;
+    let action: RouteAction | undefined;
+    const shared = (): { action: RouteAction; extra: Partial<Route> } => {
+      action ??= buildAction(ctx, vs, h, field, scope, clusters);
+      return { action, extra: routeExtras(ctx, vs, h, field) };
+    };
+    let catchAll = false;
+    const matches = h.match ?? [];
+    if (matches.length === 0) {
+      const { action: a, extra } = shared();
+      out.push({ name: baseName, virtualService: vsKey, match: [], action: a, ...extra, timeoutMs: extra.timeoutMs ?? 0 });
+      catchAll = true;
+    } else {
+      for (let m = 0; m < matches.length; m++) {
+        const block = matches[m] as HTTPMatchRequest;
+        if (!blockApplies(ctx, block, scope, meta.namespace)) continue;
+        const rm = translateMatch(block);
+        const { action: a, extra } = shared();
+        const name = block.name ? `${baseName}.${block.name}` : baseName;
+        out.push({ name, virtualService: vsKey, match: [rm], action: a, ...extra, timeoutMs: extra.timeoutMs ?? 0 });
+        if (isCatchAllMatch(rm)) {
+          catchAll = true;
+          break;
+        }
+      }
+    }
+    if (catchAll) break;
+  }
+  return out;
+}
+
+/** Istio's translateRoute guards: `port` must be this listener's, `gateways` must name this Gateway,
+ * otherwise `sourceLabels`/`sourceNamespace` must describe the gateway workload itself. */
+function blockApplies(ctx: CompileContext, block: HTTPMatchRequest, scope: RouteScope, vsNamespace: string): boolean {
+  if (block.port && block.port !== scope.port) return false;
+  if (block.gateways && block.gateways.length > 0) {
+    return block.gateways.some((g) => resolveGatewayName(g, vsNamespace) === scope.gateway);
+  }
+  const labels = ctx.options.identity.labels;
+  for (const [k, v] of Object.entries(block.sourceLabels ?? {})) if (labels[k] !== v) return false;
+  return !block.sourceNamespace || block.sourceNamespace === ctx.options.identity.namespace;
+}
+
+export function translateMatch(block: HTTPMatchRequest): RouteMatch {
+  const ignoreUriCase = block.ignoreUriCase === true;
+  const headers: HeaderMatch[] = [];
+  for (const [rawName, spec] of Object.entries(block.headers ?? {})) {
+    const name = rawName.toLowerCase();
+    if (isPresenceMatch(spec)) headers.push({ name });
+    else {
+      const match = compileStringMatch(spec);
+      headers.push(match ? { name, match } : { name });
+    }
+  }
+  for (const [rawName, spec] of Object.entries(block.withoutHeaders ?? {})) {
+    const name = rawName.toLowerCase();
+    // `absent` with a `match` means "absent, or present with a value that does not match" (Envoy's
+    // invert_match with treat_missing_header_as_empty).
+    const match = isPresenceMatch(spec) ? undefined : compileStringMatch(spec);
+    headers.push(match ? { name, match, absent: true } : { name, absent: true });
+  }
+  headers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const queryParams: QueryParamMatch[] = [];
+  for (const [name, spec] of Object.entries(block.queryParams ?? {})) {
+    const emptyExact = typeof spec?.exact === 'string' && spec.exact === '';
+    const match = emptyExact || isPresenceMatch(spec) ? undefined : compileStringMatch(spec);
+    queryParams.push(match ? { name, match } : { name });
+  }
+  queryParams.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const uri = compileStringMatch(block.uri, ignoreUriCase);
+  const scheme = compileStringMatch(block.scheme);
+  const method = compileStringMatch(block.method);
+  const authority = compileStringMatch(block.authority, true);
+  return {
+    ...(uri ? { uri } : {}),
+    ignoreUriCase,
+    ...(scheme ? { scheme } : {}),
+    ...(method ? { method } : {}),
+    ...(authority ? { authority } : {}),
+    headers,
+    queryParams,
+  };
+}
+
+/** Istio's IsCatchAllRoute on the Envoy route: path prefix `/` (or none) and nothing else to match. */
+export function isCatchAllMatch(m: RouteMatch): boolean {
+  if (m.uri && !(m.uri.kind === 'prefix' && m.uri.value === '/')) return false;
+  return m.headers.length === 0 && m.queryParams.length === 0 && !m.scheme && !m.method && !m.authority && m.port === undefined;
+}
+
+export function isCatchAllRoute(r: Route): boolean {
+  if (r.match.length === 0) return true;
+  return r.match.length === 1 && isCatchAllMatch(r.match[0] as RouteMatch);
+}
+
+function routeExtras(ctx: CompileContext, vs: Located, h: HTTPRoute, field: string): Partial<Route> {
+  const extras: { requestHeaders?: HeaderOps; responseHeaders?: HeaderOps; timeoutMs?: number } = {};
+  const req = headerOps(h.headers?.request);
+  const res = headerOps(h.headers?.response);
+  if (req) extras.requestHeaders = req;
+  if (res) extras.responseHeaders = res;
+  if (h.timeout !== undefined) {
+    const ms = parseDurationMs(h.timeout);
+    if (ms === undefined) ctx.warn(CfgCode.VALUE, `timeout ${JSON.stringify(h.timeout)} is not a duration; no timeout applied`, vs, `${field}.timeout`);
+    else extras.timeoutMs = ms;
+  }
+  return extras;
+}
+
+/** Names lower-cased; pseudo-headers and Host are not settable (Istio drops them; Host becomes a rewrite). */
+function headerOps(ops: HeaderOperations | undefined): HeaderOps | undefined {
+  if (!ops) return undefined;
+  const set: Record<string, string> = {};
+  const add: Record<string, string> = {};
+  const remove: string[] = [];
+  for (const [k, v] of Object.entries(ops.set ?? {})) if (!isInternalHeader(k)) set[k.toLowerCase()] = String(v);
+  for (const [k, v] of Object.entries(ops.add ?? {})) if (!isInternalHeader(k)) add[k.toLowerCase()] = String(v);
+  for (const k of ops.remove ?? []) if (!isInternalHeader(k)) remove.push(k.toLowerCase());
+  if (Object.keys(set).length === 0 && Object.keys(add).length === 0 && remove.length === 0) return undefined;
+  return { set, add, remove };
+}
+
+function isInternalHeader(name: string): boolean {
+  return name.startsWith(':') || name.toLowerCase() === 'host';
+}
+
+/** Istio: a `host`/`:authority` value in request set (preferred) or add becomes the upstream authority. */
+function authorityFromHeaders(headers: Headers | undefined): string | undefined {
+  const pick = (m: Record<string, string> | undefined): string | undefined => {
+    let found: string | undefined;
+    for (const [k, v] of Object.entries(m ?? {})) if (k.toLowerCase() === 'host' || k.toLowerCase() === ':authority') found = String(v);
+    return found;
+  };
+  return pick(headers?.request?.set) ?? pick(headers?.request?.add);
+}
+
+function buildAction(
+  ctx: CompileContext,
+  vs: Located<VirtualServiceResource>,
+  h: HTTPRoute,
+  field: string,
+  scope: RouteScope,
+  clusters: ClusterBuilder,
+): RouteAction {
+  if (h.redirect) {
+    const r = h.redirect;
+    let port: number | 'FROM_PROTOCOL_DEFAULT' | 'FROM_REQUEST_PORT' | undefined = r.port ?? r.derivePort;
+    const scheme = r.scheme ?? (scope.isTls ? 'https' : 'http');
+    // Istio leaves out a port that is the scheme's default.
+    if ((port === 80 && scheme === 'http') || (port === 443 && scheme === 'https')) port = undefined;
+    return {
+      type: 'redirect',
+      ...(r.uri !== undefined ? { uri: r.uri } : {}),
+      ...(r.authority !== undefined ? { authority: r.authority } : {}),
+      ...(r.scheme !== undefined ? { scheme: r.scheme } : {}),
+      ...(port !== undefined ? { port } : {}),
+      code: r.redirectCode ?? 301,
+    };
+  }
+  if (h.directResponse) {
+    const d = h.directResponse;
+    let body: string | undefined;
+    if (typeof d.body?.string === 'string') body = d.body.string;
+    else if (typeof d.body?.bytes === 'string') body = Buffer.from(d.body.bytes, 'base64').toString('utf8');
+    return { type: 'direct', status: d.status, ...(body !== undefined ? { body } : {}) };
+  }
+  const ns = vs.object.metadata.namespace;
+  const dests = h.route ?? [];
+  const destinations: WeightedCluster[] = [];
+  if (dests.length === 1) {
+    // A single destination takes all traffic whatever its weight says (Istio ignores it).
+    const d = dests[0];
+    if (d) destinations.push(weighted(clusters.reference(d.destination, ns, scope.port, vs, `${field}.route[0].destination`), 100, d.headers));
+  } else {
+    for (let i = 0; i < dests.length; i++) {
+      const d = dests[i];
+      if (!d || !d.weight) continue;
+      destinations.push(weighted(clusters.reference(d.destination, ns, scope.port, vs, `${field}.route[${i}].destination`), d.weight, d.headers));
+    }
+    if (destinations.length === 0 && dests.length > 0) {
+      ctx.warn(CfgCode.VALUE, 'every destination has weight 0; traffic is split evenly', vs, `${field}.route`);
+      for (let i = 0; i < dests.length; i++) {
+        const d = dests[i];
+        if (d) destinations.push(weighted(clusters.reference(d.destination, ns, scope.port, vs, `${field}.route[${i}].destination`), 1, d.headers));
+      }
+    }
+  }
+  let totalWeight = 0;
+  for (const d of destinations) totalWeight += d.weight;
+  const rewrite: { uri?: string; authority?: string } = {};
+  if (h.rewrite?.uri !== undefined && h.rewrite.uri !== '') rewrite.uri = h.rewrite.uri;
+  if (h.rewrite?.uriRegexRewrite) ctx.warn(CfgCode.UNSUPPORTED, 'uriRegexRewrite is not supported yet; path left unchanged', vs, `${field}.rewrite.uriRegexRewrite`);
+  const authority = h.rewrite?.authority || authorityFromHeaders(h.headers);
+  if (authority) rewrite.authority = authority;
+  return {
+    type: 'forward',
+    destinations,
+    totalWeight,
+    ...(rewrite.uri !== undefined || rewrite.authority !== undefined ? { rewrite } : {}),
+  };
+}
+
+function weighted(cluster: string, weight: number, headers: Headers | undefined): WeightedCluster {
+  const req = headerOps(headers?.request);
+  const res = headerOps(headers?.response);
+  return { cluster, weight, ...(req ? { requestHeaders: req } : {}), ...(res ? { responseHeaders: res } : {}) };
+}

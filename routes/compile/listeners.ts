@@ -1,0 +1,133 @@
+// Listeners and filter chains per port: plaintext HTTP ports get one chain and one route table
+// (`http.<port>`); HTTPS servers each get a chain chosen by SNI with their own TLS settings and route
+// table; PASSTHROUGH servers each get a chain carrying SNI → cluster routes.
+import type { DownstreamTls, DownstreamTlsMode, FilterChain, Listener, RouteTable, TlsVersion } from '../../core/snapshot.js';
+import type { TLSProtocol } from '../model/index.js';
+import type { ClusterBuilder } from './clusters.js';
+import { CfgCode } from './context.js';
+import type { CompileContext } from './context.js';
+import { buildRouteTable } from './route-table.js';
+import type { SecretStore } from './secrets.js';
+import type { GatewayServer, PortServers } from './servers.js';
+import { buildTcpRoutes } from './tls-routes.js';
+import type { VirtualServiceIndex } from './virtual-services.js';
+
+export interface ListenerOutput {
+  readonly listeners: Listener[];
+  readonly routeTables: Record<string, RouteTable>;
+}
+
+export function buildListeners(
+  ctx: CompileContext,
+  ports: readonly PortServers[],
+  virtualServices: VirtualServiceIndex,
+  clusters: ClusterBuilder,
+  secrets: SecretStore,
+): ListenerOutput {
+  const listeners: Listener[] = [];
+  const routeTables: Record<string, RouteTable> = {};
+  for (const p of ports) {
+    const name = `0.0.0.0_${p.port}`;
+    if (p.kind === 'TCP') continue;
+    if (p.kind === 'HTTP') {
+      const table = buildRouteTable(ctx, `http.${p.port}`, p.servers, virtualServices, clusters);
+      routeTables[table.name] = table;
+      listeners.push({ name, port: p.port, protocol: 'HTTP', filterChains: [{ name: table.name, serverNames: [], routeTable: table.name }] });
+      continue;
+    }
+    const chains: FilterChain[] = [];
+    const claimed = new Map<string, GatewayServer>();
+    const chainNames = new Set<string>();
+    // Servers sharing one route name (same Gateway, same port name) share one route table, as in Istio.
+    const byRouteName = new Map<string, GatewayServer[]>();
+    for (const s of p.servers) {
+      const list = byRouteName.get(s.routeName);
+      if (list) list.push(s);
+      else byRouteName.set(s.routeName, [s]);
+    }
+    for (const s of p.servers) {
+      const serverNames = claimServerNames(ctx, s, claimed);
+      if (serverNames.length === 0) continue;
+      let chainName = s.routeName;
+      if (chainNames.has(chainName)) chainName = `${s.routeName}.${s.index}`;
+      chainNames.add(chainName);
+      if (p.kind === 'HTTPS') {
+        if (!routeTables[s.routeName]) {
+          routeTables[s.routeName] = buildRouteTable(ctx, s.routeName, byRouteName.get(s.routeName) ?? [s], virtualServices, clusters);
+        }
+        chains.push({ name: chainName, serverNames, tls: downstreamTls(ctx, s, secrets), routeTable: s.routeName });
+      } else {
+        chains.push({ name: chainName, serverNames, tcpRoutes: buildTcpRoutes(ctx, s, virtualServices, clusters) });
+      }
+    }
+    if (chains.length > 0) listeners.push({ name, port: p.port, protocol: p.kind, filterChains: chains });
+  }
+  return { listeners, routeTables };
+}
+
+/**
+ * SNI names of a TLS server (its hosts without namespace). A name an earlier server on the port already
+ * serves stays with that server (Envoy cannot pick between two chains for one SNI); the loser is named.
+ */
+function claimServerNames(ctx: CompileContext, s: GatewayServer, claimed: Map<string, GatewayServer>): string[] {
+  const out: string[] = [];
+  for (const h of s.hosts) {
+    if (out.includes(h.host)) continue;
+    const owner = claimed.get(h.host);
+    if (owner && owner !== s) {
+      ctx.warn(
+        CfgCode.CONFLICT,
+        `SNI ${h.host} on port ${s.port} is already served by Gateway ${owner.gatewayKey} ${owner.field}; ignored here`,
+        s.gateway,
+        `${s.field}.hosts`,
+      );
+      continue;
+    }
+    claimed.set(h.host, s);
+    out.push(h.host);
+  }
+  return out;
+}
+
+function downstreamTls(ctx: CompileContext, s: GatewayServer, secrets: SecretStore): DownstreamTls {
+  const tls = s.server.tls ?? {};
+  const field = `${s.field}.tls`;
+  const mode: DownstreamTlsMode = tls.mode === 'MUTUAL' || tls.mode === 'OPTIONAL_MUTUAL' ? tls.mode : 'SIMPLE';
+  const ns = ctx.options.identity.namespace;
+  const credentialName = tls.credentialName ?? tls.credentialNames?.[0];
+  let secret: string | undefined;
+  let clientCaSecret: string | undefined;
+  if (!credentialName) {
+    const why = tls.serverCertificate ? 'certificate file paths are not read; use credentialName' : 'no credentialName';
+    ctx.warn(tls.serverCertificate ? CfgCode.UNSUPPORTED : CfgCode.REQUIRED, `${why}; this server refuses TLS handshakes`, s.gateway, field);
+  } else {
+    const use = { resource: s.gateway, field: `${field}.credentialName` };
+    secret = secrets.serverCertificate(ns, credentialName, use);
+    if (secret && mode !== 'SIMPLE') {
+      const caName = tls.caCertCredentialName ?? credentialName;
+      clientCaSecret = secrets.caBundle(ns, caName, tls.caCertCredentialName ? { resource: s.gateway, field: `${field}.caCertCredentialName` } : use);
+      // Client verification without a CA cannot be done safely: the whole chain refuses handshakes.
+      if (!clientCaSecret) secret = undefined;
+    }
+  }
+  return {
+    mode,
+    ...(secret ? { secret } : {}),
+    ...(clientCaSecret && secret ? { clientCaSecret } : {}),
+    minVersion: tlsVersion(ctx, s, tls.minProtocolVersion, 'TLSv1.2', `${field}.minProtocolVersion`),
+    maxVersion: tlsVersion(ctx, s, tls.maxProtocolVersion, 'TLSv1.3', `${field}.maxProtocolVersion`),
+    ...(tls.cipherSuites && tls.cipherSuites.length > 0 ? { cipherSuites: [...tls.cipherSuites] } : {}),
+    subjectAltNames: [...(tls.subjectAltNames ?? [])],
+    alpn: ['h2', 'http/1.1'],
+  };
+}
+
+function tlsVersion(ctx: CompileContext, s: GatewayServer, v: TLSProtocol | undefined, fallback: TlsVersion, field: string): TlsVersion {
+  if (v === 'TLSV1_2') return 'TLSv1.2';
+  if (v === 'TLSV1_3') return 'TLSv1.3';
+  if (v === 'TLSV1_0' || v === 'TLSV1_1') {
+    ctx.warn(CfgCode.UNSUPPORTED, `${v} is not offered; TLS 1.2 is the minimum`, s.gateway, field);
+    return 'TLSv1.2';
+  }
+  return fallback;
+}

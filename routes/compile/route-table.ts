@@ -1,0 +1,114 @@
+// Route tables as Istio's buildGatewayHTTPRouteConfig builds them: for every server sharing the table
+// name, every VirtualService bound to the server's Gateway contributes its routes to one virtual host per
+// host the server and the VirtualService have in common; hosts merge across VirtualServices and Gateways
+// (routes appended in VirtualService age order, catch-alls moved last); httpsRedirect marks vhosts.
+import type { Route, RouteTable, VirtualHost, WildcardBucket } from '../../core/snapshot.js';
+import type { ClusterBuilder } from './clusters.js';
+import type { CompileContext } from './context.js';
+import { intersectHosts } from './hosts.js';
+import { buildHttpRoutes, isCatchAllRoute } from './http-routes.js';
+import { hostsFor } from './servers.js';
+import type { GatewayServer } from './servers.js';
+import type { VirtualServiceIndex } from './virtual-services.js';
+
+interface VirtualHostDraft {
+  readonly host: string;
+  routes: Route[];
+  requireTls: boolean;
+}
+
+export function buildRouteTable(
+  ctx: CompileContext,
+  name: string,
+  servers: readonly GatewayServer[],
+  virtualServices: VirtualServiceIndex,
+  clusters: ClusterBuilder,
+): RouteTable {
+  const drafts = new Map<string, VirtualHostDraft>();
+  const routeCache = new Map<string, Route[]>();
+  const port = servers[0]?.port ?? 0;
+  for (const server of servers) {
+    const isTls = server.kind === 'HTTPS';
+    // Envoy's require_tls only redirects requests that did not arrive over TLS; on a terminating server
+    // it never fires, so it is only recorded for plaintext servers.
+    const redirect = !isTls && server.server.tls?.httpsRedirect === true;
+    for (const vs of virtualServices.forGateway(server.gatewayKey)) {
+      const ns = vs.object.metadata.namespace;
+      const hosts = intersectHosts(hostsFor(server, ns), virtualServices.hosts(vs));
+      if (hosts.length === 0) continue;
+      const key = `${server.gatewayKey}|${ns}/${vs.object.metadata.name}`;
+      let routes = routeCache.get(key);
+      if (!routes) {
+        routes = buildHttpRoutes(ctx, vs, { port: server.port, gateway: server.gatewayKey, isTls }, clusters);
+        routeCache.set(key, routes);
+      }
+      // Istio omits VirtualServices that yield no route here, so they create no virtual host either.
+      if (routes.length === 0) continue;
+      for (const host of hosts) {
+        const draft = drafts.get(host);
+        if (draft) {
+          for (const r of routes) draft.routes.push(r);
+          if (redirect) draft.requireTls = true;
+        } else {
+          drafts.set(host, { host, routes: routes.slice(), requireTls: redirect });
+        }
+      }
+    }
+    if (redirect) {
+      for (const h of server.hosts) {
+        const draft = drafts.get(h.host);
+        if (draft) draft.requireTls = true;
+        else drafts.set(h.host, { host: h.host, routes: [], requireTls: true });
+      }
+    }
+  }
+  const virtualHosts: VirtualHost[] = [];
+  if (drafts.size === 0) {
+    virtualHosts.push({ name: `blackhole:${port}`, domains: ['*'], requireTls: false, routes: [] });
+  } else {
+    const hosts = [...drafts.keys()].sort();
+    for (const host of hosts) {
+      const d = drafts.get(host) as VirtualHostDraft;
+      virtualHosts.push({ name: `${host}:${port}`, domains: [host], requireTls: d.requireTls, routes: sortCatchAllLast(d.routes) });
+    }
+  }
+  return indexVirtualHosts(name, virtualHosts);
+}
+
+/** Istio's SortVHostRoutes: catch-all routes move to the end, relative order otherwise kept. */
+export function sortCatchAllLast(routes: readonly Route[]): Route[] {
+  const head: Route[] = [];
+  const tail: Route[] = [];
+  for (const r of routes) (isCatchAllRoute(r) ? tail : head).push(r);
+  return head.concat(tail);
+}
+
+/** The lookup structures of a RouteTable: exact map, wildcard buckets (longest suffix first), `*`. */
+export function indexVirtualHosts(name: string, virtualHosts: VirtualHost[]): RouteTable {
+  const exactHosts: Record<string, number> = {};
+  const buckets = new Map<number, Record<string, number>>();
+  let catchAll = -1;
+  virtualHosts.forEach((vh, i) => {
+    for (const raw of vh.domains) {
+      const d = raw.toLowerCase();
+      if (d === '*') {
+        if (catchAll < 0) catchAll = i;
+      } else if (d.startsWith('*')) {
+        const suffix = d.slice(1);
+        let bucket = buckets.get(suffix.length);
+        if (!bucket) {
+          bucket = {};
+          buckets.set(suffix.length, bucket);
+        }
+        if (!(suffix in bucket)) bucket[suffix] = i;
+      } else if (!(d in exactHosts)) {
+        exactHosts[d] = i;
+      }
+    }
+  });
+  const wildcardBuckets: WildcardBucket[] = [...buckets.entries()]
+    .sort((a, b) => b[0] - a[0])
+    .map(([suffixLength, suffixes]) => ({ suffixLength, suffixes }));
+  return { name, virtualHosts, exactHosts, wildcardBuckets, catchAll };
+}
+

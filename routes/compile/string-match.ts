@@ -1,0 +1,29 @@
+// Istio StringMatch → the snapshot's StringMatch, with regexes compiled once here (never per request).
+import type { StringMatch } from '../../core/snapshot.js';
+import type { StringMatchSpec } from '../model/index.js';
+
+/** Full anchored match, as Envoy's RE2 safe_regex does. Throws on a pattern JS cannot compile. */
+export function compileRegex(re: string, ignoreCase = false): RegExp {
+  return new RegExp(`^(?:${re})$`, ignoreCase ? 'i' : '');
+}
+
+/** Undefined when the spec sets no match type (Istio treats that as "present"). */
+export function compileStringMatch(spec: StringMatchSpec | undefined, ignoreCase = false): StringMatch | undefined {
+  if (!spec) return undefined;
+  if (typeof spec.exact === 'string') return { kind: 'exact', value: ignoreCase ? spec.exact.toLowerCase() : spec.exact };
+  if (typeof spec.prefix === 'string') return { kind: 'prefix', value: ignoreCase ? spec.prefix.toLowerCase() : spec.prefix };
+  if (typeof spec.regex === 'string') return { kind: 'regex', value: spec.regex, re: compileRegex(spec.regex, ignoreCase) };
+  return undefined;
+}
+
+/**
+ * Istio's canBeConvertedToPresentMatch: an empty StringMatch, an empty prefix or a match-anything regex
+ * only asks that the header be there.
+ */
+export function isPresenceMatch(spec: StringMatchSpec | undefined): boolean {
+  if (!spec) return true;
+  if (typeof spec.exact === 'string') return false;
+  if (typeof spec.prefix === 'string') return spec.prefix === '';
+  if (typeof spec.regex === 'string') return spec.regex === '*' || spec.regex === '.*';
+  return true;
+}

@@ -1,0 +1,45 @@
+// VirtualServices indexed by the Gateway they bind to, visible to the gateway workload (exportTo), in
+// Istio's merge order, with their hosts resolved once.
+import type { VirtualServiceResource } from '../model/index.js';
+import type { Located } from '../model/resource.js';
+import { compareByAge, exportedTo } from './context.js';
+import type { CompileContext } from './context.js';
+import { resolveShortname } from './hosts.js';
+import { resolveGatewayName } from './http-routes.js';
+
+export class VirtualServiceIndex {
+  private readonly byGateway = new Map<string, Located<VirtualServiceResource>[]>();
+  private readonly resolvedHosts = new Map<Located<VirtualServiceResource>, string[]>();
+
+  constructor(ctx: CompileContext) {
+    const viewer = ctx.options.identity.namespace;
+    const sorted = [...ctx.index.virtualServices].sort(compareByAge);
+    for (const vs of sorted) {
+      const ns = vs.object.metadata.namespace;
+      const spec = vs.object.spec ?? {};
+      if (!exportedTo(spec.exportTo, ns, viewer)) continue;
+      this.resolvedHosts.set(
+        vs,
+        (spec.hosts ?? []).map((h) => resolveShortname(h, ns, ctx.options.domainSuffix)),
+      );
+      const seen = new Set<string>();
+      // No `gateways` means `mesh` only: sidecars, never this gateway.
+      for (const g of spec.gateways ?? []) {
+        const key = resolveGatewayName(g, ns);
+        if (key === 'mesh' || seen.has(key)) continue;
+        seen.add(key);
+        const list = this.byGateway.get(key);
+        if (list) list.push(vs);
+        else this.byGateway.set(key, [vs]);
+      }
+    }
+  }
+
+  forGateway(gatewayKey: string): readonly Located<VirtualServiceResource>[] {
+    return this.byGateway.get(gatewayKey) ?? [];
+  }
+
+  hosts(vs: Located<VirtualServiceResource>): readonly string[] {
+    return this.resolvedHosts.get(vs) ?? [];
+  }
+}
