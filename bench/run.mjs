@@ -31,6 +31,8 @@ const HELP = `Usage: npm run bench -- [options]     (or: node bench/run.mjs [opt
   --loadgen NAME      wrk | autocannon (default: wrk if on PATH, else autocannon if resolvable)
   --no-nginx          skip the nginx comparison even when nginx is installed
   --gateway-timeout S seconds to wait for /healthz/ready (default 60)
+  --access-log F      pass --access-log-format F (text | json | off) to the gateway; default: the gateway's
+                      own default (text, written to a log file in the temporary directory)
   --keep              keep the temporary directory (config, certificate, logs)
   --list              print the scenario names and exit
   --help
@@ -41,7 +43,7 @@ goes through the gateway (TLS terminated there, plain HTTP to the upstream), "ng
 
 function parseArgs(argv) {
   const o = { scenario: [], duration: 10, connections: 64, warmup: 2, loadgen: undefined, nginx: true,
-    gatewayTimeout: 60, keep: false, list: false };
+    gatewayTimeout: 60, keep: false, list: false, accessLog: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -63,6 +65,7 @@ function parseArgs(argv) {
       case '--loadgen': o.loadgen = val(); break;
       case '--no-nginx': o.nginx = false; break;
       case '--gateway-timeout': o.gatewayTimeout = num(1, 600); break;
+      case '--access-log': o.accessLog = val(); break;
       case '--keep': o.keep = true; break;
       case '--list': o.list = true; break;
       case '-h': case '--help': console.log(HELP); process.exit(0);
@@ -275,9 +278,11 @@ async function main() {
         unavailable.gatehouse = 'dist/cli/main.js missing (npm run build)';
       } else {
         const log = join(tmp, 'gateway.log');
-        const gw = start('gatehouse', process.execPath, [cli, 'serve', '--config', configDir,
-          '--status-port', String(statusPort), '--stats-port', String(statsPort), '--admin-port', String(adminPort)],
-        { cpu: pin.proxy, taskset: pin.taskset, logFile: log, cwd: root });
+        const gwArgs = [cli, 'serve', '--config', configDir, '--status-port', String(statusPort),
+          '--stats-port', String(statsPort), '--admin-port', String(adminPort), '--bind', '127.0.0.1'];
+        if (opts.accessLog) gwArgs.push('--access-log-format', opts.accessLog);
+        console.log(`gatehouse: node ${gwArgs.map((a) => a.replace(tmp, '$TMP')).join(' ')}`);
+        const gw = start('gatehouse', process.execPath, gwArgs, { cpu: pin.proxy, taskset: pin.taskset, logFile: log, cwd: root });
         try {
           await waitFor('gatehouse /healthz/ready', async () => (await get(`http://127.0.0.1:${statusPort}/healthz/ready`)).status === 200,
             { timeoutMs: opts.gatewayTimeout * 1000, child: gw });
