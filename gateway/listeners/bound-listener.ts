@@ -1,0 +1,186 @@
+// A bound listener: the server behind one Gateway port, its live connections, and how it stops.
+// HTTP → node:http; HTTPS → http2 secure server offering h2 and http/1.1 with the filter chain chosen
+// per connection by SNI; TLS → a net server that reads the SNI and tunnels bytes (passthrough).
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { ListenerProtocol } from '../../core/snapshot.js';
+import { ErrCode, GatehouseError } from '../../core/errors.js';
+import { selectFilterChain } from '../../routes/match.js';
+import type { Generation } from '../generation.js';
+import { kConnection, type ConnectionInfo, type PlaneState } from '../plane-state.js';
+import { createRequestHandler } from '../proxy/request-handler.js';
+import { applyClientCertPolicy, refuseReason } from '../tls/secure-contexts.js';
+import { mountHandler, type DataPath } from './mount.js';
+import { handlePassthrough } from './passthrough.js';
+
+export interface ListenerSpec {
+  readonly port: number;
+  readonly protocol: ListenerProtocol;
+  readonly bindAddress: string;
+  readonly bindPort: number;
+}
+
+export class BoundListener {
+  readonly port: number;
+  readonly protocol: ListenerProtocol;
+  readonly server: HttpServer | Http2SecureServer | NetServer;
+  /** Port actually bound (differs from bindPort when that was 0). */
+  boundPort = 0;
+  private readonly sockets = new Set<Socket>();
+  private readonly sessions = new Set<Http2Session>();
+  private closed = false;
+
+  private constructor(spec: ListenerSpec, server: HttpServer | Http2SecureServer | NetServer) {
+    this.port = spec.port;
+    this.protocol = spec.protocol;
+    this.server = server;
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  static async bind(spec: ListenerSpec, plane: PlaneState, dataPath: DataPath): Promise<BoundListener> {
+    const listener = new BoundListener(spec, BoundListener.createServer(spec, plane));
+    if (spec.protocol === 'HTTP') {
+      const handler = createRequestHandler({ port: spec.port, scheme: 'http', plane });
+      await mountHandler(dataPath, listener.server as HttpServer, handler, false);
+    } else if (spec.protocol === 'HTTPS') {
+      const handler = createRequestHandler({ port: spec.port, scheme: 'https', plane });
+      await mountHandler(dataPath, listener.server as Http2SecureServer, handler, true);
+      listener.watchSessions();
+    }
+    await listener.listen(spec);
+    return listener;
+  }
+
+  private static createServer(spec: ListenerSpec, plane: PlaneState): HttpServer | Http2SecureServer | NetServer {
+    const logError = (what: string) => (err: Error) => plane.log('debug', `${what} on port ${spec.port}: ${err.message}`);
+    if (spec.protocol === 'HTTP') {
+      const server = createHttpServer({ requireHostHeader: false, keepAliveTimeout: 60_000 });
+      server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
+        // Malformed requests get node's 400 without a crash; gone clients just go.
+        if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        else socket.destroy();
+      });
+      return server;
+    }
+    if (spec.protocol === 'HTTPS') {
+      const port = spec.port;
+      const server = createSecureServer({
+        allowHTTP1: true,
+        minVersion: 'TLSv1.2',
+        maxVersion: 'TLSv1.3',
+        // Invoked with the TLS socket as `this` (node calls it as socket._SNICallback).
+        SNICallback: function (this: TLSSocket, servername, cb) {
+          const gen = plane.current;
+          const listener = gen?.listeners.get(port);
+          const chain = listener && listener.protocol === 'HTTPS' ? selectFilterChain(listener, servername) : undefined;
+          const context = chain ? gen?.contexts.get(chain) : undefined;
+          if (!chain?.tls || !context) {
+            cb(new Error(`no usable filter chain for SNI ${servername} on port ${port}`), undefined);
+            return;
+          }
+          applyClientCertPolicy(this, chain.tls);
+          (this as unknown as Record<symbol, ConnectionInfo>)[kConnection] = { chain, sni: servername };
+          cb(null, context.context);
+        },
+      });
+      server.on('secureConnection', (socket: TLSSocket) => {
+        let info = (socket as unknown as Record<symbol, ConnectionInfo | undefined>)[kConnection];
+        if (!info) {
+          // No SNI: the default context served the catch-all chain, if there is one.
+          const listener = plane.current?.listeners.get(port);
+          const chain = listener ? selectFilterChain(listener, undefined) : undefined;
+          if (!chain) {
+            socket.destroy();
+            return;
+          }
+          info = { chain, sni: undefined };
+          (socket as unknown as Record<symbol, ConnectionInfo>)[kConnection] = info;
+        }
+        const tls = info.chain.tls;
+        const refusal = tls ? refuseReason(socket, tls) : 'chain does not terminate TLS';
+        if (refusal) {
+          plane.log('debug', `refused TLS connection on port ${port} (${info.chain.name}): ${refusal}`);
+          socket.destroy();
+        }
+      });
+      server.on('tlsClientError', logError('TLS handshake failed'));
+      server.on('sessionError', logError('HTTP/2 session error'));
+      server.on('clientError', logError('client error'));
+      return server;
+    }
+    const server = createNetServer({ pauseOnConnect: false });
+    server.on('connection', (socket: Socket) => handlePassthrough(socket, spec.port, plane));
+    return server;
+  }
+
+  private watchSessions(): void {
+    const server = this.server as Http2SecureServer;
+    server.on('session', (session: Http2Session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+      session.on('error', () => undefined);
+    });
+  }
+
+  private listen(spec: ListenerSpec): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const server = this.server;
+      const onError = (err: Error) => {
+        server.off('listening', onListening);
+        reject(new GatehouseError(ErrCode.LISTEN, `cannot bind ${spec.bindAddress}:${spec.bindPort} for Gateway port ${spec.port}: ${err.message}`, { cause: err }));
+      };
+      const onListening = () => {
+        server.off('error', onError);
+        const address = server.address();
+        this.boundPort = typeof address === 'object' && address ? address.port : spec.bindPort;
+        resolve();
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen({ host: spec.bindAddress, port: spec.bindPort, exclusive: true });
+    });
+  }
+
+  /** HTTPS: the context served to clients that send no SNI (the catch-all chain's, or none). */
+  updateDefaultContext(gen: Generation): void {
+    if (this.protocol !== 'HTTPS') return;
+    const listener = gen.listeners.get(this.port);
+    const chain = listener ? selectFilterChain(listener, undefined) : undefined;
+    const ctx = chain ? gen.contexts.get(chain) : undefined;
+    (this.server as Http2SecureServer).setSecureContext(ctx ? ctx.options : {});
+  }
+
+  /** Stop accepting and ask connections to wind down: idle HTTP/1 closes, h2 sessions get GOAWAY. */
+  stopAccepting(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.server.close(() => undefined);
+    if (this.protocol === 'HTTP') (this.server as HttpServer).closeIdleConnections();
+    for (const session of this.sessions) {
+      if (!session.closed && !session.destroyed) session.close();
+    }
+  }
+
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  /** Destroys every remaining connection. */
+  destroyConnections(): void {
+    for (const socket of this.sockets) socket.destroy();
+    for (const session of this.sessions) session.destroy();
+  }
+
+  /** Retire: stop accepting, give connections `graceMs`, then destroy what is left. */
+  retire(graceMs: number): void {
+    this.stopAccepting();
+    if (this.sockets.size === 0) return;
+    const timer = setTimeout(() => this.destroyConnections(), graceMs);
+    timer.unref();
+  }
+}

@@ -1,0 +1,34 @@
+// The state a listener's request handler shares with the DataPlane: the live generation, drain
+// state and telemetry. One object per DataPlane, created once.
+import type { FilterChain } from '../core/snapshot.js';
+import type { Generation } from './generation.js';
+import type { RequestMetrics } from './telemetry/metrics.js';
+
+export interface PlaneState {
+  current: Generation | undefined;
+  draining: boolean;
+  readonly metrics: RequestMetrics;
+  readonly accessLogFormat: 'text' | 'json' | 'off';
+  readonly accessLog: (line: string) => void;
+  readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+  /** Requests between arrival and the end of their response. */
+  inFlight: number;
+  /** Called when inFlight drops to zero (drain waits on it). */
+  onIdle: (() => void) | undefined;
+}
+
+/** What a listener's handler knows without looking at the snapshot. */
+export interface ListenerContext {
+  /** Gateway server port (before --port-map). */
+  readonly port: number;
+  readonly scheme: 'http' | 'https';
+  readonly plane: PlaneState;
+}
+
+/** Set on a terminated TLS socket at SNI time: the chain its requests use. */
+export const kConnection = Symbol('gatehouse.connection');
+
+export interface ConnectionInfo {
+  readonly chain: FilterChain;
+  readonly sni: string | undefined;
+}

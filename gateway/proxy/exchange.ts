@@ -1,0 +1,402 @@
+// One request's journey through the gateway. The Exchange is both the per-request state and the
+// undici dispatch handler, so forwarding allocates one object instead of a set of closures; it also
+// is the access-log entry, so logging reads fields rather than building a record.
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Dispatcher } from 'undici';
+import type { Cluster, HeaderOps, Route, WeightedCluster } from '../../core/snapshot.js';
+import { ResponseFlag } from '../../core/response-flags.js';
+import type { Generation } from '../generation.js';
+import type { ListenerContext } from '../plane-state.js';
+import type { AccessLogEntry } from '../telemetry/access-log.js';
+import { formatAccessLog } from '../telemetry/access-log.js';
+import type { EndpointPool } from '../upstream/endpoint-pool.js';
+import { applyHeaderOps, buildResponseHeaders } from './headers.js';
+
+export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
+export type DownstreamResponse = ServerResponse | Http2ServerResponse;
+
+const kExchange = Symbol('gatehouse.exchange');
+const kExchangeReq = Symbol('gatehouse.exchange.request');
+
+/** Error used to abort an upstream request; its flag says why. */
+class AbortReason extends Error {
+  constructor(readonly flag: string) {
+    super(`aborted: ${flag}`);
+  }
+}
+
+/** Connect-phase failures: the upstream was never reached (503 UF). */
+const CONNECT_FAILURE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ETIMEDOUT',
+]);
+
+export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
+  // --- access-log fields (AccessLogEntry) ---
+  readonly startTime: number;
+  readonly method: string;
+  readonly path: string;
+  readonly protocol: string;
+  responseCode = 0;
+  responseFlags: string = ResponseFlag.NONE;
+  responseCodeDetails = '';
+  connectionTerminationDetails: string | undefined = undefined;
+  upstreamTransportFailureReason: string | undefined = undefined;
+  bytesReceived = 0;
+  bytesSent = 0;
+  durationMs = 0;
+  upstreamServiceTimeMs: number | undefined = undefined;
+  xForwardedFor: string | undefined = undefined;
+  readonly userAgent: string | undefined;
+  requestId: string | undefined;
+  readonly authority: string | undefined;
+  upstreamHost: string | undefined = undefined;
+  upstreamCluster: string | undefined = undefined;
+  readonly upstreamLocalAddress: string | undefined = undefined;
+  readonly downstreamLocalAddress: string | undefined;
+  readonly downstreamRemoteAddress: string | undefined;
+  requestedServerName: string | undefined = undefined;
+  routeName: string | undefined = undefined;
+
+  // --- forwarding state ---
+  readonly ctx: ListenerContext;
+  readonly gen: Generation | undefined;
+  readonly req: DownstreamRequest;
+  readonly res: DownstreamResponse;
+  private readonly startHr: bigint;
+  private cluster: Cluster | undefined = undefined;
+  private route: Route | undefined = undefined;
+  private destination: WeightedCluster | undefined = undefined;
+  private endpoint: EndpointPool | undefined = undefined;
+  private dispatchedAt = 0;
+  private abortUpstream: ((err?: Error) => void) | undefined = undefined;
+  private resumeUpstream: (() => void) | undefined = undefined;
+  private pendingAbort: Error | undefined = undefined;
+  private timer: NodeJS.Timeout | undefined = undefined;
+  /** The response (local or upstream) is settled: later upstream callbacks are ignored. */
+  private settled = false;
+  private connected = false;
+  private finished = false;
+
+  constructor(ctx: ListenerContext, gen: Generation | undefined, req: DownstreamRequest, res: DownstreamResponse) {
+    this.startTime = Date.now();
+    this.startHr = process.hrtime.bigint();
+    this.ctx = ctx;
+    this.gen = gen;
+    this.req = req;
+    this.res = res;
+    this.method = req.method ?? 'GET';
+    this.path = req.url ?? '/';
+    this.protocol = req.httpVersionMajor === 2 ? 'HTTP/2' : `HTTP/${req.httpVersion}`;
+    const headers = req.headers;
+    this.userAgent = headers['user-agent'];
+    this.authority = (headers[':authority'] as string | undefined) ?? headers.host;
+    const socket = req.socket;
+    this.downstreamLocalAddress = socket.localAddress === undefined ? undefined : `${socket.localAddress}:${socket.localPort}`;
+    this.downstreamRemoteAddress = socket.remoteAddress === undefined ? undefined : `${socket.remoteAddress}:${socket.remotePort}`;
+    (res as unknown as Record<symbol, Exchange>)[kExchange] = this;
+    (req as unknown as Record<symbol, Exchange>)[kExchangeReq] = this;
+    res.on('close', onResponseClose);
+  }
+
+  // --- local replies ---
+
+  /** Answers from the gateway itself (404 NR, 503 UH, redirects, direct responses). */
+  localReply(status: number, flag: string, details: string, body: string, extraHeaders?: OutgoingHttpHeaders, ops?: HeaderOps): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.clearTimer();
+    this.responseCode = status;
+    if (this.responseFlags === ResponseFlag.NONE) this.responseFlags = flag;
+    this.responseCodeDetails = details;
+    const res = this.res;
+    if (res.headersSent || res.destroyed) {
+      this.abortDownstream();
+      return;
+    }
+    const headers: Record<string, string | string[] | number | undefined> = { ...extraHeaders };
+    if (body) {
+      headers['content-type'] = 'text/plain';
+      headers['content-length'] = Buffer.byteLength(body);
+    } else if (status !== 304 && status !== 204) headers['content-length'] = 0;
+    headers.server = 'istio-envoy';
+    applyHeaderOps(headers, ops);
+    this.applyDrain(headers);
+    this.bytesSent = body ? Buffer.byteLength(body) : 0;
+    (res as ServerResponse).writeHead(status, headers as OutgoingHttpHeaders);
+    if (this.method === 'HEAD' || !body) res.end();
+    else (res as ServerResponse).end(body);
+  }
+
+  // --- forwarding ---
+
+  forward(
+    route: Route,
+    destination: WeightedCluster,
+    cluster: Cluster,
+    endpoint: EndpointPool,
+    path: string,
+    headers: Record<string, string | string[]>,
+    hasBody: boolean,
+  ): void {
+    this.route = route;
+    this.destination = destination;
+    this.cluster = cluster;
+    this.endpoint = endpoint;
+    this.upstreamHost = endpoint.hostPort;
+    endpoint.inFlight++;
+    const contentLength = this.req.headers['content-length'];
+    if (contentLength !== undefined) this.bytesReceived = Number(contentLength) || 0;
+    if (route.timeoutMs > 0) this.timer = setTimeout(onRouteTimeout, route.timeoutMs, this);
+    this.dispatchedAt = Date.now();
+    try {
+      endpoint.pool.dispatch(
+        {
+          origin: undefined,
+          path,
+          method: this.method as Dispatcher.HttpMethod,
+          headers,
+          body: hasBody ? (this.req as NodeJS.ReadableStream as import('node:stream').Readable) : null,
+          // Keep upstream connections alive whatever the client asked for.
+          reset: false,
+        },
+        this,
+      );
+    } catch (err) {
+      this.onError(err as Error);
+    }
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.connected = true;
+    this.abortUpstream = abort;
+    if (this.pendingAbort) {
+      abort(this.pendingAbort);
+      return;
+    }
+    // Count streamed request bodies as they leave; a declared Content-Length is already counted.
+    if (this.req.headers['content-length'] === undefined) this.req.on('data', onRequestData);
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (this.settled) return true;
+    if (statusCode < 200) return true; // 1xx informational: wait for the final response
+    this.settled = true;
+    this.resumeUpstream = resume;
+    this.upstreamServiceTimeMs = Date.now() - this.dispatchedAt;
+    this.responseCode = statusCode;
+    this.responseCodeDetails = 'via_upstream';
+    const headers = buildResponseHeaders(rawHeaders) as Record<string, string | string[] | number | undefined>;
+    headers['x-envoy-upstream-service-time'] = String(this.upstreamServiceTimeMs);
+    headers.server = 'istio-envoy';
+    applyHeaderOps(headers, this.route?.responseHeaders);
+    applyHeaderOps(headers, this.destination?.responseHeaders);
+    this.applyDrain(headers);
+    const res = this.res;
+    if (res.destroyed) return false;
+    try {
+      (res as ServerResponse).writeHead(statusCode, headers as OutgoingHttpHeaders);
+    } catch (err) {
+      // A header value node refuses to send downstream: the upstream response is unusable here.
+      this.ctx.plane.log('warn', `upstream response headers rejected: ${(err as Error).message}`);
+      this.responseFlags = ResponseFlag.UPSTREAM_PROTOCOL_ERROR;
+      this.settled = false;
+      this.abortUpstream?.(new AbortReason(ResponseFlag.UPSTREAM_PROTOCOL_ERROR));
+      this.localReply(502, ResponseFlag.UPSTREAM_PROTOCOL_ERROR, 'upstream_response_headers_invalid', 'upstream response headers invalid');
+      return false;
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.bytesSent += chunk.length;
+    const ok = (this.res as ServerResponse).write(chunk);
+    if (!ok) this.res.once('drain', onResponseDrain);
+    return ok;
+  }
+
+  onComplete(trailers: string[] | null): void {
+    this.clearTimer();
+    const res = this.res;
+    if (trailers && trailers.length > 0 && this.req.httpVersionMajor === 2) {
+      const t: Record<string, string> = {};
+      for (let i = 0; i + 1 < trailers.length; i += 2) t[String(trailers[i]).toLowerCase()] = String(trailers[i + 1]);
+      (res as Http2ServerResponse).addTrailers(t);
+    }
+    res.end();
+  }
+
+  onError(err: Error): void {
+    this.clearTimer();
+    if (this.finished) return;
+    const reason = err instanceof AbortReason ? err : undefined;
+    if (this.settled) {
+      // The response has started (or a local reply went out): all that is left is to cut the client off.
+      if (!reason) {
+        this.responseFlags = this.responseFlags === ResponseFlag.NONE ? ResponseFlag.UPSTREAM_CONNECTION_TERMINATION : this.responseFlags;
+        this.connectionTerminationDetails = 'upstream_reset_after_response_started';
+        this.upstreamTransportFailureReason = errorText(err);
+      }
+      if (!this.res.writableEnded || !reason) this.abortDownstream();
+      return;
+    }
+    if (reason) return; // our own abort; its reply is already decided
+    const code = (err as { code?: string }).code ?? '';
+    this.upstreamTransportFailureReason = errorText(err);
+    if (!this.connected || CONNECT_FAILURE_CODES.has(code) || isTlsFailure(code)) {
+      this.localReply(
+        503,
+        ResponseFlag.UPSTREAM_CONNECTION_FAILURE,
+        'upstream_reset_before_response_started{connection_failure}',
+        `upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: ${this.upstreamTransportFailureReason}`,
+      );
+    } else if (code.startsWith('HPE_') || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
+      this.localReply(502, ResponseFlag.UPSTREAM_PROTOCOL_ERROR, 'upstream_reset_before_response_started{protocol_error}', 'upstream protocol error');
+    } else if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+      this.localReply(504, ResponseFlag.UPSTREAM_REQUEST_TIMEOUT, 'response_timeout', 'upstream request timeout');
+    } else if (code === 'ECONNRESET') {
+      this.localReply(
+        503,
+        ResponseFlag.UPSTREAM_RESET,
+        'upstream_reset_before_response_started{remote_reset}',
+        'upstream connect error or disconnect/reset before headers. reset reason: remote reset',
+      );
+    } else {
+      this.localReply(
+        503,
+        ResponseFlag.UPSTREAM_CONNECTION_TERMINATION,
+        'upstream_reset_before_response_started{connection_termination}',
+        'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
+      );
+    }
+  }
+
+  onBodySent(): void {}
+
+  // --- abort paths ---
+
+  routeTimeout(): void {
+    this.timer = undefined;
+    if (this.finished) return;
+    this.responseFlags = ResponseFlag.UPSTREAM_REQUEST_TIMEOUT;
+    this.cancelUpstream(new AbortReason(ResponseFlag.UPSTREAM_REQUEST_TIMEOUT));
+    if (this.settled) this.abortDownstream();
+    else this.localReply(504, ResponseFlag.UPSTREAM_REQUEST_TIMEOUT, 'response_timeout', 'upstream request timeout');
+  }
+
+  /** The client went away before the response completed. */
+  downstreamClosed(): void {
+    if (this.res.writableFinished) return;
+    if (this.responseFlags === ResponseFlag.NONE) this.responseFlags = ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION;
+    if (!this.settled) this.responseCodeDetails = 'downstream_remote_disconnect';
+    if (!this.settled) this.responseCode = 0;
+    this.settled = true;
+    this.cancelUpstream(new AbortReason(ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION));
+  }
+
+  resume(): void {
+    this.resumeUpstream?.();
+  }
+
+  private cancelUpstream(reason: AbortReason): void {
+    if (!this.endpoint) return;
+    if (this.abortUpstream) this.abortUpstream(reason);
+    else this.pendingAbort = reason;
+  }
+
+  /** Never end a broken response cleanly: the client must see it was cut short. */
+  private abortDownstream(): void {
+    const res = this.res;
+    if (res.destroyed) return;
+    if (this.req.httpVersionMajor === 2) (res as Http2ServerResponse).stream.close(0x2 /* INTERNAL_ERROR */);
+    else (res as ServerResponse).destroy();
+  }
+
+  private applyDrain(headers: Record<string, unknown>): void {
+    if (this.ctx.plane.draining && this.req.httpVersionMajor === 1) {
+      (this.res as ServerResponse).shouldKeepAlive = false;
+      headers.connection = 'close';
+    }
+  }
+
+  private clearTimer(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** Runs once, when the downstream response closes: telemetry and bookkeeping. */
+  finish(): void {
+    if (this.finished) return;
+    this.clearTimer();
+    if (!this.res.writableFinished) this.downstreamClosed();
+    this.finished = true;
+    if (this.endpoint) this.endpoint.inFlight--;
+    this.durationMs = Number(process.hrtime.bigint() - this.startHr) / 1e6;
+    this.upstreamCluster = this.cluster?.name ?? this.destination?.cluster;
+    this.routeName = this.route?.name ?? this.routeName;
+    const headers = this.req.headers;
+    this.requestId ??= headers['x-request-id'] as string | undefined;
+    const plane = this.ctx.plane;
+    const contentType = headers['content-type'];
+    const grpc = contentType !== undefined && contentType.startsWith('application/grpc');
+    try {
+      plane.metrics.record({
+        cluster: this.cluster,
+        responseCode: this.responseCode,
+        responseFlags: this.responseFlags,
+        protocol: grpc ? 'grpc' : 'http',
+        grpcStatus: '',
+        durationMs: this.durationMs,
+        requestBytes: this.bytesReceived,
+        responseBytes: this.bytesSent,
+      });
+      if (plane.accessLogFormat !== 'off') plane.accessLog(formatAccessLog(plane.accessLogFormat, this));
+    } catch (err) {
+      plane.log('error', `telemetry failed: ${(err as Error).message}`);
+    }
+    plane.inFlight--;
+    if (plane.inFlight === 0) plane.onIdle?.();
+  }
+
+  setRoute(route: Route): void {
+    this.route = route;
+    this.routeName = route.name;
+  }
+}
+
+function errorText(err: Error): string {
+  const code = (err as { code?: string }).code;
+  return code ? `${code}: ${err.message}` : err.message;
+}
+
+function isTlsFailure(code: string): boolean {
+  return code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT') || code.startsWith('UNABLE_TO');
+}
+
+// Module-level listeners read the Exchange from the emitter, so no closure is made per request.
+function onResponseClose(this: DownstreamResponse): void {
+  (this as unknown as Record<symbol, Exchange>)[kExchange]?.finish();
+}
+
+function onResponseDrain(this: DownstreamResponse): void {
+  (this as unknown as Record<symbol, Exchange>)[kExchange]?.resume();
+}
+
+function onRouteTimeout(exchange: Exchange): void {
+  exchange.routeTimeout();
+}
+
+function onRequestData(this: DownstreamRequest, chunk: Buffer): void {
+  const ex = (this as unknown as Record<symbol, Exchange | undefined>)[kExchangeReq];
+  if (ex) ex.bytesReceived += chunk.length;
+}
+

@@ -1,0 +1,96 @@
+// Header handling at the edge: upstream request headers are built, not copied, and responses lose
+// their hop-by-hop headers before header operations apply.
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { HeaderOps } from '../../core/snapshot.js';
+
+/** Connection-scoped headers (RFC 9110 §7.6.1) plus the ones HTTP/2 forbids; never forwarded. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'transfer-encoding',
+  'upgrade',
+  'trailer',
+  'http2-settings',
+  // Expect: 100-continue is answered by this hop (node does it); undici refuses to send it.
+  'expect',
+]);
+
+export function isHopByHop(name: string): boolean {
+  return HOP_BY_HOP.has(name);
+}
+
+/** Header names listed in a Connection header value, lower-cased; undefined when none. */
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const text = Array.isArray(value) ? value.join(',') : value;
+  let tokens: Set<string> | undefined;
+  for (const raw of text.split(',')) {
+    const t = raw.trim().toLowerCase();
+    if (t && t !== 'close' && t !== 'keep-alive') (tokens ??= new Set()).add(t);
+  }
+  return tokens;
+}
+
+export interface ForwardFacts {
+  readonly clientIp: string;
+  readonly scheme: string;
+  readonly requestId: string;
+  /** Host header to send upstream (rewritten authority or the original). */
+  readonly authority: string;
+}
+
+/** The headers sent upstream: client headers minus hop-by-hop and pseudo-headers, plus edge headers. */
+export function buildUpstreamHeaders(incoming: IncomingHttpHeaders, facts: ForwardFacts): Record<string, string | string[]> {
+  const named = connectionTokens(incoming.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const name in incoming) {
+    if (name.charCodeAt(0) === 0x3a /* ':' pseudo-header */ || HOP_BY_HOP.has(name)) continue;
+    if (named?.has(name)) continue;
+    const value = incoming[name];
+    if (value !== undefined) out[name] = value;
+  }
+  out.host = facts.authority;
+  const xff = incoming['x-forwarded-for'];
+  out['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${facts.clientIp}` : facts.clientIp;
+  out['x-forwarded-proto'] = facts.scheme;
+  out['x-envoy-external-address'] = facts.clientIp;
+  out['x-request-id'] = facts.requestId;
+  return out;
+}
+
+/** Applies set/add/remove to a header object in place (names are lower-case in both). */
+export function applyHeaderOps(headers: Record<string, string | string[] | number | undefined>, ops: HeaderOps | undefined): void {
+  if (!ops) return;
+  for (const name in ops.set) headers[name] = ops.set[name];
+  for (const name in ops.add) {
+    const value = ops.add[name] as string;
+    const existing = headers[name];
+    if (existing === undefined) headers[name] = value;
+    else if (Array.isArray(existing)) headers[name] = [...existing, value];
+    else headers[name] = [String(existing), value];
+  }
+  for (const name of ops.remove) delete headers[name];
+}
+
+/** Upstream raw response headers (name/value Buffer pairs) → downstream headers, hop-by-hop removed. */
+export function buildResponseHeaders(raw: readonly Buffer[]): OutgoingHttpHeaders {
+  const out: Record<string, string | string[]> = {};
+  let named: Set<string> | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as Buffer).toString('latin1').toLowerCase();
+    const value = (raw[i + 1] as Buffer).toString('latin1');
+    if (name === 'connection') {
+      named = connectionTokens(value);
+      continue;
+    }
+    if (HOP_BY_HOP.has(name) || name.charCodeAt(0) === 0x3a) continue;
+    const existing = out[name];
+    if (existing === undefined) out[name] = value;
+    else if (Array.isArray(existing)) existing.push(value);
+    else out[name] = [existing, value];
+  }
+  if (named) for (const name of named) delete out[name];
+  return out;
+}

@@ -1,0 +1,183 @@
+// The proxy core: one plain handler on node's request/response objects, mounted on whichever server
+// a listener uses (raw node:http, fastify, the h2 secure server). Routing decisions come from
+// routes/match.ts over the generation read once at the start of the request.
+import { randomUUID } from 'node:crypto';
+import type { Http2ServerRequest } from 'node:http2';
+import type { FilterChain, Route, RouteMatch } from '../../core/snapshot.js';
+import { ResponseFlag } from '../../core/response-flags.js';
+import { findVirtualHost, matchRoute, pickDestination, type RouteRequest } from '../../routes/match.js';
+import { kConnection, type ConnectionInfo, type ListenerContext } from '../plane-state.js';
+import { Exchange, type DownstreamRequest, type DownstreamResponse } from './exchange.js';
+import { applyHeaderOps, buildUpstreamHeaders } from './headers.js';
+import { normalizeHost } from './host.js';
+import { redirectLocation, tlsRedirectLocation } from './redirect.js';
+
+export type RequestHandler = (req: DownstreamRequest, res: DownstreamResponse) => void;
+
+export function createRequestHandler(ctx: ListenerContext): RequestHandler {
+  return function handleRequest(req, res) {
+    const plane = ctx.plane;
+    plane.inFlight++;
+    const exchange = new Exchange(ctx, plane.current, req, res);
+    try {
+      route(ctx, exchange, req);
+    } catch (err) {
+      // A bug must cost one request, never the process.
+      plane.log('error', `request handling failed: ${(err as Error).stack ?? String(err)}`);
+      exchange.localReply(500, ResponseFlag.NONE, 'internal_error', 'internal error');
+    }
+  };
+}
+
+function route(ctx: ListenerContext, ex: Exchange, req: DownstreamRequest): void {
+  const gen = ex.gen;
+  const headers = req.headers;
+  const authority = ex.authority;
+  const host = normalizeHost(authority);
+  if (host === undefined || authority === undefined) {
+    ex.localReply(400, ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR, 'invalid_authority', 'invalid host header');
+    return;
+  }
+  const chain = gen ? chainFor(ctx, req, gen.listeners.get(ctx.port)?.filterChains) : undefined;
+  if (ctx.scheme === 'https') ex.requestedServerName = ((req.socket as unknown as Record<symbol, ConnectionInfo | undefined>)[kConnection])?.sni;
+  const table = chain?.routeTable !== undefined ? gen?.snapshot.routeTables[chain.routeTable] : undefined;
+  const vhost = table ? findVirtualHost(table, host) : undefined;
+  if (!gen || !vhost) {
+    ex.localReply(404, ResponseFlag.NO_ROUTE, 'route_not_found', '');
+    return;
+  }
+  const url = ex.path;
+  if (vhost.requireTls && ctx.scheme === 'http') {
+    ex.localReply(301, ResponseFlag.NONE, 'direct_response', '', { location: tlsRedirectLocation(authority, url) });
+    return;
+  }
+
+  const q = url.indexOf('?');
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  const query = q < 0 ? '' : url.slice(q + 1);
+  const path = normalizePath(rawPath);
+  if (path === undefined) {
+    ex.localReply(400, ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR, 'invalid_path', 'invalid path');
+    return;
+  }
+  const routeRequest: RouteRequest = { host, path, query, method: ex.method, scheme: ctx.scheme, port: ctx.port, headers };
+  const matched = matchRoute(vhost, routeRequest);
+  if (!matched) {
+    ex.localReply(404, ResponseFlag.NO_ROUTE, 'route_not_found', '');
+    return;
+  }
+  ex.setRoute(matched);
+  const action = matched.action;
+  switch (action.type) {
+    case 'redirect':
+      ex.localReply(action.code, ResponseFlag.DIRECT_RESPONSE, 'direct_response', '', {
+        location: redirectLocation(action, ctx.scheme, authority, path, query),
+      }, matched.responseHeaders);
+      return;
+    case 'direct':
+      ex.localReply(action.status, ResponseFlag.DIRECT_RESPONSE, 'direct_response', action.body ?? '', undefined, matched.responseHeaders);
+      return;
+    case 'forward':
+      break;
+  }
+
+  const destination = pickDestination(action.destinations, action.totalWeight, Math.random());
+  const runtime = gen.clusters.get(destination.cluster);
+  if (!runtime) {
+    ex.upstreamCluster = destination.cluster;
+    ex.localReply(503, ResponseFlag.NO_CLUSTER, 'cluster_not_found', '');
+    return;
+  }
+  const endpoint = runtime.balancer.pick();
+  if (!endpoint) {
+    ex.upstreamCluster = destination.cluster;
+    ex.localReply(503, ResponseFlag.NO_HEALTHY_UPSTREAM, 'no_healthy_upstream', 'no healthy upstream');
+    return;
+  }
+
+  const clientIp = clientAddress(req);
+  const clientRequestId = headers['x-request-id'];
+  const requestId = typeof clientRequestId === 'string' && clientRequestId !== '' ? clientRequestId : randomUUID();
+  ex.requestId = requestId;
+  const upstreamHeaders = buildUpstreamHeaders(headers, {
+    clientIp,
+    scheme: ctx.scheme,
+    requestId,
+    authority: action.rewrite?.authority ?? authority,
+  });
+  ex.xForwardedFor = upstreamHeaders['x-forwarded-for'] as string;
+  applyHeaderOps(upstreamHeaders, matched.requestHeaders);
+  applyHeaderOps(upstreamHeaders, destination.requestHeaders);
+
+  let upstreamPath = path === rawPath ? url : query ? `${path}?${query}` : path;
+  const rewriteUri = action.rewrite?.uri;
+  if (rewriteUri !== undefined) {
+    const rewritten = rewritePath(matched, path, rewriteUri);
+    upstreamPath = query ? `${rewritten}?${query}` : rewritten;
+  }
+  ex.forward(matched, destination, runtime.cluster, endpoint, upstreamPath, upstreamHeaders, hasBody(req));
+}
+
+function chainFor(ctx: ListenerContext, req: DownstreamRequest, chains: readonly FilterChain[] | undefined): FilterChain | undefined {
+  if (ctx.scheme === 'https') {
+    return ((req.socket as unknown as Record<symbol, ConnectionInfo | undefined>)[kConnection])?.chain;
+  }
+  return chains?.[0];
+}
+
+function hasBody(req: DownstreamRequest): boolean {
+  if (req.httpVersionMajor === 2) return !(req as Http2ServerRequest).stream.endAfterHeaders;
+  const headers = req.headers;
+  if (headers['transfer-encoding'] !== undefined) return true;
+  const length = headers['content-length'];
+  return length !== undefined && length !== '0';
+}
+
+function clientAddress(req: DownstreamRequest): string {
+  const address = req.socket.remoteAddress ?? '';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/** Prefix rewrite replaces the matched prefix; any other match has its whole path replaced. */
+function rewritePath(route: Route, path: string, replacement: string): string {
+  for (const m of route.match) {
+    const prefix = matchedPrefix(m, path);
+    if (prefix !== undefined) return replacement + path.slice(prefix.length);
+  }
+  return replacement;
+}
+
+function matchedPrefix(m: RouteMatch, path: string): string | undefined {
+  const uri = m.uri;
+  if (!uri || uri.kind !== 'prefix') return undefined;
+  const head = path.slice(0, uri.value.length);
+  if (m.ignoreUriCase ? head.toLowerCase() === uri.value.toLowerCase() : head === uri.value) return uri.value;
+  return undefined;
+}
+
+/**
+ * RFC 3986 dot-segment removal (Istio's default BASE path normalisation). Only paths that contain a
+ * dot segment pay for it. Absolute-form request targets keep only their path. Undefined: unusable.
+ */
+export function normalizePath(raw: string): string | undefined {
+  if (raw.charCodeAt(0) !== 0x2f /* / */) {
+    if (raw === '*') return raw;
+    const scheme = raw.indexOf('://');
+    if (scheme < 0) return undefined;
+    const slash = raw.indexOf('/', scheme + 3);
+    return slash < 0 ? '/' : normalizePath(raw.slice(slash));
+  }
+  if (raw.indexOf('/.') < 0) return raw;
+  const out: string[] = [];
+  const segments = raw.split('/');
+  for (let i = 1; i < segments.length; i++) {
+    const s = segments[i] as string;
+    if (s === '.') {
+      if (i === segments.length - 1) out.push('');
+    } else if (s === '..') {
+      out.pop();
+      if (i === segments.length - 1) out.push('');
+    } else out.push(s);
+  }
+  return `/${out.join('/')}`;
+}

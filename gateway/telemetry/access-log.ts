@@ -1,0 +1,94 @@
+// Access log lines in Istio's default formats. TEXT is Istio's default format string:
+//   [%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE%
+//   %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS%
+//   "%UPSTREAM_TRANSPORT_FAILURE_REASON%" %BYTES_RECEIVED% %BYTES_SENT% %DURATION%
+//   %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%"
+//   "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER_RAW%
+//   %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS%
+//   %REQUESTED_SERVER_NAME% %ROUTE_NAME%
+// JSON uses Istio's default JSON keys for the same operators. Missing values are '-' in TEXT and
+// null in JSON, as Envoy prints them.
+
+export interface AccessLogEntry {
+  readonly startTime: number;
+  readonly method: string;
+  readonly path: string;
+  /** 'HTTP/1.1', 'HTTP/2'. */
+  readonly protocol: string;
+  readonly responseCode: number;
+  readonly responseFlags: string;
+  readonly responseCodeDetails: string;
+  readonly connectionTerminationDetails: string | undefined;
+  readonly upstreamTransportFailureReason: string | undefined;
+  readonly bytesReceived: number;
+  readonly bytesSent: number;
+  readonly durationMs: number;
+  readonly upstreamServiceTimeMs: number | undefined;
+  readonly xForwardedFor: string | undefined;
+  readonly userAgent: string | undefined;
+  readonly requestId: string | undefined;
+  readonly authority: string | undefined;
+  readonly upstreamHost: string | undefined;
+  readonly upstreamCluster: string | undefined;
+  readonly upstreamLocalAddress: string | undefined;
+  readonly downstreamLocalAddress: string | undefined;
+  readonly downstreamRemoteAddress: string | undefined;
+  readonly requestedServerName: string | undefined;
+  readonly routeName: string | undefined;
+}
+
+export type AccessLogFormat = 'text' | 'json' | 'off';
+
+export function formatAccessLog(format: 'text' | 'json', e: AccessLogEntry): string {
+  return format === 'json' ? formatJson(e) : formatText(e);
+}
+
+function dash(v: string | number | undefined): string | number {
+  return v === undefined || v === '' ? '-' : v;
+}
+
+export function formatText(e: AccessLogEntry): string {
+  return (
+    `[${new Date(e.startTime).toISOString()}] "${e.method} ${e.path} ${e.protocol}" ${e.responseCode} ${e.responseFlags} ` +
+    `${dash(e.responseCodeDetails)} ${dash(e.connectionTerminationDetails)} "${dash(e.upstreamTransportFailureReason)}" ` +
+    `${e.bytesReceived} ${e.bytesSent} ${Math.round(e.durationMs)} ${dash(e.upstreamServiceTimeMs)} ` +
+    `"${dash(e.xForwardedFor)}" "${dash(e.userAgent)}" "${dash(e.requestId)}" "${dash(e.authority)}" "${dash(e.upstreamHost)}" ` +
+    `${dash(e.upstreamCluster)} ${dash(e.upstreamLocalAddress)} ${dash(e.downstreamLocalAddress)} ${dash(e.downstreamRemoteAddress)} ` +
+    `${dash(e.requestedServerName)} ${dash(e.routeName)}\n`
+  );
+}
+
+function orNull<T>(v: T | undefined): T | null {
+  return v === undefined || v === '' ? null : v;
+}
+
+export function formatJson(e: AccessLogEntry): string {
+  return (
+    JSON.stringify({
+      start_time: new Date(e.startTime).toISOString(),
+      method: e.method,
+      path: e.path,
+      protocol: e.protocol,
+      response_code: e.responseCode,
+      response_flags: e.responseFlags,
+      response_code_details: orNull(e.responseCodeDetails),
+      connection_termination_details: orNull(e.connectionTerminationDetails),
+      upstream_transport_failure_reason: orNull(e.upstreamTransportFailureReason),
+      bytes_received: e.bytesReceived,
+      bytes_sent: e.bytesSent,
+      duration: Math.round(e.durationMs),
+      upstream_service_time: e.upstreamServiceTimeMs === undefined ? null : String(e.upstreamServiceTimeMs),
+      x_forwarded_for: orNull(e.xForwardedFor),
+      user_agent: orNull(e.userAgent),
+      request_id: orNull(e.requestId),
+      authority: orNull(e.authority),
+      upstream_host: orNull(e.upstreamHost),
+      upstream_cluster: orNull(e.upstreamCluster),
+      upstream_local_address: orNull(e.upstreamLocalAddress),
+      downstream_local_address: orNull(e.downstreamLocalAddress),
+      downstream_remote_address: orNull(e.downstreamRemoteAddress),
+      requested_server_name: orNull(e.requestedServerName),
+      route_name: orNull(e.routeName),
+    }) + '\n'
+  );
+}

@@ -1,0 +1,109 @@
+// Server-side TLS: SecureContexts per terminating filter chain, cached by the content that shapes
+// them so an unchanged secret keeps its context across snapshots, and the per-chain client
+// certificate policy that node only exposes per server.
+import { createHash } from 'node:crypto';
+import { createSecureContext, type SecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import type { DownstreamTls, FilterChain, Snapshot } from '../../core/snapshot.js';
+
+export interface ChainContext {
+  readonly context: SecureContext;
+  /** The options it was built from, for `server.setSecureContext` (clients that send no SNI). */
+  readonly options: SecureContextOptions;
+}
+
+export class SecureContextCache {
+  private cache = new Map<string, ChainContext>();
+
+  /**
+   * Contexts for every terminating chain of the snapshot whose secret can serve. A chain left out
+   * refuses its handshakes; `problems` says why, for the operational log.
+   */
+  warm(snapshot: Snapshot, problems: string[]): Map<FilterChain, ChainContext> {
+    const next = new Map<string, ChainContext>();
+    const byChain = new Map<FilterChain, ChainContext>();
+    for (const listener of snapshot.listeners) {
+      if (listener.protocol !== 'HTTPS') continue;
+      for (const chain of listener.filterChains) {
+        const tls = chain.tls;
+        if (!tls?.secret) continue;
+        const secret = snapshot.secrets[tls.secret];
+        if (!secret?.certPem || !secret.keyPem) {
+          problems.push(`chain ${chain.name}: secret ${tls.secret} has no certificate and key`);
+          continue;
+        }
+        const clientCa = tls.clientCaSecret ? snapshot.secrets[tls.clientCaSecret]?.caPem : undefined;
+        if (tls.mode !== 'SIMPLE' && !clientCa) {
+          problems.push(`chain ${chain.name}: ${tls.mode} without a client CA`);
+          continue;
+        }
+        const options: SecureContextOptions = {
+          cert: secret.certPem,
+          key: secret.keyPem,
+          minVersion: tls.minVersion,
+          maxVersion: tls.maxVersion,
+          ...(clientCa ? { ca: clientCa } : {}),
+          ...(tls.cipherSuites && tls.cipherSuites.length > 0 ? { ciphers: tls.cipherSuites.join(':') } : {}),
+        };
+        const key = contentKey(options);
+        let entry = next.get(key) ?? this.cache.get(key);
+        if (!entry) {
+          try {
+            entry = { context: createSecureContext(options), options };
+          } catch (err) {
+            problems.push(`chain ${chain.name}: ${(err as Error).message}`);
+            continue;
+          }
+        }
+        next.set(key, entry);
+        byChain.set(chain, entry);
+      }
+    }
+    this.cache = next;
+    return byChain;
+  }
+}
+
+function contentKey(options: SecureContextOptions): string {
+  return createHash('sha256').update(JSON.stringify(options)).digest('hex');
+}
+
+/** Node internals used to choose client-certificate policy per connection, at SNI time. */
+interface TlsSocketInternals {
+  _requestCert: boolean;
+  _rejectUnauthorized: boolean;
+  _handle: { setVerifyMode(requestCert: boolean, rejectUnauthorized: boolean): void } | null;
+}
+
+/**
+ * Asks for a client certificate on MUTUAL and OPTIONAL_MUTUAL chains only. Node sets the verify mode
+ * per server; the TLS handle's own setter (used by node's renegotiate) switches it per socket, before
+ * the CertificateRequest is sent. MUTUAL also makes node refuse an unverified or absent certificate.
+ */
+export function applyClientCertPolicy(socket: TLSSocket, tls: DownstreamTls): void {
+  if (tls.mode === 'SIMPLE') return;
+  const s = socket as unknown as TlsSocketInternals;
+  const reject = tls.mode === 'MUTUAL';
+  s._handle?.setVerifyMode(true, reject);
+  s._requestCert = true;
+  s._rejectUnauthorized = reject;
+}
+
+/**
+ * After the handshake: the negotiated version must sit within the chain's bounds (node negotiates the
+ * version before SNI picks the chain), and a presented client certificate must verify and carry an
+ * accepted SAN. Returns why the connection is refused, or undefined.
+ */
+export function refuseReason(socket: TLSSocket, tls: DownstreamTls): string | undefined {
+  const version = socket.getProtocol();
+  if (version && (version < tls.minVersion || version > tls.maxVersion)) return `TLS version ${version} outside ${tls.minVersion}..${tls.maxVersion}`;
+  if (tls.mode === 'SIMPLE') return undefined;
+  const cert = socket.getPeerCertificate();
+  const presented = cert !== null && typeof cert === 'object' && Object.keys(cert).length > 0;
+  if (!presented) return tls.mode === 'MUTUAL' ? 'client certificate required' : undefined;
+  if (!socket.authorized) return `client certificate rejected: ${String(socket.authorizationError)}`;
+  if (tls.subjectAltNames.length > 0) {
+    const sans = (cert.subjectaltname ?? '').split(', ').map((e) => e.slice(e.indexOf(':') + 1));
+    if (!sans.some((s) => tls.subjectAltNames.includes(s))) return 'client certificate SAN not accepted';
+  }
+  return undefined;
+}

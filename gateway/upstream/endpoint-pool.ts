@@ -1,0 +1,66 @@
+// One undici Pool per endpoint origin. The pool's connect options (CA, client identity, SNI, expected
+// SAN) are fixed when the pool is created, so a request never builds TLS options.
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { Pool } from 'undici';
+import type { Cluster, Endpoint, TlsSecret } from '../../core/snapshot.js';
+
+export class EndpointPool {
+  readonly endpoint: Endpoint;
+  /** `address:port`, for access logs (UPSTREAM_HOST). */
+  readonly hostPort: string;
+  readonly pool: Pool;
+  /** Requests dispatched and not yet finished; LEAST_REQUEST reads it. */
+  inFlight = 0;
+
+  constructor(cluster: Cluster, endpoint: Endpoint, secrets: Readonly<Record<string, TlsSecret>>) {
+    this.endpoint = endpoint;
+    const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
+    this.hostPort = `${host}:${endpoint.port}`;
+    const scheme = cluster.tls ? 'https' : 'http';
+    this.pool = new Pool(`${scheme}://${this.hostPort}`, {
+      connect: connectOptions(cluster, secrets),
+      allowH2: cluster.protocol === 'HTTP2',
+      // Upstream keep-alive is ours to manage, independent of what the client asked for.
+      keepAliveTimeout: 60_000,
+      keepAliveMaxTimeout: 600_000,
+      // Envoy's stream idle timeout (5 min) bounds a silent upstream when the route has no timeout.
+      headersTimeout: 300_000,
+      bodyTimeout: 300_000,
+    });
+  }
+}
+
+function connectOptions(cluster: Cluster, secrets: Readonly<Record<string, TlsSecret>>): Record<string, unknown> {
+  const options: Record<string, unknown> = { timeout: cluster.connectTimeoutMs > 0 ? cluster.connectTimeoutMs : 10_000 };
+  const tls = cluster.tls;
+  if (!tls) return options;
+  const secret = tls.secret ? secrets[tls.secret] : undefined;
+  const ca = tls.caPem ?? secret?.caPem;
+  if (ca) options.ca = ca;
+  if (tls.mode === 'MUTUAL' || tls.mode === 'ISTIO_MUTUAL') {
+    if (secret?.certPem) options.cert = secret.certPem;
+    if (secret?.keyPem) options.key = secret.keyPem;
+  }
+  const sni = tls.sni ?? (isIpAddress(cluster.serviceHost) ? undefined : cluster.serviceHost);
+  if (sni) options.servername = sni;
+  options.rejectUnauthorized = !tls.insecureSkipVerify;
+  const sans = tls.subjectAltNames;
+  if (sans.length > 0) {
+    // Istio's subjectAltNames replace host-name verification: any listed SAN is accepted.
+    options.checkServerIdentity = (_host: string, cert: PeerCertificate): Error | undefined => {
+      const presented = (cert.subjectaltname ?? '').split(', ');
+      for (const entry of presented) {
+        const colon = entry.indexOf(':');
+        if (colon >= 0 && sans.includes(entry.slice(colon + 1))) return undefined;
+      }
+      return new Error(`upstream certificate SANs [${cert.subjectaltname ?? ''}] match none of ${sans.join(', ')}`);
+    };
+  } else if (sni) {
+    options.checkServerIdentity = (_host: string, cert: PeerCertificate) => checkServerIdentity(sni, cert);
+  }
+  return options;
+}
+
+function isIpAddress(host: string): boolean {
+  return /^[0-9.]+$/.test(host) || host.includes(':');
+}
