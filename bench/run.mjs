@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import {
-  which, pinningPlan, start, stop, stopAll, killAllSync, freePort, cpuMicros, rssKiB, sleep,
+  which, pinningPlan, start, stop, stopAll, killAllSync, freePort, cpuMicros, rssKiB, sleep, coreTimes,
 } from './lib/procs.mjs';
 import { makeCertificate, writeIstioConfig, nginxConf } from './lib/config.mjs';
 import { detectLoadGenerator, runLoad, INSTALL_HINT } from './lib/loadgen.mjs';
@@ -28,6 +28,8 @@ const HELP = `Usage: npm run bench -- [options]     (or: node bench/run.mjs [opt
   --duration S        measured seconds per scenario (default 10, max 300)
   --connections N     keep-alive connections (default 64)
   --warmup S          warm-up seconds before each scenario, not measured (default 2)
+  --repeat N          run the whole scenario list N times, interleaved, and report per-scenario medians
+                      (default 1; use 3 or more on a machine shared with other work)
   --loadgen NAME      wrk | autocannon (default: wrk if on PATH, else autocannon if resolvable)
   --no-nginx          skip the nginx comparison even when nginx is installed
   --gateway-timeout S seconds to wait for /healthz/ready (default 60)
@@ -43,7 +45,7 @@ goes through the gateway (TLS terminated there, plain HTTP to the upstream), "ng
 
 function parseArgs(argv) {
   const o = { scenario: [], duration: 10, connections: 64, warmup: 2, loadgen: undefined, nginx: true,
-    gatewayTimeout: 60, keep: false, list: false, accessLog: undefined };
+    gatewayTimeout: 60, keep: false, list: false, accessLog: undefined, repeat: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -62,6 +64,7 @@ function parseArgs(argv) {
       case '--duration': o.duration = num(1, 300); break;
       case '--connections': o.connections = Math.round(num(1, 10000)); break;
       case '--warmup': o.warmup = num(0, 60); break;
+      case '--repeat': o.repeat = Math.round(num(1, 20)); break;
       case '--loadgen': o.loadgen = val(); break;
       case '--no-nginx': o.nginx = false; break;
       case '--gateway-timeout': o.gatewayTimeout = num(1, 600); break;
@@ -210,6 +213,53 @@ function printTable(rows) {
   for (const b of body) console.log(b[2] === '' && b[1].startsWith('not run') ? `${b[0].padEnd(widths[0])}  ${b[1]}` : line(b));
 }
 
+/** One measured run: the load generator's figures plus the proxy's and upstream's CPU and memory. */
+async function measure(gen, load, proxy, upstream, pin) {
+  const cores0 = coreTimes();
+  const before = { proxy: proxy && cpuMicros(proxy.pid), upstream: cpuMicros(upstream.pid) };
+  const r = await runLoad(gen, load);
+  const after = { proxy: proxy && cpuMicros(proxy.pid), upstream: cpuMicros(upstream.pid) };
+  const cores1 = coreTimes();
+  const delta = (k) => (before[k] !== undefined && after[k] !== undefined ? after[k] - before[k] : undefined);
+  const perReq = (k) => (delta(k) !== undefined && r.requests > 0 ? delta(k) / r.requests : undefined);
+  const core = (n) => {
+    const a = cores0[`cpu${n}`];
+    const b = cores1[`cpu${n}`];
+    return a && b && b.total > a.total ? { busy: b.busy - a.busy, total: b.total - a.total } : undefined;
+  };
+  const sample = { ...r, proxy_pid: proxy?.pid, proxy_rss_kib: proxy ? rssKiB(proxy.pid) : undefined,
+    proxy_cpu_us_per_req: perReq('proxy'), upstream_cpu_us_per_req: perReq('upstream'), upstream_rss_kib: rssKiB(upstream.pid) };
+  sample.proxy_one_core_rps = sample.proxy_cpu_us_per_req ? 1e6 / sample.proxy_cpu_us_per_req : undefined;
+  if (pin.proxy !== undefined) {
+    // Busy time on the proxy's core that the proxy itself did not use: other work on the machine.
+    const c = core(pin.proxy);
+    if (c) sample.proxy_core_foreign_pct = Math.max(0, (100 * (c.busy - (delta('proxy') ?? 0))) / c.total);
+    const l = core(pin.loadgen);
+    if (l) sample.loadgen_core_busy_pct = (100 * l.busy) / l.total;
+  }
+  sample.suspect = r.requests === 0 || r.errors > 0 || r.non2xx > 0;
+  return sample;
+}
+
+const median = (xs) => {
+  const v = xs.filter((x) => x !== undefined && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+
+/** Per-scenario result: the median of every numeric figure over the samples (one sample: itself). */
+function summarise(list) {
+  const out = {};
+  for (const k of Object.keys(list[0])) {
+    if (typeof list[0][k] === 'number' && k !== 'proxy_pid') out[k] = median(list.map((x) => x[k]));
+  }
+  out.proxy_pid = list[0].proxy_pid;
+  out.suspect = list.some((x) => x.suspect);
+  out.n = list.length;
+  return out;
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const scenarios = allScenarios().filter((s) => selected(s.name, opts.scenario));
@@ -227,7 +277,8 @@ async function main() {
 
   console.log(`Gatehouse bench  ${new Date().toISOString()}  commit ${machine.commit ?? '?'}`);
   console.log(`machine: ${machine.nproc} cores, ${machine.cpuModel}, ${machine.memGiB} GiB, Linux ${machine.kernel}, node ${machine.node}`);
-  console.log(`load: ${machine.loadgen}, HTTP/1.1 keep-alive, ${opts.connections} connections, ${opts.warmup} s warm-up + ${opts.duration} s per scenario`);
+  console.log(`load: ${machine.loadgen}, HTTP/1.1 keep-alive, ${opts.connections} connections, ${opts.warmup} s warm-up + ${opts.duration} s per scenario` +
+    (opts.repeat > 1 ? `, ${opts.repeat} interleaved rounds (medians reported)` : ''));
   console.log(`pinning: ${pin.describe}`);
   if (machine.loadavg1 > 0.5) console.log(`warning: 1-minute load average is ${machine.loadavg1} before the run; other work on this machine skews the figures`);
   console.log(`nginx: ${nginxPath ? `${machine.nginx} (comparison peer, 1 process, pinned like the gateway)` : opts.nginx ? 'not installed; skipped' : 'skipped (--no-nginx)'}`);
@@ -323,34 +374,25 @@ async function main() {
     }
     console.log('');
 
-    const rows = [];
-    for (const s of scenarios) {
-      if (!bases[s.target]) {
-        rows.push({ ...s, skipped: unavailable[s.target] ?? 'unavailable' });
-        continue;
+    const samples = new Map(scenarios.map((s) => [s.name, []]));
+    const load = { connections: opts.connections, pin, tmpDir: tmp, logFile: join(tmp, 'loadgen.log') };
+    for (let round = 1; round <= opts.repeat; round++) {
+      for (const s of scenarios) {
+        if (!bases[s.target]) continue;
+        const url = `${bases[s.target][s.proto]}${s.body === '1k' ? '/1k' : '/'}`;
+        const tag = opts.repeat > 1 ? ` [${round}/${opts.repeat}]` : '';
+        process.stdout.write(`running ${s.name}${tag} (${url}) ... `);
+        if (opts.warmup > 0) await runLoad(gen, { ...load, url, seconds: opts.warmup });
+        const sample = await measure(gen, { ...load, url, seconds: opts.duration }, s.target === 'upstream' ? undefined : procs[s.target], upstream, pin);
+        samples.get(s.name).push(sample);
+        const noisy = sample.proxy_core_foreign_pct > 5 ? `  (other work used ${fmt(sample.proxy_core_foreign_pct)}% of core ${pin.proxy})` : '';
+        console.log(`${fmt(sample.rps)} req/s${sample.suspect ? `  (errors ${sample.errors}, non-2xx ${sample.non2xx})` : ''}${noisy}`);
       }
-      const url = `${bases[s.target][s.proto]}${s.body === '1k' ? '/1k' : '/'}`;
-      const load = { connections: opts.connections, pin, tmpDir: tmp, logFile: join(tmp, 'loadgen.log') };
-      process.stdout.write(`running ${s.name} (${url}) ... `);
-      if (opts.warmup > 0) await runLoad(gen, { ...load, url, seconds: opts.warmup });
-      const proxy = s.target === 'upstream' ? undefined : procs[s.target];
-      const before = { proxy: proxy && cpuMicros(proxy.pid), upstream: cpuMicros(upstream.pid) };
-      const r = await runLoad(gen, { ...load, url, seconds: opts.duration });
-      const after = { proxy: proxy && cpuMicros(proxy.pid), upstream: cpuMicros(upstream.pid) };
-      const perReq = (k) => (before[k] !== undefined && after[k] !== undefined && r.requests > 0 ? (after[k] - before[k]) / r.requests : undefined);
-      const row = {
-        ...s, url, ...r,
-        proxy_pid: proxy?.pid,
-        proxy_rss_kib: proxy ? rssKiB(proxy.pid) : undefined,
-        proxy_cpu_us_per_req: perReq('proxy'),
-        upstream_cpu_us_per_req: perReq('upstream'),
-        upstream_rss_kib: rssKiB(upstream.pid),
-      };
-      row.proxy_one_core_rps = row.proxy_cpu_us_per_req ? 1e6 / row.proxy_cpu_us_per_req : undefined;
-      row.suspect = r.requests === 0 || r.errors > 0 || r.non2xx > 0;
-      rows.push(row);
-      console.log(`${fmt(r.rps)} req/s${row.suspect ? `  (errors ${r.errors}, non-2xx ${r.non2xx})` : ''}`);
     }
+    const rows = scenarios.map((s) => {
+      if (!bases[s.target]) return { ...s, skipped: unavailable[s.target] ?? 'unavailable' };
+      return { ...s, ...summarise(samples.get(s.name)), samples: samples.get(s.name) };
+    });
     for (const row of rows) {
       const base = rows.find((b) => b.target === 'upstream' && b.proto === row.proto && b.body === row.body && !b.skipped);
       if (base && !row.skipped && base.rps > 0) row.ratio = row.rps / base.rps;
@@ -364,6 +406,11 @@ async function main() {
     console.log('vs direct = req/s relative to the upstream scenario of the same protocol and body.');
     if (pin.taskset) console.log('The load generator shares core 1 with the upstream: on a 2-core machine it caps the fastest rows; read 1-core req/s.');
     if (rows.some((r) => r.suspect)) console.log('! = the load generator saw socket errors or non-2xx responses: treat that row as invalid.');
+    const noisy = rows.filter((r) => r.proxy_core_foreign_pct > 5);
+    if (noisy.length) {
+      console.log(`Other work took more than 5% of core ${pin.proxy} during: ${noisy.map((r) => `${r.name} (${fmt(r.proxy_core_foreign_pct)}%)`).join(', ')};`);
+      console.log('req/s and latency there are disturbed (CPU µs/req less so); rerun on a quiet machine or with --repeat 3.');
+    }
 
     const outDir = join(here, 'results');
     mkdirSync(outDir, { recursive: true });

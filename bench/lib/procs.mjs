@@ -166,3 +166,24 @@ export function rssKiB(pid) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Per-core CPU counters from /proc/stat in microseconds: {cpu0: {busy, total}, ...}. Busy excludes idle and
+ * iowait. Used to see how much of the proxy's core was taken by processes the bench did not start.
+ */
+export function coreTimes() {
+  const out = {};
+  const tick = 1e6 / clockTicks();
+  try {
+    for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+      const m = /^(cpu\d+)\s+(.*)$/.exec(line);
+      if (!m) continue;
+      const v = m[2].split(/\s+/).map(Number);
+      // user nice system idle iowait irq softirq steal (guest time is already inside user)
+      const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+      const idle = v[3] + v[4];
+      out[m[1]] = { busy: (total - idle) * tick, total: total * tick };
+    }
+  } catch {}
+  return out;
+}
