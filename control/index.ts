@@ -74,7 +74,7 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     metrics.rejected.inc();
     const why = rejection.publishError ? `the data plane refused it: ${rejection.publishError}` : 'invalid configuration';
     log('error', `config rejected (${why}); ${live ? `snapshot v${live.version} stays live` : 'nothing is live yet'}`);
-    for (const d of rejection.diagnostics) log(d.severity === 'error' ? 'error' : 'warn', formatDiagnostic(d));
+    for (const d of rejection.diagnostics) log(LOG_LEVEL[d.severity], formatDiagnostic(d));
   }
 
   async function buildAndPublish(): Promise<void> {
@@ -196,6 +196,8 @@ function controlMetrics(registry: Registry): ControlMetrics {
     ),
   };
 }
+
+const LOG_LEVEL = { error: 'error', warning: 'warn', info: 'debug' } as const;
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

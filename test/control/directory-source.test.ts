@@ -167,6 +167,33 @@ test('a missing directory fails start with GH_ERR_CONFIG_DIR; a directory remove
   }
 });
 
+test('a ConfigMap-style volume (files symlinked through a swapped ..data link) is read and its swap emitted', async () => {
+  const dir = tempDir();
+  const q = new UpdateQueue();
+  const source = createDirectorySource(dir, { defaultNamespace: 'default' });
+  try {
+    // What the kubelet writes: ..<timestamp>/ holds the files, ..data points at it, names point into ..data.
+    mkdirSync(join(dir, '..2024_01'));
+    writeFileSync(join(dir, '..2024_01', 'app.yaml'), serviceEntry('first'));
+    symlinkSync('..2024_01', join(dir, '..data'));
+    symlinkSync('..data/app.yaml', join(dir, 'app.yaml'));
+    await source.start(q.emit);
+    assert.deepEqual(names(q.all[0]!), ['first'], 'read once, through the link, not again from the dot-folders');
+    assert.equal(q.all[0]!.resources[0]!.origin.file, join(dir, 'app.yaml'));
+
+    const seen = q.all.length;
+    mkdirSync(join(dir, '..2024_02'));
+    writeFileSync(join(dir, '..2024_02', 'app.yaml'), serviceEntry('second'));
+    symlinkSync('..2024_02', join(dir, '..data_tmp'));
+    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+    rmSync(join(dir, '..2024_01'), { recursive: true });
+    await q.next(seen, (u) => names(u).join() === 'second');
+  } finally {
+    await source.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('editor temp names are ignored', () => {
   for (const name of ['a.yaml~', '#a.yaml#', '.#a.yaml', 'a.yaml.swp', '.a.yaml.swx', '4913', 'a.tmp', '.hidden.yaml']) {
     assert.equal(isIgnoredName(name), true, name);
