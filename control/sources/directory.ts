@@ -15,7 +15,6 @@
 // is a rename in the root, which fires an event: covered by a test. Still open: a mounted volume whose
 // real files change without any event in the watched tree, and symlinked directories, which are never
 // descended into (no cycles).
-//
 import { createHash } from 'node:crypto';
 import { watch } from 'node:fs';
 import type { Dirent, FSWatcher } from 'node:fs';

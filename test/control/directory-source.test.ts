@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { createDirectorySource, isIgnoredName } from '../../control/sources/directory.js';
 import { GatehouseError } from '../../core/errors.js';
 import { UpdateQueue, names, serviceEntry } from './updates.js';
@@ -188,6 +188,24 @@ test('a ConfigMap-style volume (files symlinked through a swapped ..data link) i
     renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
     rmSync(join(dir, '..2024_01'), { recursive: true });
     await q.next(seen, (u) => names(u).join() === 'second');
+  } finally {
+    await source.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a relative --config path stays relative in diagnostics, so file:line opens from where the user ran', async () => {
+  const dir = tempDir();
+  const asGiven = `./${relative(process.cwd(), dir)}`;
+  const q = new UpdateQueue();
+  const source = createDirectorySource(asGiven, { defaultNamespace: 'default' });
+  try {
+    mkdirSync(join(dir, 'vs'));
+    writeFileSync(join(dir, 'vs', 'bad.yaml'), 'kind: [unclosed\n');
+    await source.start(q.emit);
+    const file = q.all[0]!.diagnostics.find((d) => d.severity === 'error')?.source?.file;
+    assert.equal(file, join(relative(process.cwd(), dir), 'vs', 'bad.yaml'));
+    assert.ok(!isAbsolute(file!));
   } finally {
     await source.stop();
     rmSync(dir, { recursive: true, force: true });
