@@ -48,11 +48,10 @@ export function buildHttpRoutes(
       continue;
     }
     const baseName = h.name ?? `${meta.namespace}.${meta.name}.${i}`;
-    let action: RouteAction | undefined;
-    const shared = (): { action: RouteAction; extra: Partial<Route> } => {
-      action ??= buildAction(ctx, vs, h, field, scope, clusters);
-      return { action, extra: routeExtras(ctx, vs, h, field) };
-    };
+    // Built on first use, once per HTTPRoute: its match blocks share one action and one set of extras.
+    let built: { action: RouteAction; extra: Partial<Route> } | undefined;
+    const shared = (): { action: RouteAction; extra: Partial<Route> } =>
+      (built ??= { action: buildAction(ctx, vs, h, field, scope, clusters), extra: routeExtras(ctx, vs, h, field) });
     let catchAll = false;
     const matches = h.match ?? [];
     if (matches.length === 0) {
