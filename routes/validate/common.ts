@@ -64,6 +64,15 @@ export const checkDuration: Check<string> = (v, ctx, path) => {
 
 /** Gatehouse evaluates Istio's (RE2) regexes with JavaScript RegExp, so they must compile there. */
 export const checkRegex: Check<string> = (v, ctx, path) => {
+  // Istio's own limits: an empty regex is a mistake, and Envoy's RE2 program size is bounded by length.
+  if (v === '') {
+    ctx.error(CfgCode.REGEX, `${label(path)} must not be empty`, path);
+    return;
+  }
+  if (v.length > 1024) {
+    ctx.error(CfgCode.REGEX, `${label(path)} is ${v.length} characters long; at most 1024 are allowed`, path);
+    return;
+  }
   try {
     new RegExp(v);
   } catch (err) {

@@ -210,6 +210,32 @@ const errorCases: Case[] = [
     field: 'spec.http[0].match[0].headers["x.version"].regex',
   },
   {
+    name: 'empty regex',
+    yaml: vs(`  - match:
+    - uri:
+        regex: "" #<
+    route:
+    - destination: {host: a}
+`),
+    code: 'GH_CFG_REGEX',
+    severity: 'error',
+    field: 'spec.http[0].match[0].uri.regex',
+    message: /must not be empty/,
+  },
+  {
+    name: 'RE2-only syntax that JavaScript cannot compile',
+    yaml: vs(`  - rewrite:
+      uriRegexRewrite:
+        match: "(?i)^/old/(.*)$" #<
+        rewrite: /new/\\1
+    route:
+    - destination: {host: a}
+`),
+    code: 'GH_CFG_REGEX',
+    severity: 'error',
+    field: 'spec.http[0].rewrite.uriRegexRewrite.match',
+  },
+  {
     name: 'StringMatch with two kinds of match',
     yaml: vs(`  - match:
     - uri:
