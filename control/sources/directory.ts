@@ -175,7 +175,12 @@ export function createDirectorySource(dir: string, options: DirectorySourceOptio
     scanning = (async () => {
       do {
         rescanAfter = false;
-        await readAndEmit();
+        try {
+          await readAndEmit();
+        } catch (err) {
+          // Never an unhandled rejection from a timer: report it as this source's state instead.
+          emitIfChanged({ files: [], diagnostics: [readError('', err)] });
+        }
       } while (rescanAfter && !stopped);
     })();
     try {
@@ -217,11 +222,17 @@ export function createDirectorySource(dir: string, options: DirectorySourceOptio
     const fp = fingerprint(s);
     if (fp === lastFingerprint) return;
     lastFingerprint = fp;
-    const parsed = parseManifests(
-      s.files.map((f) => ({ path: display(f.path), text: f.text })),
-      { defaultNamespace: options.defaultNamespace, orderBase: options.orderBase ?? 0 },
-    );
-    emitFn({ resources: parsed.resources, diagnostics: [...s.diagnostics, ...parsed.diagnostics] });
+    let update: SourceUpdate;
+    try {
+      const parsed = parseManifests(
+        s.files.map((f) => ({ path: display(f.path), text: f.text })),
+        { defaultNamespace: options.defaultNamespace, orderBase: options.orderBase ?? 0 },
+      );
+      update = { resources: parsed.resources, diagnostics: [...s.diagnostics, ...parsed.diagnostics] };
+    } catch (err) {
+      update = { resources: [], diagnostics: [...s.diagnostics, readError('', err)] };
+    }
+    emitFn(update);
   }
 
   return {
