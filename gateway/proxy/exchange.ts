@@ -257,7 +257,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
         'upstream_reset_before_response_started{connection_failure}',
         `upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: ${this.upstreamTransportFailureReason}`,
       );
-    } else if (code.startsWith('HPE_') || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
+    } else if (err.name === 'HTTPParserError' || code.startsWith('HPE_') || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
       this.localReply(502, ResponseFlag.UPSTREAM_PROTOCOL_ERROR, 'upstream_reset_before_response_started{protocol_error}', 'upstream protocol error');
     } else if (code === 'UND_ERR_HEADERS_TIMEOUT') {
       this.localReply(504, ResponseFlag.UPSTREAM_REQUEST_TIMEOUT, 'response_timeout', 'upstream request timeout');
