@@ -1,0 +1,210 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Cluster } from '../../core/snapshot.js';
+import { compileYaml } from '../simulate/support.js';
+
+const GATEWAY = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*"]
+`;
+
+function routeTo(destinations: string): string {
+  return `---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: v, namespace: default}
+spec:
+  hosts: [a.com]
+  gateways: [istio-system/gw]
+  http:
+  - route:
+${destinations}`;
+}
+
+function clusters(yaml: string): Record<string, Cluster> {
+  return compileYaml(yaml).body.clusters;
+}
+
+test('destination port: explicit, else the service\'s single port, else the listener port', () => {
+  const yaml = GATEWAY + routeTo(`    - {destination: {host: single}, weight: 50}
+    - {destination: {host: multi}, weight: 25}
+    - {destination: {host: nowhere.example}, weight: 25}
+`) + `---
+apiVersion: v1
+kind: Service
+metadata: {name: single, namespace: default}
+spec:
+  ports: [{name: http, port: 9080, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: multi, namespace: default}
+spec:
+  ports: [{name: http, port: 8000}, {name: grpc, port: 9000}]
+`;
+  const r = compileYaml(yaml);
+  assert.deepEqual(Object.keys(r.body.clusters), [
+    'outbound|80||multi.default.svc.cluster.local',
+    'outbound|80||nowhere.example',
+    'outbound|9080||single.default.svc.cluster.local',
+  ]);
+  const missing = r.diagnostics.filter((d) => d.code === 'GH_CFG_HOST_NOT_FOUND').map((d) => d.message);
+  assert.equal(missing.length, 2, missing.join('\n'));
+  assert.ok(missing.some((m) => m.includes('nowhere.example')));
+  assert.ok(missing.some((m) => m.includes('multi.default.svc.cluster.local has no port 80')));
+  assert.deepEqual(r.body.clusters['outbound|80||nowhere.example']?.endpoints, []);
+});
+
+test('Kubernetes Service endpoints: ready EndpointSlice addresses, port mapped by name; v1 Endpoints fallback', () => {
+  const yaml = GATEWAY + routeTo(`    - {destination: {host: web, port: {number: 80}}, weight: 50}
+    - {destination: {host: old, port: {number: 80}}, weight: 50}
+`) + `---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  ports: [{name: http, port: 80, targetPort: 8080}, {name: metrics, port: 9090}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-abc
+  namespace: default
+  labels: {kubernetes.io/service-name: web}
+addressType: IPv4
+ports: [{name: metrics, port: 9091}, {name: http, port: 8080}]
+endpoints:
+- addresses: [10.0.0.1]
+  conditions: {ready: true}
+- addresses: [10.0.0.2]
+  conditions: {ready: false}
+- addresses: [10.0.0.3]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: old, namespace: default}
+spec:
+  ports: [{name: web, port: 80}]
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: old, namespace: default}
+subsets:
+- addresses: [{ip: 10.1.0.1}]
+  notReadyAddresses: [{ip: 10.1.0.2}]
+  ports: [{name: web, port: 8081}]
+`;
+  const c = clusters(yaml);
+  assert.deepEqual(c['outbound|80||web.default.svc.cluster.local']?.endpoints.map((e) => `${e.address}:${e.port}`), ['10.0.0.1:8080', '10.0.0.3:8080']);
+  assert.deepEqual(c['outbound|80||old.default.svc.cluster.local']?.endpoints.map((e) => `${e.address}:${e.port}`), ['10.1.0.1:8081']);
+});
+
+test('ServiceEntry endpoints: STATIC with per-port overrides and labels, DNS with the host itself', () => {
+  const yaml = GATEWAY + routeTo(`    - {destination: {host: api.internal, subset: v2, port: {number: 443}}, weight: 50}
+    - {destination: {host: ext.example.com}, weight: 50}
+`) + `---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: api, namespace: default}
+spec:
+  hosts: [api.internal]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 443, name: https, protocol: HTTPS, targetPort: 8443}]
+  endpoints:
+  - {address: 10.2.0.1, labels: {version: v1}}
+  - {address: 10.2.0.2, labels: {version: v2}, ports: {https: 9443}}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext, namespace: default}
+spec:
+  hosts: [ext.example.com]
+  resolution: DNS
+  ports: [{number: 443, name: tls, protocol: TLS}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: api, namespace: default}
+spec:
+  host: api.internal
+  trafficPolicy:
+    loadBalancer: {simple: ROUND_ROBIN}
+    connectionPool: {tcp: {connectTimeout: 250ms}}
+    portLevelSettings:
+    - port: {number: 443}
+      loadBalancer: {simple: RANDOM}
+  subsets:
+  - name: v2
+    labels: {version: v2}
+    trafficPolicy:
+      tls: {mode: SIMPLE, sni: api.internal, insecureSkipVerify: true}
+`;
+  const c = clusters(yaml);
+  const api = c['outbound|443|v2|api.internal'];
+  assert.ok(api);
+  assert.equal(api.discovery, 'STATIC');
+  assert.deepEqual(api.endpoints, [{ address: '10.2.0.2', port: 9443, weight: 1, labels: { version: 'v2' } }]);
+  assert.equal(api.loadBalancer, 'RANDOM');
+  assert.equal(api.connectTimeoutMs, 250);
+  assert.deepEqual(api.tls, { mode: 'SIMPLE', sni: 'api.internal', subjectAltNames: [], insecureSkipVerify: true });
+  const ext = c['outbound|443||ext.example.com'];
+  assert.equal(ext?.discovery, 'DNS');
+  assert.deepEqual(ext?.endpoints.map((e) => `${e.address}:${e.port}`), ['ext.example.com:443']);
+  assert.equal(ext?.loadBalancer, 'LEAST_REQUEST');
+  assert.equal(ext?.connectTimeoutMs, 10_000);
+});
+
+test('DestinationRule lookup: the gateway namespace first, short hosts resolved in the rule namespace; unknown subsets have no cluster', () => {
+  const yaml = GATEWAY + routeTo(`    - {destination: {host: reviews, subset: v1}, weight: 50}
+    - {destination: {host: reviews, subset: v9}, weight: 50}
+`) + `---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews.default.svc.cluster.local]
+  resolution: STATIC
+  ports: [{number: 9080, name: http, protocol: HTTP}]
+  endpoints: [{address: 10.3.0.1, labels: {version: v1}}, {address: 10.3.0.2, labels: {version: v2}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: default}
+spec:
+  host: reviews
+  trafficPolicy: {loadBalancer: {simple: RANDOM}}
+  subsets: [{name: v1, labels: {version: v1}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews-edge, namespace: istio-system}
+spec:
+  host: reviews.default.svc.cluster.local
+  trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}
+  subsets: [{name: v1, labels: {version: v1}}]
+`;
+  const r = compileYaml(yaml);
+  const v1 = r.body.clusters['outbound|9080|v1|reviews.default.svc.cluster.local'];
+  assert.equal(v1?.loadBalancer, 'ROUND_ROBIN', 'the rule in the gateway namespace wins');
+  assert.deepEqual(v1?.endpoints.map((e) => e.address), ['10.3.0.1']);
+  assert.equal(r.body.clusters['outbound|9080|v9|reviews.default.svc.cluster.local'], undefined);
+  assert.ok(r.diagnostics.some((d) => d.code === 'GH_CFG_SUBSET_NOT_FOUND' && d.field === 'spec.http[0].route[1].destination'));
+});
+
+test('HTTP2 and gRPC service ports give h2 clusters', () => {
+  const yaml = GATEWAY + routeTo(`    - {destination: {host: grpc-svc}}
+`) + `---
+apiVersion: v1
+kind: Service
+metadata: {name: grpc-svc, namespace: default}
+spec:
+  ports: [{name: grpc, port: 50051, appProtocol: grpc}]
+`;
+  assert.equal(clusters(yaml)['outbound|50051||grpc-svc.default.svc.cluster.local']?.protocol, 'HTTP2');
+});
