@@ -2,6 +2,10 @@
 // Severity is decided where the diagnostic is raised (the same code can be a warning in one place).
 
 export const CfgCode = {
+  /** A config file or folder could not be read, or the config directory is missing. */
+  READ: 'GH_CFG_READ',
+  /** A build stage threw: a bug in Gatehouse, reported as a rejection rather than a crash. */
+  INTERNAL: 'GH_CFG_INTERNAL',
   /** The file is not YAML, or a document in it is malformed. */
   YAML: 'GH_CFG_YAML',
   /** A document has no apiVersion/kind, or they are not strings. */
