@@ -28,6 +28,8 @@ const HELP = `Usage: npm run bench -- [options]     (or: node bench/run.mjs [opt
   --duration S        measured seconds per scenario (default 10, max 300)
   --connections N     keep-alive connections (default 64)
   --warmup S          warm-up seconds before each scenario, not measured (default 2)
+  --quiet-wait S      before each measured run, wait up to S seconds for a 1-second window in which the
+                      machine's cores are less than 15% busy (default 0: do not wait); for shared machines
   --repeat N          run the whole scenario list N times, interleaved, and report per-scenario medians
                       (default 1; use 3 or more on a machine shared with other work)
   --loadgen NAME      wrk | autocannon (default: wrk if on PATH, else autocannon if resolvable)
@@ -45,7 +47,7 @@ goes through the gateway (TLS terminated there, plain HTTP to the upstream), "ng
 
 function parseArgs(argv) {
   const o = { scenario: [], duration: 10, connections: 64, warmup: 2, loadgen: undefined, nginx: true,
-    gatewayTimeout: 60, keep: false, list: false, accessLog: undefined, repeat: 1 };
+    gatewayTimeout: 60, keep: false, list: false, accessLog: undefined, repeat: 1, quietWait: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -65,6 +67,7 @@ function parseArgs(argv) {
       case '--connections': o.connections = Math.round(num(1, 10000)); break;
       case '--warmup': o.warmup = num(0, 60); break;
       case '--repeat': o.repeat = Math.round(num(1, 20)); break;
+      case '--quiet-wait': o.quietWait = num(0, 600); break;
       case '--loadgen': o.loadgen = val(); break;
       case '--no-nginx': o.nginx = false; break;
       case '--gateway-timeout': o.gatewayTimeout = num(1, 600); break;
@@ -213,6 +216,21 @@ function printTable(rows) {
   for (const b of body) console.log(b[2] === '' && b[1].startsWith('not run') ? `${b[0].padEnd(widths[0])}  ${b[1]}` : line(b));
 }
 
+/** Waits (bounded) for a 1-second window with every core under 15% busy; returns what it saw. */
+async function waitQuiet(maxSeconds) {
+  const t0 = Date.now();
+  let busiest = 100;
+  while (Date.now() - t0 < maxSeconds * 1000) {
+    const a = coreTimes();
+    await sleep(1000);
+    const b = coreTimes();
+    busiest = Math.max(0, ...Object.keys(b).filter((k) => a[k] && b[k].total > a[k].total)
+      .map((k) => (100 * (b[k].busy - a[k].busy)) / (b[k].total - a[k].total)));
+    if (busiest < 15) return { quiet_wait_s: (Date.now() - t0) / 1000, quiet: true };
+  }
+  return { quiet_wait_s: (Date.now() - t0) / 1000, quiet: false, busiest_core_pct_before: busiest };
+}
+
 /** One measured run: the load generator's figures plus the proxy's and upstream's CPU and memory. */
 async function measure(gen, load, proxy, upstream, pin) {
   const cores0 = coreTimes();
@@ -319,6 +337,7 @@ async function main() {
     const bases = { upstream: direct };
     const procs = { upstream };
     const unavailable = {};
+    const gateway = {};
     const wants = (target) => scenarios.some((s) => s.target === target);
 
     if (wants('gatehouse')) {
@@ -334,9 +353,12 @@ async function main() {
         if (opts.accessLog) gwArgs.push('--access-log-format', opts.accessLog);
         console.log(`gatehouse: node ${gwArgs.map((a) => a.replace(tmp, '$TMP')).join(' ')}`);
         const gw = start('gatehouse', process.execPath, gwArgs, { cpu: pin.proxy, taskset: pin.taskset, logFile: log, cwd: root });
+        const t0 = Date.now();
         try {
           await waitFor('gatehouse /healthz/ready', async () => (await get(`http://127.0.0.1:${statusPort}/healthz/ready`)).status === 200,
-            { timeoutMs: opts.gatewayTimeout * 1000, child: gw });
+            { timeoutMs: opts.gatewayTimeout * 1000, child: gw, intervalMs: 50 });
+          gateway.ready_ms = Date.now() - t0;
+          gateway.idle_rss_kib = rssKiB(gw.pid);
           const base = { http: `http://127.0.0.1:${httpPort}`, https: `https://localhost:${httpsPort}` };
           for (const [p, b] of Object.entries(base)) {
             const r = await get(`${b}/1k`, { ca });
@@ -344,7 +366,8 @@ async function main() {
           }
           bases.gatehouse = base;
           procs.gatehouse = gw;
-          console.log(`gatehouse: PID ${gw.pid}, ready; http :${httpPort}, https :${httpsPort}, status :${statusPort}`);
+          console.log(`gatehouse: PID ${gw.pid}, ready after ${gateway.ready_ms} ms, idle RSS ${fmt(gateway.idle_rss_kib / 1024, 1)} MiB; ` +
+            `http :${httpPort}, https :${httpsPort}, status :${statusPort}`);
         } catch (err) {
           unavailable.gatehouse = err.message.slice(0, 200);
           console.log(`gatehouse: NOT AVAILABLE: ${err.message}\n  gateway log (last lines):\n${tail(log)}`);
@@ -383,7 +406,9 @@ async function main() {
         const tag = opts.repeat > 1 ? ` [${round}/${opts.repeat}]` : '';
         process.stdout.write(`running ${s.name}${tag} (${url}) ... `);
         if (opts.warmup > 0) await runLoad(gen, { ...load, url, seconds: opts.warmup });
+        const waited = opts.quietWait > 0 ? await waitQuiet(opts.quietWait) : undefined;
         const sample = await measure(gen, { ...load, url, seconds: opts.duration }, s.target === 'upstream' ? undefined : procs[s.target], upstream, pin);
+        if (waited) Object.assign(sample, waited);
         samples.get(s.name).push(sample);
         const noisy = sample.proxy_core_foreign_pct > 5 ? `  (other work used ${fmt(sample.proxy_core_foreign_pct)}% of core ${pin.proxy})` : '';
         console.log(`${fmt(sample.rps)} req/s${sample.suspect ? `  (errors ${sample.errors}, non-2xx ${sample.non2xx})` : ''}${noisy}`);
@@ -417,7 +442,7 @@ async function main() {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const file = join(outDir, `bench-${stamp}.json`);
     writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, pinning: pin.describe,
-      options: { ...opts }, upstream_ports: ports, rows }, null, 2) + '\n');
+      options: { ...opts }, upstream_ports: ports, gateway, rows }, null, 2) + '\n');
     console.log(`\nresults: ${file}`);
     return rows.some((r) => r.target === 'gatehouse' && r.skipped) ? 4 : 0;
   } finally {
