@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { hasErrors } from '../core/diagnostics.js';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { deepFreeze } from '../core/freeze.js';
+import { CfgCode } from '../core/codes.js';
 import type { Snapshot } from '../core/snapshot.js';
 // Namespace imports: the stage modules link even while a stage is still a declared placeholder, and a
 // missing stage then surfaces as a rejected build (GH_CFG_INTERNAL), not as a process that cannot start.
@@ -22,7 +23,7 @@ export type BuildResult =
   | { readonly ok: 'unchanged' };
 
 /** A stage threw instead of returning diagnostics: a Gatehouse bug, reported as a rejection, never a crash. */
-export const INTERNAL_ERROR_CODE = 'GH_CFG_INTERNAL';
+export const INTERNAL_ERROR_CODE = CfgCode.INTERNAL;
 
 /** The two routes/ stages a build runs; replaceable only to test build's own bookkeeping in isolation. */
 export interface BuildStages {

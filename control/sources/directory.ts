@@ -22,12 +22,13 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Diagnostic } from '../../core/diagnostics.js';
 import { ErrCode, GatehouseError } from '../../core/errors.js';
+import { CfgCode } from '../../core/codes.js';
 import { parseManifests } from '../../routes/parse.js';
 import type { ManifestFile } from '../../routes/parse.js';
 import type { ConfigSource, SourceUpdate } from '../source.js';
 
 /** A file or folder that exists but cannot be read; the candidate is rejected until it can. */
-export const READ_ERROR_CODE = 'GH_CFG_READ';
+export const READ_ERROR_CODE = CfgCode.READ;
 
 export interface DirectorySourceOptions {
   /** Namespace for documents without metadata.namespace. */
