@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import {
-  which, pinningPlan, start, stop, stopAll, killAllSync, freePort, cpuMicros, rssKiB, sleep, coreTimes,
+  which, pinningPlan, start, stop, stopAll, killAllSync, freePort, cpuMicros, rssKiB, sleep, coreTimes, reapedChildrenCpuMicros,
 } from './lib/procs.mjs';
 import { makeCertificate, writeIstioConfig, nginxConf } from './lib/config.mjs';
 import { detectLoadGenerator, runLoad, INSTALL_HINT } from './lib/loadgen.mjs';
@@ -234,9 +234,11 @@ async function waitQuiet(maxSeconds) {
 /** One measured run: the load generator's figures plus the proxy's and upstream's CPU and memory. */
 async function measure(gen, load, proxy, upstream, pin) {
   const cores0 = coreTimes();
-  const before = { proxy: proxy && cpuMicros(proxy.pid), upstream: cpuMicros(upstream.pid) };
+  // The load generator's CPU shows up in our cutime/cstime once it has exited and been reaped.
+  const before = { proxy: proxy && cpuMicros(proxy.pid), upstream: cpuMicros(upstream.pid), loadgen: reapedChildrenCpuMicros() };
   const r = await runLoad(gen, load);
-  const after = { proxy: proxy && cpuMicros(proxy.pid), upstream: cpuMicros(upstream.pid) };
+  await sleep(50);
+  const after = { proxy: proxy && cpuMicros(proxy.pid), upstream: cpuMicros(upstream.pid), loadgen: reapedChildrenCpuMicros() };
   const cores1 = coreTimes();
   const delta = (k) => (before[k] !== undefined && after[k] !== undefined ? after[k] - before[k] : undefined);
   const perReq = (k) => (delta(k) !== undefined && r.requests > 0 ? delta(k) / r.requests : undefined);
@@ -248,16 +250,26 @@ async function measure(gen, load, proxy, upstream, pin) {
   const sample = { ...r, proxy_pid: proxy?.pid, proxy_rss_kib: proxy ? rssKiB(proxy.pid) : undefined,
     proxy_cpu_us_per_req: perReq('proxy'), upstream_cpu_us_per_req: perReq('upstream'), upstream_rss_kib: rssKiB(upstream.pid) };
   sample.proxy_one_core_rps = sample.proxy_cpu_us_per_req ? 1e6 / sample.proxy_cpu_us_per_req : undefined;
+  sample.loadgen_cpu_us_per_req = perReq('loadgen');
   if (pin.proxy !== undefined) {
     // Busy time on the proxy's core that the proxy itself did not use: other work on the machine.
     const c = core(pin.proxy);
     if (c) sample.proxy_core_foreign_pct = Math.max(0, (100 * (c.busy - (delta('proxy') ?? 0))) / c.total);
     const l = core(pin.loadgen);
-    if (l) sample.loadgen_core_busy_pct = (100 * l.busy) / l.total;
+    if (l) {
+      sample.loadgen_core_busy_pct = (100 * l.busy) / l.total;
+      const ours = (delta('upstream') ?? 0) + (delta('loadgen') ?? 0);
+      sample.loadgen_core_foreign_pct = Math.max(0, (100 * (l.busy - ours)) / l.total);
+    }
+    // Other work on the core that limits the row: the proxy's core when a proxy is measured (others also fill
+    // idle time on core 1 then, which costs the proxy nothing), else the upstream and load generator's core.
+    sample.noise_pct = proxy ? sample.proxy_core_foreign_pct ?? 0 : sample.loadgen_core_foreign_pct ?? 0;
   }
   sample.suspect = r.requests === 0 || r.errors > 0 || r.non2xx > 0;
   return sample;
 }
+
+const proxyLabel = (sample, pin) => (sample.proxy_pid ? `${fmt(sample.proxy_core_foreign_pct)}% of core ${pin.proxy}, ` : '');
 
 const median = (xs) => {
   const v = xs.filter((x) => x !== undefined && Number.isFinite(x)).sort((a, b) => a - b);
@@ -280,7 +292,7 @@ function summarise(list) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const scenarios = allScenarios().filter((s) => selected(s.name, opts.scenario));
+  const scenarios = allScenarios().filter((s) => selected(s.name, opts.scenario) && (opts.nginx || s.target !== 'nginx'));
   if (opts.list) {
     for (const s of allScenarios()) console.log(s.name);
     return 0;
@@ -410,7 +422,8 @@ async function main() {
         const sample = await measure(gen, { ...load, url, seconds: opts.duration }, s.target === 'upstream' ? undefined : procs[s.target], upstream, pin);
         if (waited) Object.assign(sample, waited);
         samples.get(s.name).push(sample);
-        const noisy = sample.proxy_core_foreign_pct > 5 ? `  (other work used ${fmt(sample.proxy_core_foreign_pct)}% of core ${pin.proxy})` : '';
+        const noisy = sample.noise_pct > 5
+          ? `  (other work used ${proxyLabel(sample, pin)}${fmt(sample.loadgen_core_foreign_pct)}% of core ${pin.loadgen})` : '';
         console.log(`${fmt(sample.rps)} req/s${sample.suspect ? `  (errors ${sample.errors}, non-2xx ${sample.non2xx})` : ''}${noisy}`);
       }
     }
@@ -431,9 +444,9 @@ async function main() {
     console.log('vs direct = req/s relative to the upstream scenario of the same protocol and body.');
     if (pin.taskset) console.log('The load generator shares core 1 with the upstream: on a 2-core machine it caps the fastest rows; read 1-core req/s.');
     if (rows.some((r) => r.suspect)) console.log('! = the load generator saw socket errors or non-2xx responses: treat that row as invalid.');
-    const noisy = rows.filter((r) => r.proxy_core_foreign_pct > 5);
+    const noisy = rows.filter((r) => r.noise_pct > 5);
     if (noisy.length) {
-      console.log(`Other work took more than 5% of core ${pin.proxy} during: ${noisy.map((r) => `${r.name} (${fmt(r.proxy_core_foreign_pct)}%)`).join(', ')};`);
+      console.log(`Other processes took more than 5% of the row's limiting core (core 0 for a proxy, core 1 for direct) during: ${noisy.map((r) => `${r.name} (${fmt(r.noise_pct)}%)`).join(', ')};`);
       console.log('req/s and latency there are disturbed (CPU µs/req less so); rerun on a quiet machine or with --repeat 3.');
     }
 

@@ -187,3 +187,14 @@ export function coreTimes() {
   } catch {}
   return out;
 }
+
+/** CPU time (user+system) of this process's reaped children (cutime+cstime), in microseconds. */
+export function reapedChildrenCpuMicros() {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[13]) + Number(f[14])) * 1e6) / clockTicks();
+  } catch {
+    return undefined;
+  }
+}
