@@ -37,6 +37,8 @@ const HELP = `Usage: npm run bench -- [options]     (or: node bench/run.mjs [opt
   --gateway-timeout S seconds to wait for /healthz/ready (default 60)
   --access-log F      pass --access-log-format F (text | json | off) to the gateway; default: the gateway's
                       own default (text, written to a log file in the temporary directory)
+  --profile           run the gateway under node --cpu-prof; the .cpuprofile goes to bench/results/ and its
+                      top functions by self time are printed at the end (profiling slows the gateway)
   --keep              keep the temporary directory (config, certificate, logs)
   --list              print the scenario names and exit
   --help
@@ -47,7 +49,7 @@ goes through the gateway (TLS terminated there, plain HTTP to the upstream), "ng
 
 function parseArgs(argv) {
   const o = { scenario: [], duration: 10, connections: 64, warmup: 2, loadgen: undefined, nginx: true,
-    gatewayTimeout: 60, keep: false, list: false, accessLog: undefined, repeat: 1, quietWait: 0 };
+    gatewayTimeout: 60, keep: false, list: false, accessLog: undefined, repeat: 1, quietWait: 0, profile: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -72,6 +74,7 @@ function parseArgs(argv) {
       case '--no-nginx': o.nginx = false; break;
       case '--gateway-timeout': o.gatewayTimeout = num(1, 600); break;
       case '--access-log': o.accessLog = val(); break;
+      case '--profile': o.profile = true; break;
       case '--keep': o.keep = true; break;
       case '--list': o.list = true; break;
       case '-h': case '--help': console.log(HELP); process.exit(0);
@@ -290,6 +293,26 @@ function summarise(list) {
   return out;
 }
 
+/** The `n` functions with the most self time in a V8 .cpuprofile, as printable lines. */
+function topFunctions(file, n) {
+  const prof = JSON.parse(readFileSync(file, 'utf8'));
+  const self = new Map();
+  const byId = new Map(prof.nodes.map((node) => [node.id, node]));
+  const dt = prof.timeDeltas ?? [];
+  let total = 0;
+  (prof.samples ?? []).forEach((id, i) => {
+    const node = byId.get(id);
+    const cf = node.callFrame;
+    const where = cf.url ? `${cf.url.replace(/^file:\/\//, '').replace(root + '/', '')}:${cf.lineNumber + 1}` : '';
+    const key = `${cf.functionName || '(anonymous)'} ${where}`.trim();
+    const t = dt[i] ?? 0;
+    total += t;
+    self.set(key, (self.get(key) ?? 0) + t);
+  });
+  return [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, n)
+    .map(([k, t]) => `  ${((100 * t) / (total || 1)).toFixed(1).padStart(5)}%  ${k}`).join('\n');
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const scenarios = allScenarios().filter((s) => selected(s.name, opts.scenario) && (opts.nginx || s.target !== 'nginx'));
@@ -313,6 +336,7 @@ async function main() {
   if (machine.loadavg1 > 0.5) console.log(`warning: 1-minute load average is ${machine.loadavg1} before the run; other work on this machine skews the figures`);
   console.log(`nginx: ${nginxPath ? `${machine.nginx} (comparison peer, 1 process, pinned like the gateway)` : opts.nginx ? 'not installed; skipped' : 'skipped (--no-nginx)'}`);
 
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const tmp = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const configDir = join(tmp, 'config');
   mkdirSync(configDir);
@@ -360,7 +384,9 @@ async function main() {
         unavailable.gatehouse = 'dist/cli/main.js missing (npm run build)';
       } else {
         const log = join(tmp, 'gateway.log');
-        const gwArgs = [cli, 'serve', '--config', configDir, '--status-port', String(statusPort),
+        const profArgs = opts.profile ? ['--cpu-prof', '--cpu-prof-dir', join(here, 'results'), '--cpu-prof-name', `gatehouse-${stamp}.cpuprofile`] : [];
+        if (opts.profile) mkdirSync(join(here, 'results'), { recursive: true });
+        const gwArgs = [...profArgs, cli, 'serve', '--config', configDir, '--status-port', String(statusPort),
           '--stats-port', String(statsPort), '--admin-port', String(adminPort), '--bind', '127.0.0.1'];
         if (opts.accessLog) gwArgs.push('--access-log-format', opts.accessLog);
         console.log(`gatehouse: node ${gwArgs.map((a) => a.replace(tmp, '$TMP')).join(' ')}`);
@@ -452,11 +478,17 @@ async function main() {
 
     const outDir = join(here, 'results');
     mkdirSync(outDir, { recursive: true });
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const file = join(outDir, `bench-${stamp}.json`);
     writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, pinning: pin.describe,
       options: { ...opts }, upstream_ports: ports, gateway, rows }, null, 2) + '\n');
     console.log(`\nresults: ${file}`);
+    if (opts.profile && procs.gatehouse) {
+      await stop(procs.gatehouse, 10_000); // the profile is written when the gateway exits
+      const prof = join(here, 'results', `gatehouse-${stamp}.cpuprofile`);
+      if (existsSync(prof)) {
+        console.log(`profile: ${prof}\n${topFunctions(prof, 20)}`);
+      } else console.log('profile: not written (did the gateway exit cleanly on SIGTERM?)');
+    }
     return rows.some((r) => r.target === 'gatehouse' && r.skipped) ? 4 : 0;
   } finally {
     await cleanup();
