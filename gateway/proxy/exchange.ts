@@ -1,6 +1,7 @@
 // One request's journey through the gateway. The Exchange is both the per-request state and the
 // undici dispatch handler, so forwarding allocates one object instead of a set of closures; it also
 // is the access-log entry, so logging reads fields rather than building a record.
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Dispatcher } from 'undici';
@@ -344,7 +345,9 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     this.upstreamCluster = this.cluster?.name ?? this.destination?.cluster;
     this.routeName = this.route?.name ?? this.routeName;
     const headers = this.req.headers;
-    this.requestId ??= headers['x-request-id'] as string | undefined;
+    this.xForwardedFor ??= headers['x-forwarded-for'] as string | undefined;
+    // Envoy gives every request an id, local replies included.
+    this.requestId ??= (headers['x-request-id'] as string | undefined) ?? (this.ctx.plane.accessLogFormat === 'off' ? undefined : randomUUID());
     const plane = this.ctx.plane;
     const contentType = headers['content-type'];
     const grpc = contentType !== undefined && contentType.startsWith('application/grpc');
