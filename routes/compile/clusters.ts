@@ -37,6 +37,7 @@ export function clusterName(port: number, subset: string, fqdn: string): string 
 
 export class ClusterBuilder {
   private readonly refs = new Map<string, ClusterRef>();
+  private readonly resolved = new Map<string, Map<string, { fqdn: string; service: RegisteredService | undefined; names: Map<number, Map<string, string>> }>>();
   private readonly ctx: CompileContext;
   private readonly registry: ServiceRegistry;
   private readonly secrets: SecretStore;
@@ -61,14 +62,28 @@ export class ClusterBuilder {
    * the service's only port, else the listener port. Records the reference so the cluster gets built.
    */
   reference(dest: DestinationRef, namespace: string, listenerPort: number, referrer: Located, field: string): string {
-    const fqdn = resolveShortname(dest.host, namespace, this.ctx.options.domainSuffix);
-    const service = this.registry.lookup(fqdn, namespace);
+    // Resolution is cached per (namespace, host): at 50,000 routes the same few hundred services recur.
+    let byHost = this.resolved.get(namespace);
+    if (!byHost) this.resolved.set(namespace, (byHost = new Map()));
+    let r = byHost.get(dest.host);
+    if (!r) {
+      const fqdn = resolveShortname(dest.host, namespace, this.ctx.options.domainSuffix);
+      const service = this.registry.lookup(fqdn, namespace);
+      r = { fqdn, service, names: new Map() };
+      byHost.set(dest.host, r);
+    }
     let port = listenerPort;
     if (dest.port?.number) port = dest.port.number;
-    else if (service && service.ports.length === 1 && service.ports[0]) port = service.ports[0].number;
+    else if (r.service && r.service.ports.length === 1 && r.service.ports[0]) port = r.service.ports[0].number;
     const subset = dest.subset ?? '';
-    const name = clusterName(port, subset, fqdn);
-    if (!this.refs.has(name)) this.refs.set(name, { name, fqdn, port, subset, service, referrer, field });
+    let bySubset = r.names.get(port);
+    if (!bySubset) r.names.set(port, (bySubset = new Map()));
+    let name = bySubset.get(subset);
+    if (name === undefined) {
+      name = clusterName(port, subset, r.fqdn);
+      bySubset.set(subset, name);
+      if (!this.refs.has(name)) this.refs.set(name, { name, fqdn: r.fqdn, port, subset, service: r.service, referrer, field });
+    }
     return name;
   }
 

@@ -14,6 +14,7 @@ import type {
   VirtualServiceResource,
 } from '../model/index.js';
 import { resourceId } from '../model/resource.js';
+import { RegexCache } from './string-match.js';
 import type { KubeObject, Located } from '../model/resource.js';
 import type { CompileOptions } from './index.js';
 
@@ -90,6 +91,7 @@ export class CompileContext {
   readonly index: ResourceIndex;
   readonly options: CompileOptions;
   readonly now: Date;
+  readonly regexes = new RegexCache();
 
   constructor(resources: readonly Located[], options: CompileOptions) {
     this.options = options;

@@ -64,7 +64,7 @@ export class HostSet {
     return this.all.length;
   }
   /** Appends to `out` (deduplicated through `seen`) the intersection of this set with `host`. */
-  intersectInto(host: string, out: string[], seen: Set<string>): void {
+  intersectInto(host: string, out: string[], seen: { has(h: string): boolean; add(h: string): unknown }): void {
     const push = (h: string): void => {
       if (!seen.has(h)) {
         seen.add(h);
@@ -84,9 +84,25 @@ export class HostSet {
   }
 }
 
-export function intersectHosts(server: HostSet, vsHosts: readonly string[]): string[] {
+export function intersectHosts(server: HostSet | readonly HostSet[], vsHosts: readonly string[]): string[] {
   const out: string[] = [];
-  const seen = new Set<string>();
-  for (const h of vsHosts) server.intersectInto(h, out, seen);
+  const sets = Array.isArray(server) ? (server as readonly HostSet[]) : [server as HostSet];
+  // Most VirtualServices name a handful of hosts: a Set for de-duplication only pays off beyond that.
+  const seen: DedupSet = vsHosts.length * sets.length > 8 ? new Set<string>() : new ArrayDedup(out);
+  for (const h of vsHosts) for (const set of sets) set.intersectInto(h, out, seen);
   return out;
+}
+
+interface DedupSet {
+  has(h: string): boolean;
+  add(h: string): unknown;
+}
+
+/** De-duplicates by scanning the (short) output itself. */
+class ArrayDedup implements DedupSet {
+  constructor(private readonly out: readonly string[]) {}
+  has(h: string): boolean {
+    return this.out.includes(h);
+  }
+  add(): void {}
 }

@@ -25,7 +25,8 @@ export function buildRouteTable(
   clusters: ClusterBuilder,
 ): RouteTable {
   const drafts = new Map<string, VirtualHostDraft>();
-  const routeCache = new Map<string, Route[]>();
+  // Istio builds a VirtualService's routes once per Gateway within a route table.
+  const routeCache = new Map<string, Map<object, Route[]>>();
   const port = servers[0]?.port ?? 0;
   for (const server of servers) {
     const isTls = server.kind === 'HTTPS';
@@ -36,11 +37,12 @@ export function buildRouteTable(
       const ns = vs.object.metadata.namespace;
       const hosts = intersectHosts(hostsFor(server, ns), virtualServices.hosts(vs));
       if (hosts.length === 0) continue;
-      const key = `${server.gatewayKey}|${ns}/${vs.object.metadata.name}`;
-      let routes = routeCache.get(key);
+      let byVs = routeCache.get(server.gatewayKey);
+      if (!byVs) routeCache.set(server.gatewayKey, (byVs = new Map()));
+      let routes = byVs.get(vs);
       if (!routes) {
         routes = buildHttpRoutes(ctx, vs, { port: server.port, gateway: server.gatewayKey, isTls }, clusters);
-        routeCache.set(key, routes);
+        byVs.set(vs, routes);
       }
       // Istio omits VirtualServices that yield no route here, so they create no virtual host either.
       if (routes.length === 0) continue;

@@ -24,8 +24,10 @@ export interface GatewayServer {
   readonly hosts: readonly ServerHost[];
   /** Route table (HTTP/HTTPS) or filter chain (TLS) name, Istio's RDS naming. */
   readonly routeName: string;
-  /** HostSet per VirtualService namespace, built on first use. */
-  readonly hostSets: Map<string, HostSet>;
+  /** Hosts open to VirtualServices of any namespace. */
+  readonly anyNamespaceHosts: HostSet;
+  /** Hosts open only to one namespace's VirtualServices. */
+  readonly namespaceHosts: ReadonlyMap<string, HostSet>;
 }
 
 export interface PortServers {
@@ -66,6 +68,17 @@ export function mergeGateways(ctx: CompileContext): PortServers[] {
       const portName = server.port.name ?? '';
       const routeName =
         kind === 'HTTP' ? `http.${port}` : `${kind.toLowerCase()}.${port}.${portName}.${meta.name}.${meta.namespace}`;
+      const hosts = (server.hosts ?? []).map((h) => parseServerHost(h, meta.namespace));
+      const anyNamespaceHosts = new HostSet();
+      const namespaceHosts = new Map<string, HostSet>();
+      for (const h of hosts) {
+        if (h.namespace === '*') anyNamespaceHosts.add(h.host);
+        else {
+          let set = namespaceHosts.get(h.namespace);
+          if (!set) namespaceHosts.set(h.namespace, (set = new HostSet()));
+          set.add(h.host);
+        }
+      }
       const gs: GatewayServer = {
         gateway: gw,
         gatewayKey,
@@ -74,9 +87,10 @@ export function mergeGateways(ctx: CompileContext): PortServers[] {
         field,
         kind,
         port,
-        hosts: (server.hosts ?? []).map((h) => parseServerHost(h, meta.namespace)),
+        hosts,
         routeName,
-        hostSets: new Map(),
+        anyNamespaceHosts,
+        namespaceHosts,
       };
       if (existing) existing.servers.push(gs);
       else byPort.set(port, { port, kind, servers: [gs] });
@@ -117,12 +131,7 @@ function classify(ctx: CompileContext, gw: Located, server: Server, field: strin
 }
 
 /** The server's hosts a VirtualService in `namespace` may bind to (Istio's NamesForNamespace). */
-export function hostsFor(server: GatewayServer, namespace: string): HostSet {
-  let set = server.hostSets.get(namespace);
-  if (!set) {
-    set = new HostSet();
-    for (const h of server.hosts) if (h.namespace === '*' || h.namespace === namespace) set.add(h.host);
-    server.hostSets.set(namespace, set);
-  }
-  return set;
+export function hostsFor(server: GatewayServer, namespace: string): readonly HostSet[] {
+  const own = server.namespaceHosts.get(namespace);
+  return own ? [server.anyNamespaceHosts, own] : [server.anyNamespaceHosts];
 }

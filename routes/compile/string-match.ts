@@ -7,12 +7,32 @@ export function compileRegex(re: string, ignoreCase = false): RegExp {
   return new RegExp(`^(?:${re})$`, ignoreCase ? 'i' : '');
 }
 
+/**
+ * One RegExp per distinct pattern and flags for a whole compile: configurations repeat patterns across
+ * thousands of routes. Sharing is safe because the snapshot's regexes are never global or sticky.
+ */
+export class RegexCache {
+  private readonly byKey = new Map<string, RegExp>();
+  get(re: string, ignoreCase: boolean): RegExp {
+    const key = ignoreCase ? `i:${re}` : `c:${re}`;
+    let compiled = this.byKey.get(key);
+    if (!compiled) {
+      compiled = compileRegex(re, ignoreCase);
+      this.byKey.set(key, compiled);
+    }
+    return compiled;
+  }
+}
+
 /** Undefined when the spec sets no match type (Istio treats that as "present"). */
-export function compileStringMatch(spec: StringMatchSpec | undefined, ignoreCase = false): StringMatch | undefined {
+export function compileStringMatch(spec: StringMatchSpec | undefined, ignoreCase = false, regexes?: RegexCache): StringMatch | undefined {
   if (!spec) return undefined;
   if (typeof spec.exact === 'string') return { kind: 'exact', value: ignoreCase ? spec.exact.toLowerCase() : spec.exact };
   if (typeof spec.prefix === 'string') return { kind: 'prefix', value: ignoreCase ? spec.prefix.toLowerCase() : spec.prefix };
-  if (typeof spec.regex === 'string') return { kind: 'regex', value: spec.regex, re: compileRegex(spec.regex, ignoreCase) };
+  if (typeof spec.regex === 'string') {
+    const re = regexes ? regexes.get(spec.regex, ignoreCase) : compileRegex(spec.regex, ignoreCase);
+    return { kind: 'regex', value: spec.regex, re };
+  }
   return undefined;
 }
 
