@@ -60,11 +60,7 @@ export class BoundListener {
     const logError = (what: string) => (err: Error) => plane.log('debug', `${what} on port ${spec.port}: ${err.message}`);
     if (spec.protocol === 'HTTP') {
       const server = createHttpServer({ requireHostHeader: false, keepAliveTimeout: 60_000 });
-      server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
-        // Malformed requests get node's 400 without a crash; gone clients just go.
-        if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        else socket.destroy();
-      });
+      server.on('clientError', answerClientError);
       return server;
     }
     if (spec.protocol === 'HTTPS') {
@@ -110,7 +106,8 @@ export class BoundListener {
       });
       server.on('tlsClientError', logError('TLS handshake failed'));
       server.on('sessionError', logError('HTTP/2 session error'));
-      server.on('clientError', logError('client error'));
+      // HTTP/1.1 over TLS on the h2 server: the same answers as plaintext.
+      server.on('clientError', answerClientError);
       return server;
     }
     const server = createNetServer({ pauseOnConnect: false });
@@ -183,4 +180,14 @@ export class BoundListener {
     const timer = setTimeout(() => this.destroyConnections(), graceMs);
     timer.unref();
   }
+}
+
+/** Requests node cannot parse: answered as Envoy does (431 for oversized headers, else 400); gone clients just go. */
+function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable || err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
