@@ -223,7 +223,9 @@ function buildAction(
 ): RouteAction {
   if (h.redirect) {
     const r = h.redirect;
-    let port: number | 'FROM_PROTOCOL_DEFAULT' | 'FROM_REQUEST_PORT' | undefined = r.port ?? r.derivePort;
+    // Istio resolves FROM_REQUEST_PORT to the listener (server) port: routes are built per port.
+    let port: number | 'FROM_PROTOCOL_DEFAULT' | 'FROM_REQUEST_PORT' | undefined =
+      r.port ?? (r.derivePort === 'FROM_REQUEST_PORT' ? scope.port : r.derivePort);
     const scheme = r.scheme ?? (scope.isTls ? 'https' : 'http');
     // Istio leaves out a port that is the scheme's default.
     if ((port === 80 && scheme === 'http') || (port === 443 && scheme === 'https')) port = undefined;

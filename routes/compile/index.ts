@@ -49,6 +49,7 @@ export function compileSnapshot(resources: readonly Located[], options: CompileO
   const virtualServices = new VirtualServiceIndex(ctx);
   const ports = mergeGateways(ctx);
   const { listeners, routeTables } = buildListeners(ctx, ports, virtualServices, clusters, secrets);
+  virtualServices.reportUnused(ctx, new Set(ports.filter((p) => p.kind !== 'TCP').flatMap((p) => p.servers.map((s) => s.gatewayKey))));
   const builtClusters = clusters.build();
   const sortedTables: Record<string, (typeof routeTables)[string]> = {};
   for (const k of Object.keys(routeTables).sort()) sortedTables[k] = routeTables[k] as (typeof routeTables)[string];

@@ -94,7 +94,7 @@ function downstreamTls(ctx: CompileContext, s: GatewayServer, secrets: SecretSto
   const field = `${s.field}.tls`;
   const mode: DownstreamTlsMode = tls.mode === 'MUTUAL' || tls.mode === 'OPTIONAL_MUTUAL' ? tls.mode : 'SIMPLE';
   const ns = ctx.options.identity.namespace;
-  const credentialName = tls.credentialName ?? tls.credentialNames?.[0];
+  const credentialName = stripSdsPrefix(tls.credentialName ?? tls.credentialNames?.[0]);
   let secret: string | undefined;
   let clientCaSecret: string | undefined;
   if (!credentialName) {
@@ -130,4 +130,9 @@ function tlsVersion(ctx: CompileContext, s: GatewayServer, v: TLSProtocol | unde
     return 'TLSv1.2';
   }
   return fallback;
+}
+
+/** `kubernetes://name` is the SDS spelling of a plain credentialName. */
+export function stripSdsPrefix(name: string | undefined): string | undefined {
+  return name?.startsWith('kubernetes://') ? name.slice('kubernetes://'.length) : name;
 }

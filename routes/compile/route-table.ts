@@ -46,6 +46,7 @@ export function buildRouteTable(
       }
       // Istio omits VirtualServices that yield no route here, so they create no virtual host either.
       if (routes.length === 0) continue;
+      virtualServices.markUsed(vs);
       for (const host of hosts) {
         const draft = drafts.get(host);
         if (draft) {

@@ -57,6 +57,7 @@ export function buildTcpRoutes(
       let totalWeight = 0;
       for (const d of destinations) totalWeight += d.weight;
       out.push({ name: `${ns}.${meta.name}.tls.${i}`, sniHosts: sni, destinations, totalWeight });
+      virtualServices.markUsed(vs);
     }
   }
   return out;

@@ -2,7 +2,7 @@
 // Istio's merge order, with their hosts resolved once.
 import type { VirtualServiceResource } from '../model/index.js';
 import type { Located } from '../model/resource.js';
-import { compareByAge, exportedTo } from './context.js';
+import { CfgCode, compareByAge, exportedTo } from './context.js';
 import type { CompileContext } from './context.js';
 import { resolveShortname } from './hosts.js';
 import { resolveGatewayName } from './http-routes.js';
@@ -10,6 +10,8 @@ import { resolveGatewayName } from './http-routes.js';
 export class VirtualServiceIndex {
   private readonly byGateway = new Map<string, Located<VirtualServiceResource>[]>();
   private readonly resolvedHosts = new Map<Located<VirtualServiceResource>, string[]>();
+  /** VirtualServices that contributed a virtual host or passthrough route somewhere. */
+  private readonly used = new Set<Located<VirtualServiceResource>>();
 
   constructor(ctx: CompileContext) {
     const viewer = ctx.options.identity.namespace;
@@ -41,5 +43,24 @@ export class VirtualServiceIndex {
 
   hosts(vs: Located<VirtualServiceResource>): readonly string[] {
     return this.resolvedHosts.get(vs) ?? [];
+  }
+
+  markUsed(vs: Located<VirtualServiceResource>): void {
+    this.used.add(vs);
+  }
+
+  /**
+   * A VirtualService bound to a Gateway this workload serves that routes nothing (no host in common with
+   * the servers, or only routes for other ports/gateways) is almost always a mistake worth a warning.
+   */
+  reportUnused(ctx: CompileContext, servedGateways: ReadonlySet<string>): void {
+    const reported = new Set<Located<VirtualServiceResource>>();
+    for (const gateway of [...servedGateways].sort()) {
+      for (const vs of this.forGateway(gateway)) {
+        if (this.used.has(vs) || reported.has(vs)) continue;
+        reported.add(vs);
+        ctx.warn(CfgCode.UNUSED, `binds to Gateway ${gateway} but routes nothing there: no host in common with its servers, or no route for their ports`, vs, 'spec.hosts');
+      }
+    }
   }
 }

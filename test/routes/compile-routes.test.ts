@@ -181,6 +181,8 @@ test('actions: redirect, direct response, rewrite, header operations and timeout
     redirect: {uri: /k, derivePort: FROM_REQUEST_PORT, redirectCode: 308}
   - match: [{uri: {exact: /health}}]
     directResponse: {status: 503, body: {string: down}}
+  - match: [{uri: {prefix: /tls}}]
+    redirect: {derivePort: FROM_REQUEST_PORT, scheme: https}
   - match: [{uri: {prefix: /api}}]
     rewrite: {uri: /v2, authority: internal.svc}
     timeout: 1.5s
@@ -192,10 +194,12 @@ test('actions: redirect, direct response, rewrite, header operations and timeout
       headers: {request: {set: {x-dest: a}}}
 `);
   const vh = findVirtualHost(table(yaml), 'a.com') as VirtualHost;
-  const [r0, r1, r2, r3] = vh.routes as Route[];
+  const [r0, r1, r2, r2b, r3] = vh.routes as Route[];
+  assert.deepEqual(r2b?.action, { type: 'redirect', scheme: 'https', port: 80, code: 301 });
   // Port 443 is https's default: Istio leaves it out of the Location.
   assert.deepEqual(r0?.action, { type: 'redirect', uri: '/new', authority: 'b.com', scheme: 'https', code: 301 });
-  assert.deepEqual(r1?.action, { type: 'redirect', uri: '/k', port: 'FROM_REQUEST_PORT', code: 308 });
+  // FROM_REQUEST_PORT is the server port, dropped here because it is http's default.
+  assert.deepEqual(r1?.action, { type: 'redirect', uri: '/k', code: 308 });
   assert.deepEqual(r2?.action, { type: 'direct', status: 503, body: 'down' });
   const fwd = r3?.action as ForwardAction;
   assert.deepEqual(fwd.rewrite, { uri: '/v2', authority: 'internal.svc' });
