@@ -160,7 +160,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     try {
       endpoint.pool.dispatch(
         {
-          origin: undefined,
+          ...(endpoint.servername ? { servername: endpoint.servername } : {}),
           path,
           method: this.method as Dispatcher.HttpMethod,
           headers,

@@ -1,7 +1,7 @@
 // One undici Pool per endpoint origin. The pool's connect options (CA, client identity, SNI, expected
 // SAN) are fixed when the pool is created, so a request never builds TLS options.
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import { Pool } from 'undici';
+import { buildConnector, Pool } from 'undici';
 import type { Cluster, Endpoint, TlsSecret } from '../../core/snapshot.js';
 
 export class EndpointPool {
@@ -9,6 +9,11 @@ export class EndpointPool {
   /** `address:port`, for access logs (UPSTREAM_HOST). */
   readonly hostPort: string;
   readonly pool: Pool;
+  /**
+   * SNI for TLS clusters, passed on every dispatch: undici otherwise derives it from each request's
+   * Host header (and reconnects when it changes), but the cluster's SNI is fixed.
+   */
+  readonly servername: string | undefined;
   /** Requests dispatched and not yet finished; LEAST_REQUEST reads it. */
   inFlight = 0;
 
@@ -17,8 +22,14 @@ export class EndpointPool {
     const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
     this.hostPort = `${host}:${endpoint.port}`;
     const scheme = cluster.tls ? 'https' : 'http';
+    this.servername = cluster.tls ? serverName(cluster) : undefined;
     this.pool = new Pool(`${scheme}://${this.hostPort}`, {
-      connect: connectOptions(cluster, secrets),
+      // Plaintext HTTP2/GRPC clusters speak h2 with prior knowledge (h2c), as Envoy does. Pool builds
+      // its own connector without undici's useH2c, so the connector is built here.
+      connect:
+        cluster.protocol === 'HTTP2' && !cluster.tls
+          ? buildConnector({ ...(connectOptions(cluster, secrets) as buildConnector.BuildOptions), allowH2: true, useH2c: true } as unknown as buildConnector.BuildOptions)
+          : connectOptions(cluster, secrets),
       allowH2: cluster.protocol === 'HTTP2',
       // Upstream keep-alive is ours to manage, independent of what the client asked for.
       keepAliveTimeout: 60_000,
@@ -41,7 +52,7 @@ function connectOptions(cluster: Cluster, secrets: Readonly<Record<string, TlsSe
     if (secret?.certPem) options.cert = secret.certPem;
     if (secret?.keyPem) options.key = secret.keyPem;
   }
-  const sni = tls.sni ?? (isIpAddress(cluster.serviceHost) ? undefined : cluster.serviceHost);
+  const sni = serverName(cluster);
   if (sni) options.servername = sni;
   options.rejectUnauthorized = !tls.insecureSkipVerify;
   const sans = tls.subjectAltNames;
@@ -63,4 +74,8 @@ function connectOptions(cluster: Cluster, secrets: Readonly<Record<string, TlsSe
 
 function isIpAddress(host: string): boolean {
   return /^[0-9.]+$/.test(host) || host.includes(':');
+}
+
+function serverName(cluster: Cluster): string | undefined {
+  return cluster.tls?.sni ?? (isIpAddress(cluster.serviceHost) ? undefined : cluster.serviceHost);
 }

@@ -50,7 +50,7 @@ export async function startEchoUpstream(name: string): Promise<EchoUpstream> {
       const rawHeaderNames = req.rawHeaders.filter((_, i) => i % 2 === 0).map((h) => h.toLowerCase());
       const report: EchoReport = { upstream: name, method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaderNames, bodyBytes: bytes, bodyChunks: chunks };
       received.push(report);
-      const path = (req.url ?? '').split('?')[0];
+      const path = '/' + ((req.url ?? '').split('?')[0] ?? '').split('/').pop();
       if (path === '/hang') return;
       if (path === '/gated') {
         gated.push(res);
