@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import {
-  which, pinningPlan, start, stop, stopAll, killAllSync, freePort, cpuMicros, rssKiB, sleep, coreTimes, reapedChildrenCpuMicros,
+  which, pinningPlan, start, stop, stopAll, killAllSync, freePort, cpuMicros, rssKiB, sleep, coreTimes, reapedChildrenCpuMicros, acquireMachineLock,
 } from './lib/procs.mjs';
 import { makeCertificate, writeIstioConfig, nginxConf } from './lib/config.mjs';
 import { detectLoadGenerator, runLoad, INSTALL_HINT } from './lib/loadgen.mjs';
@@ -39,6 +39,8 @@ const HELP = `Usage: npm run bench -- [options]     (or: node bench/run.mjs [opt
                       own default (text, written to a log file in the temporary directory)
   --profile           run the gateway under node --cpu-prof; the .cpuprofile goes to bench/results/ and its
                       top functions by self time are printed at the end (profiling slows the gateway)
+  --lock-wait S       wait at most S seconds for another benchmark run on this machine to finish (default 900);
+                      runs are serialised through /tmp/gatehouse-bench.lock
   --keep              keep the temporary directory (config, certificate, logs)
   --list              print the scenario names and exit
   --help
@@ -49,7 +51,7 @@ goes through the gateway (TLS terminated there, plain HTTP to the upstream), "ng
 
 function parseArgs(argv) {
   const o = { scenario: [], duration: 10, connections: 64, warmup: 2, loadgen: undefined, nginx: true,
-    gatewayTimeout: 60, keep: false, list: false, accessLog: undefined, repeat: 1, quietWait: 0, profile: false };
+    gatewayTimeout: 60, keep: false, list: false, accessLog: undefined, repeat: 1, quietWait: 0, profile: false, lockWait: 900 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -75,6 +77,7 @@ function parseArgs(argv) {
       case '--gateway-timeout': o.gatewayTimeout = num(1, 600); break;
       case '--access-log': o.accessLog = val(); break;
       case '--profile': o.profile = true; break;
+      case '--lock-wait': o.lockWait = num(0, 3600); break;
       case '--keep': o.keep = true; break;
       case '--list': o.list = true; break;
       case '-h': case '--help': console.log(HELP); process.exit(0);
@@ -325,6 +328,14 @@ async function main() {
   const gen = detectLoadGenerator(opts.loadgen);
   if (!gen) fail(INSTALL_HINT, 3);
   const nginxPath = opts.nginx ? which('nginx') : undefined;
+  let releaseLock;
+  try {
+    releaseLock = await acquireMachineLock(join(tmpdir(), 'gatehouse-bench.lock'), opts.lockWait * 1000,
+      (pid) => console.log(`waiting (at most ${opts.lockWait} s) for the benchmark run by PID ${pid} to finish ...`));
+  } catch (err) {
+    fail(err.message, 5);
+  }
+  process.on('exit', releaseLock);
   const pin = pinningPlan();
   const machine = machineInfo(gen, nginxPath);
 
@@ -343,6 +354,7 @@ async function main() {
   let cleaning;
   const cleanup = () => (cleaning ??= (async () => {
     await stopAll();
+    releaseLock();
     if (opts.keep) console.log(`kept ${tmp}`);
     else rmSync(tmp, { recursive: true, force: true });
   })());

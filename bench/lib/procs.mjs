@@ -1,7 +1,7 @@
 // Process bookkeeping for the benchmark: spawn (optionally pinned), stop by PID, /proc sampling, free ports.
 // Every child we start is recorded here and stopped by its own PID in stopAll(), also on error and Ctrl-C.
 import { spawn, execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, openSync, closeSync } from 'node:fs';
+import { readFileSync, readdirSync, openSync, closeSync, writeSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 
 /** @type {Map<number, {name: string, child: import('node:child_process').ChildProcess}>} */
@@ -196,5 +196,56 @@ export function reapedChildrenCpuMicros() {
     return ((Number(f[13]) + Number(f[14])) * 1e6) / clockTicks();
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * One benchmark at a time per machine: two runs pinned to the same cores spoil each other's figures.
+ * Takes `lockFile` (O_EXCL, holding our PID), waiting up to `waitMs` while another live PID holds it;
+ * a lock whose PID is gone is taken over. Returns a release function, or throws after the wait.
+ */
+export async function acquireMachineLock(lockFile, waitMs, onWait) {
+  const deadline = Date.now() + waitMs;
+  let told = false;
+  for (;;) {
+    try {
+      const fd = openSync(lockFile, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => {
+        try {
+          if (readFileSync(lockFile, 'utf8').trim() === String(process.pid)) unlinkSync(lockFile);
+        } catch {}
+      };
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+    }
+    let holder;
+    try {
+      holder = Number(readFileSync(lockFile, 'utf8').trim());
+    } catch {
+      continue; // released between our two calls
+    }
+    let alive = false;
+    if (holder > 0) {
+      try {
+        process.kill(holder, 0);
+        alive = true;
+      } catch (err) {
+        alive = err.code === 'EPERM';
+      }
+    }
+    if (!alive) {
+      try {
+        unlinkSync(lockFile);
+      } catch {}
+      continue;
+    }
+    if (Date.now() >= deadline) throw new Error(`another benchmark (PID ${holder}) still holds ${lockFile}`);
+    if (!told) {
+      onWait?.(holder);
+      told = true;
+    }
+    await sleep(1000);
   }
 }
