@@ -27,7 +27,7 @@ const HELP = `Usage: npm run bench -- [options]     (or: node bench/run.mjs [opt
                       its dash-separated words, e.g. gatehouse, https, http-1k, upstream-http-tiny
   --duration S        measured seconds per scenario (default 10, max 300)
   --connections N     keep-alive connections (default 64)
-  --warmup S          warm-up seconds before each scenario, not measured (default 2)
+  --warmup S          warm-up seconds before each scenario, not measured (default 3; JIT and pools)
   --quiet-wait S      before each measured run, wait up to S seconds for a 1-second window in which the
                       machine's cores are less than 15% busy (default 0: do not wait); for shared machines
   --repeat N          run the whole scenario list N times, interleaved, and report per-scenario medians
@@ -41,6 +41,8 @@ const HELP = `Usage: npm run bench -- [options]     (or: node bench/run.mjs [opt
                       top functions by self time are printed at the end (profiling slows the gateway)
   --lock-wait S       wait at most S seconds for another benchmark run on this machine to finish (default 900);
                       runs are serialised through /tmp/gatehouse-bench.lock
+  --gateway-arg A     extra argument for 'gatehouse serve' (repeatable), e.g. --gateway-arg=--log-level=warn
+  --node-arg A        extra argument for the gateway's node (repeatable), e.g. --node-arg=--max-semi-space-size=64
   --keep              keep the temporary directory (config, certificate, logs)
   --list              print the scenario names and exit
   --help
@@ -50,8 +52,8 @@ straight to the upstream (the baseline; its HTTPS is an HTTPS listener on the sa
 goes through the gateway (TLS terminated there, plain HTTP to the upstream), "nginx" through nginx.`;
 
 function parseArgs(argv) {
-  const o = { scenario: [], duration: 10, connections: 64, warmup: 2, loadgen: undefined, nginx: true,
-    gatewayTimeout: 60, keep: false, list: false, accessLog: undefined, repeat: 1, quietWait: 0, profile: false, lockWait: 900 };
+  const o = { scenario: [], duration: 10, connections: 64, warmup: 3, loadgen: undefined, nginx: true,
+    gatewayTimeout: 60, keep: false, list: false, accessLog: undefined, repeat: 1, quietWait: 0, profile: false, lockWait: 900, gatewayArgs: [], nodeArgs: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -77,6 +79,8 @@ function parseArgs(argv) {
       case '--gateway-timeout': o.gatewayTimeout = num(1, 600); break;
       case '--access-log': o.accessLog = val(); break;
       case '--profile': o.profile = true; break;
+      case '--gateway-arg': o.gatewayArgs.push(val()); break;
+      case '--node-arg': o.nodeArgs.push(val()); break;
       case '--lock-wait': o.lockWait = num(0, 3600); break;
       case '--keep': o.keep = true; break;
       case '--list': o.list = true; break;
@@ -398,10 +402,12 @@ async function main() {
         const log = join(tmp, 'gateway.log');
         const profArgs = opts.profile ? ['--cpu-prof', '--cpu-prof-dir', join(here, 'results'), '--cpu-prof-name', `gatehouse-${stamp}.cpuprofile`] : [];
         if (opts.profile) mkdirSync(join(here, 'results'), { recursive: true });
-        const gwArgs = [...profArgs, cli, 'serve', '--config', configDir, '--status-port', String(statusPort),
+        const gwArgs = [...opts.nodeArgs, ...profArgs, cli, 'serve', '--config', configDir, '--status-port', String(statusPort),
           '--stats-port', String(statsPort), '--admin-port', String(adminPort), '--bind', '127.0.0.1'];
         if (opts.accessLog) gwArgs.push('--access-log-format', opts.accessLog);
-        console.log(`gatehouse: node ${gwArgs.map((a) => a.replace(tmp, '$TMP')).join(' ')}`);
+        gwArgs.push(...opts.gatewayArgs);
+        gateway.command = ['node', ...gwArgs].map((a) => a.replace(tmp, '$TMP').replace(root + '/', ''));
+        console.log(`gatehouse: ${gateway.command.join(' ')}`);
         const gw = start('gatehouse', process.execPath, gwArgs, { cpu: pin.proxy, taskset: pin.taskset, logFile: log, cwd: root });
         const t0 = Date.now();
         try {
@@ -480,7 +486,7 @@ async function main() {
     console.log('req/s and latency are what the load generator saw; gw = the proxy under test (gatehouse or nginx), whole process');
     console.log('tree: RSS after the scenario, CPU (utime+stime from /proc) per request served; 1-core req/s = 1e6 / gw CPU µs/req.');
     console.log('vs direct = req/s relative to the upstream scenario of the same protocol and body.');
-    if (pin.taskset) console.log('The load generator shares core 1 with the upstream: on a 2-core machine it caps the fastest rows; read 1-core req/s.');
+    if (pin.taskset && pin.loadgen === pin.upstream) console.log('The load generator shares core 1 with the upstream: on a 2-core machine it caps the fastest rows; read 1-core req/s.');
     if (rows.some((r) => r.suspect)) console.log('! = the load generator saw socket errors or non-2xx responses: treat that row as invalid.');
     const noisy = rows.filter((r) => r.noise_pct > 5);
     if (noisy.length) {

@@ -1,7 +1,7 @@
 // Runs autocannon in its own process (so it can be pinned like wrk) and prints one AC_JSON line.
 //   node bench/lib/autocannon-runner.mjs <autocannon module URL> <url> <connections> <seconds>
 // Used only when wrk is absent and autocannon is resolvable; it is never a dependency of the project.
-const [moduleUrl, url, connections, seconds] = process.argv.slice(2);
+const [moduleUrl, url, connections, seconds, workers = '1'] = process.argv.slice(2);
 if (!/^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(url)) {
   console.error(`refusing non-loopback target ${url}`);
   process.exit(2);
@@ -13,6 +13,7 @@ const result = await autocannon({
   connections: Number(connections),
   duration: Number(seconds),
   pipelining: 1,
+  ...(Number(workers) > 1 ? { workers: Number(workers) } : {}),
   timeout: 5,
   // The benchmark certificate is self-signed for localhost.
   tlsOptions: { rejectUnauthorized: false },

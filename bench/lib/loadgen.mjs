@@ -90,7 +90,7 @@ export async function runLoad(gen, { url, connections, seconds, pin, tmpDir, log
   if (gen.kind === 'wrk') {
     const script = join(tmpDir, 'wrk-summary.lua');
     writeFileSync(script, WRK_LUA);
-    const threads = 1;
+    const threads = Math.max(1, Math.min(pin?.loadgenThreads ?? 1, connections));
     const args = ['-t', String(threads), '-c', String(Math.max(connections, threads)), '-d', `${seconds}s`,
       '--timeout', '5s', '-s', script, url];
     const child = start('wrk', gen.path, args, { cpu: pin?.loadgen, taskset: pin?.taskset, logFile, pipeStdout: true });
@@ -114,7 +114,7 @@ export async function runLoad(gen, { url, connections, seconds, pin, tmpDir, log
   }
   // autocannon, in its own (pinned) process.
   const runner = join(here, 'autocannon-runner.mjs');
-  const args = [runner, pathToFileURL(gen.path).href, url, String(connections), String(seconds)];
+  const args = [runner, pathToFileURL(gen.path).href, url, String(connections), String(seconds), String(pin?.loadgenThreads ?? 1)];
   const child = start('autocannon', process.execPath, args, { cpu: pin?.loadgen, taskset: pin?.taskset, logFile, pipeStdout: true });
   const { out, code, signal } = await withDeadline(collect(child), (seconds + 30) * 1000, child);
   const line = out.split('\n').find((l) => l.startsWith('AC_JSON '));

@@ -26,9 +26,15 @@ export function pinningPlan() {
   } catch {}
   if (!taskset || cores < 2) {
     return { taskset: undefined, cores, proxy: undefined, upstream: undefined, loadgen: undefined,
-      describe: `not pinned (${taskset ? `${cores} core` : 'taskset not found'})` };
+      loadgenThreads: 1, describe: `not pinned (${taskset ? `${cores} core` : 'taskset not found'})` };
   }
-  return { taskset, cores, proxy: '0', upstream: '1', loadgen: '1',
+  if (cores >= 4) {
+    // Room for a load generator of its own: it no longer caps the fastest targets.
+    const last = Math.min(cores - 1, 5);
+    return { taskset, cores, proxy: '0', upstream: '1', loadgen: `2-${last}`, loadgenThreads: last - 1,
+      describe: `taskset: gateway/nginx on core 0; upstream on core 1; load generator on cores 2-${last} (${cores} cores online)` };
+  }
+  return { taskset, cores, proxy: '0', upstream: '1', loadgen: '1', loadgenThreads: 1,
     describe: `taskset: gateway/nginx on core 0; upstream and load generator on core 1 (${cores} cores online)` };
 }
 
