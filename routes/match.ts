@@ -76,7 +76,8 @@ export function findVirtualHost(table: RouteTable, host: string): VirtualHost | 
   for (let i = 0; i < buckets.length; i++) {
     const bucket = buckets[i] as (typeof buckets)[number];
     const len = bucket.suffixLength;
-    if (host.length <= len) continue;
+    // Istio wildcards are `*.suffix`: every key starts with a dot, so only slice where the host has one.
+    if (host.length <= len || host.charCodeAt(host.length - len) !== 46 /* . */) continue;
     const index = bucket.suffixes[host.slice(host.length - len)];
     if (index !== undefined) return table.virtualHosts[index];
   }
