@@ -458,6 +458,14 @@ async function main() {
     for (let round = 1; round <= opts.repeat; round++) {
       for (const s of scenarios) {
         if (!bases[s.target]) continue;
+        const proc = procs[s.target];
+        if (proc.exitCode !== null || proc.signalCode !== null) {
+          unavailable[s.target] = `exited during the run (${proc.exitCode ?? proc.signalCode})`;
+          console.log(`${s.target}: EXITED (${proc.exitCode ?? proc.signalCode}); its remaining scenarios are skipped` +
+            (s.target === 'gatehouse' ? `\n${tail(join(tmp, 'gateway.log'))}` : ''));
+          delete bases[s.target];
+          continue;
+        }
         const url = `${bases[s.target][s.proto]}${s.body === '1k' ? '/1k' : '/'}`;
         const tag = opts.repeat > 1 ? ` [${round}/${opts.repeat}]` : '';
         process.stdout.write(`running ${s.name}${tag} (${url}) ... `);
@@ -472,7 +480,7 @@ async function main() {
       }
     }
     const rows = scenarios.map((s) => {
-      if (!bases[s.target]) return { ...s, skipped: unavailable[s.target] ?? 'unavailable' };
+      if (samples.get(s.name).length === 0) return { ...s, skipped: unavailable[s.target] ?? 'unavailable' };
       return { ...s, ...summarise(samples.get(s.name)), samples: samples.get(s.name) };
     });
     for (const row of rows) {
@@ -485,7 +493,8 @@ async function main() {
     console.log('');
     console.log('req/s and latency are what the load generator saw; gw = the proxy under test (gatehouse or nginx), whole process');
     console.log('tree: RSS after the scenario, CPU (utime+stime from /proc) per request served; 1-core req/s = 1e6 / gw CPU µs/req.');
-    console.log('vs direct = req/s relative to the upstream scenario of the same protocol and body.');
+    console.log('vs direct = req/s relative to the upstream scenario of the same protocol and body; upstream-https-* is the');
+    console.log('upstream\'s own HTTPS listener (same certificate), gatehouse/nginx-https-* terminate TLS and use plain HTTP upstream.');
     if (pin.taskset && pin.loadgen === pin.upstream) console.log('The load generator shares core 1 with the upstream: on a 2-core machine it caps the fastest rows; read 1-core req/s.');
     if (rows.some((r) => r.suspect)) console.log('! = the load generator saw socket errors or non-2xx responses: treat that row as invalid.');
     const noisy = rows.filter((r) => r.noise_pct > 5);
