@@ -41,19 +41,30 @@ export class ClusterBuilder {
   private readonly ctx: CompileContext;
   private readonly registry: ServiceRegistry;
   private readonly secrets: SecretStore;
-  /** DestinationRules by namespace, oldest first, hosts resolved in their own namespace. */
-  private readonly rulesByNamespace = new Map<string, Array<{ host: string; rule: Located<DestinationRuleResource> }>>();
+  /** DestinationRules by namespace, oldest first, hosts resolved in their own namespace: exact hosts by name. */
+  private readonly exactRules = new Map<string, Map<string, Located<DestinationRuleResource>[]>>();
+  private readonly wildcardRules = new Map<string, Array<{ host: string; rule: Located<DestinationRuleResource> }>>();
 
   constructor(ctx: CompileContext, registry: ServiceRegistry, secrets: SecretStore) {
     this.ctx = ctx;
     this.registry = registry;
     this.secrets = secrets;
     for (const dr of [...ctx.index.destinationRules].sort(compareByAge)) {
+      // Rules for particular workloads (sidecars) never apply to this gateway.
+      if (dr.object.spec.workloadSelector) continue;
       const ns = dr.object.metadata.namespace;
       const host = resolveShortname(dr.object.spec.host ?? '', ns, ctx.options.domainSuffix);
-      const list = this.rulesByNamespace.get(ns);
-      if (list) list.push({ host, rule: dr });
-      else this.rulesByNamespace.set(ns, [{ host, rule: dr }]);
+      if (isWildcard(host)) {
+        let list = this.wildcardRules.get(ns);
+        if (!list) this.wildcardRules.set(ns, (list = []));
+        list.push({ host, rule: dr });
+      } else {
+        let byHost = this.exactRules.get(ns);
+        if (!byHost) this.exactRules.set(ns, (byHost = new Map()));
+        const list = byHost.get(host);
+        if (list) list.push(dr);
+        else byHost.set(host, [dr]);
+      }
     }
   }
 
@@ -112,13 +123,13 @@ export class ClusterBuilder {
     const rule = this.destinationRule(ref.fqdn, service?.namespace ?? namespaceOfHost(ref.fqdn));
     let subset: Subset | undefined;
     if (ref.subset) {
-      subset = rule?.rule.object.spec.subsets?.find((s) => s.name === ref.subset);
+      subset = rule?.subsets.find((s) => s.name === ref.subset);
       if (!subset) {
         this.ctx.warn(CfgCode.SUBSET_NOT_FOUND, `no DestinationRule visible to the gateway defines subset ${ref.subset} of ${ref.fqdn}; requests to it get 503 NC`, ref.referrer, ref.field);
         return undefined;
       }
     }
-    const policy = effectivePolicy(rule?.rule.object.spec.trafficPolicy, subset?.trafficPolicy, ref.port);
+    const policy = effectivePolicy(rule?.trafficPolicy, subset?.trafficPolicy, ref.port);
     const discovered = service && servicePort ? this.endpoints(service, servicePort) : { discovery: 'STATIC' as const, endpoints: [] };
     let endpoints = discovered.endpoints;
     const labels = subset?.labels;
@@ -143,25 +154,25 @@ export class ClusterBuilder {
 
   /**
    * Istio's DestinationRule lookup for a gateway proxy: rules in the gateway's namespace, then the
-   * service's namespace (if exported to the gateway), then the root namespace; within one namespace the
-   * exact host wins over the most specific wildcard, the oldest rule over newer ones.
+   * service's namespace (if exported to the gateway), then the root namespace. Within a namespace an exact
+   * host wins over the most specific wildcard; several rules for one exact host merge as Istio merges
+   * them: subsets appended (first name wins), the oldest traffic policy kept.
    */
-  private destinationRule(fqdn: string, serviceNamespace: string | undefined): { rule: Located<DestinationRuleResource> } | undefined {
+  private destinationRule(fqdn: string, serviceNamespace: string | undefined): EffectiveRule | undefined {
     const viewer = this.ctx.options.identity.namespace;
     const order = [viewer];
     if (serviceNamespace && !order.includes(serviceNamespace)) order.push(serviceNamespace);
     if (!order.includes(ROOT_NAMESPACE)) order.push(ROOT_NAMESPACE);
+    const visible = (r: Located<DestinationRuleResource>, ns: string): boolean => ns === viewer || exportedTo(r.object.spec.exportTo, ns, viewer);
     for (const ns of order) {
-      const rules = this.rulesByNamespace.get(ns);
-      if (!rules) continue;
+      const exact = this.exactRules.get(ns)?.get(fqdn)?.filter((r) => visible(r, ns));
+      if (exact && exact.length > 0) return mergeRules(exact);
       let best: { host: string; rule: Located<DestinationRuleResource> } | undefined;
-      for (const r of rules) {
-        if (ns !== viewer && !exportedTo(r.rule.object.spec.exportTo, ns, viewer)) continue;
-        if (r.rule.object.spec.workloadSelector) continue;
-        if (r.host === fqdn) return r;
-        if (isWildcard(r.host) && hostSubsetOf(fqdn, r.host) && (!best || r.host.length > best.host.length)) best = r;
+      for (const r of this.wildcardRules.get(ns) ?? []) {
+        if (!visible(r.rule, ns)) continue;
+        if (hostSubsetOf(fqdn, r.host) && (!best || r.host.length > best.host.length)) best = r;
       }
-      if (best) return best;
+      if (best) return mergeRules([best.rule]);
     }
     return undefined;
   }
@@ -235,6 +246,29 @@ export class ClusterBuilder {
     const caKey = this.secrets.caBundle(ns, tls.credentialName, use);
     return { mode: 'SIMPLE', ...base, ...(caKey ? { secret: caKey } : {}) };
   }
+}
+
+interface EffectiveRule {
+  /** The oldest rule: where diagnostics about the policy point. */
+  readonly rule: Located<DestinationRuleResource>;
+  readonly trafficPolicy: TrafficPolicy | undefined;
+  readonly subsets: readonly Subset[];
+}
+
+function mergeRules(rules: readonly Located<DestinationRuleResource>[]): EffectiveRule {
+  const first = rules[0] as Located<DestinationRuleResource>;
+  let trafficPolicy: TrafficPolicy | undefined;
+  const subsets: Subset[] = [];
+  const names = new Set<string>();
+  for (const r of rules) {
+    trafficPolicy ??= r.object.spec.trafficPolicy;
+    for (const s of r.object.spec.subsets ?? []) {
+      if (names.has(s.name)) continue;
+      names.add(s.name);
+      subsets.push(s);
+    }
+  }
+  return { rule: first, trafficPolicy, subsets };
 }
 
 function seEndpoints(se: Located<ServiceEntryResource>, hostname: string, port: ServicePortInfo): { discovery: 'STATIC' | 'DNS'; endpoints: Endpoint[] } {

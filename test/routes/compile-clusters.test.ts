@@ -208,3 +208,38 @@ spec:
 `;
   assert.equal(clusters(yaml)['outbound|50051||grpc-svc.default.svc.cluster.local']?.protocol, 'HTTP2');
 });
+
+test('several DestinationRules for one host merge: subsets appended, the oldest traffic policy kept', () => {
+  const yaml = GATEWAY + routeTo(`    - {destination: {host: ratings, subset: v1}, weight: 50}
+    - {destination: {host: ratings, subset: v2}, weight: 50}
+`) + `---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ratings, namespace: default}
+spec:
+  hosts: [ratings.default.svc.cluster.local]
+  resolution: STATIC
+  ports: [{number: 9080, name: http, protocol: HTTP}]
+  endpoints: [{address: 10.4.0.1, labels: {version: v1}}, {address: 10.4.0.2, labels: {version: v2}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ratings-v2, namespace: default, creationTimestamp: "2024-02-01T00:00:00Z"}
+spec:
+  host: ratings
+  trafficPolicy: {loadBalancer: {simple: RANDOM}}
+  subsets: [{name: v2, labels: {version: v2}}, {name: v1, labels: {version: v2}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ratings-v1, namespace: default, creationTimestamp: "2024-01-01T00:00:00Z"}
+spec:
+  host: ratings.default.svc.cluster.local
+  trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}
+  subsets: [{name: v1, labels: {version: v1}}]
+`;
+  const c = clusters(yaml);
+  assert.deepEqual(c['outbound|9080|v1|ratings.default.svc.cluster.local']?.endpoints.map((e) => e.address), ['10.4.0.1'], 'the older rule defines v1');
+  assert.deepEqual(c['outbound|9080|v2|ratings.default.svc.cluster.local']?.endpoints.map((e) => e.address), ['10.4.0.2']);
+  assert.equal(c['outbound|9080|v2|ratings.default.svc.cluster.local']?.loadBalancer, 'ROUND_ROBIN');
+});
