@@ -61,8 +61,8 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
   upstreamHost: string | undefined = undefined;
   upstreamCluster: string | undefined = undefined;
   readonly upstreamLocalAddress: string | undefined = undefined;
-  readonly downstreamLocalAddress: string | undefined;
-  readonly downstreamRemoteAddress: string | undefined;
+  downstreamLocalAddress: string | undefined = undefined;
+  downstreamRemoteAddress: string | undefined = undefined;
   requestedServerName: string | undefined = undefined;
   routeName: string | undefined = undefined;
 
@@ -84,6 +84,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
   /** The response (local or upstream) is settled: later upstream callbacks are ignored. */
   private settled = false;
   private connected = false;
+  private countingBody = false;
   private finished = false;
 
   constructor(ctx: ListenerContext, gen: Generation | undefined, req: DownstreamRequest, res: DownstreamResponse) {
@@ -99,9 +100,12 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     const headers = req.headers;
     this.userAgent = headers['user-agent'];
     this.authority = (headers[':authority'] as string | undefined) ?? headers.host;
-    const socket = req.socket;
-    this.downstreamLocalAddress = socket.localAddress === undefined ? undefined : `${socket.localAddress}:${socket.localPort}`;
-    this.downstreamRemoteAddress = socket.remoteAddress === undefined ? undefined : `${socket.remoteAddress}:${socket.remotePort}`;
+    if (ctx.plane.accessLogFormat !== 'off') {
+      // Only the access log needs these strings, and the socket may be gone when it is written.
+      const socket = req.socket;
+      if (socket.localAddress !== undefined) this.downstreamLocalAddress = `${socket.localAddress}:${socket.localPort}`;
+      if (socket.remoteAddress !== undefined) this.downstreamRemoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+    }
     (res as unknown as Record<symbol, Exchange>)[kExchange] = this;
     (req as unknown as Record<symbol, Exchange>)[kExchangeReq] = this;
     res.on('close', onResponseClose);
@@ -183,7 +187,10 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
       return;
     }
     // Count streamed request bodies as they leave; a declared Content-Length is already counted.
-    if (this.req.headers['content-length'] === undefined) this.req.on('data', onRequestData);
+    if (this.req.headers['content-length'] === undefined && !this.countingBody) {
+      this.countingBody = true;
+      this.req.on('data', onRequestData);
+    }
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
@@ -362,7 +369,9 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
         requestBytes: this.bytesReceived,
         responseBytes: this.bytesSent,
       });
-      if (plane.accessLogFormat !== 'off') plane.accessLog(formatAccessLog(plane.accessLogFormat, this));
+      if (plane.accessLogFormat !== 'off') {
+        plane.accessLog(formatAccessLog(plane.accessLogFormat, this));
+      }
     } catch (err) {
       plane.log('error', `telemetry failed: ${(err as Error).message}`);
     }

@@ -23,7 +23,8 @@ export function isHopByHop(name: string): boolean {
 
 /** Header names listed in a Connection header value, lower-cased; undefined when none. */
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  // The common cases name no other headers: skip the split.
+  if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close') return undefined;
   const text = Array.isArray(value) ? value.join(',') : value;
   let tokens: Set<string> | undefined;
   for (const raw of text.split(',')) {
