@@ -125,7 +125,10 @@ export class ClusterBuilder {
     if (ref.subset) {
       subset = rule?.subsets.find((s) => s.name === ref.subset);
       if (!subset) {
-        this.ctx.warn(CfgCode.SUBSET_NOT_FOUND, `no DestinationRule visible to the gateway defines subset ${ref.subset} of ${ref.fqdn}; requests to it get 503 NC`, ref.referrer, ref.field);
+        // A subset no rule defines at all is validate's finding; here only rules the gateway cannot see.
+        if (this.definedAnywhere(ref.fqdn, ref.subset)) {
+          this.ctx.warn(CfgCode.SUBSET_NOT_FOUND, `subset ${ref.subset} of ${ref.fqdn} is defined only by DestinationRules not visible to the gateway (exportTo, namespace); requests to it get 503 NC`, ref.referrer, ref.field);
+        }
         return undefined;
       }
     }
@@ -175,6 +178,16 @@ export class ClusterBuilder {
       if (best) return mergeRules([best.rule]);
     }
     return undefined;
+  }
+
+  private definedAnywhere(fqdn: string, subset: string): boolean {
+    for (const byHost of this.exactRules.values()) {
+      for (const r of byHost.get(fqdn) ?? []) if (r.object.spec.subsets?.some((s) => s.name === subset)) return true;
+    }
+    for (const list of this.wildcardRules.values()) {
+      for (const r of list) if (hostSubsetOf(fqdn, r.host) && r.rule.object.spec.subsets?.some((s) => s.name === subset)) return true;
+    }
+    return false;
   }
 
   private endpoints(service: RegisteredService, port: ServicePortInfo): { discovery: 'STATIC' | 'DNS'; endpoints: Endpoint[] } {

@@ -160,7 +160,7 @@ spec:
   assert.equal(ext?.connectTimeoutMs, 10_000);
 });
 
-test('DestinationRule lookup: the gateway namespace first, short hosts resolved in the rule namespace; unknown subsets have no cluster', () => {
+test('DestinationRule lookup: the gateway namespace first, short hosts resolved in the rule namespace; invisible subsets have no cluster', () => {
   const yaml = GATEWAY + routeTo(`    - {destination: {host: reviews, subset: v1}, weight: 50}
     - {destination: {host: reviews, subset: v9}, weight: 50}
 `) + `---
@@ -188,6 +188,14 @@ spec:
   host: reviews.default.svc.cluster.local
   trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}
   subsets: [{name: v1, labels: {version: v1}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews-private, namespace: team-x}
+spec:
+  host: reviews.default.svc.cluster.local
+  exportTo: ["."]
+  subsets: [{name: v9, labels: {version: v9}}]
 `;
   const r = compileYaml(yaml);
   const v1 = r.body.clusters['outbound|9080|v1|reviews.default.svc.cluster.local'];
