@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { test } from 'node:test';
-import { request, type Reply } from './support/client.js';
+import { h2request, h2session, request, type Reply } from './support/client.js';
+import { createTestCa } from './support/pki.js';
 import { startPlane } from './support/plane.js';
-import { cluster, forward, httpListener, route, routeTable, snapshot, vhost } from './support/snapshot-builder.js';
+import { cluster, forward, httpListener, httpsListener, route, routeTable, snapshot, tlsChain, vhost } from './support/snapshot-builder.js';
 import { startEchoUpstream } from './support/upstream.js';
 import { waitFor } from './support/wait.js';
 
@@ -131,5 +132,64 @@ test('drain cuts off a request that outlives the timeout', async () => {
   } finally {
     await gw.close();
     await a.close();
+  }
+});
+
+test('a port whose protocol changes gets its server replaced (HTTP → HTTPS)', async () => {
+  const ca = createTestCa('swap-ca');
+  const a = await startEchoUpstream('a');
+  const c = cluster('a.default.svc.cluster.local', [{ port: a.port }]);
+  const gw = await startPlane(snapshot({ listeners: [httpListener(80, 'http.80')], routeTables: [tableTo(c.name)], clusters: [c] }));
+  try {
+    const plainPort = gw.port(80);
+    assert.equal((await request({ port: plainPort, path: '/plain' })).status, 200);
+    const leaf = ca.issue('a.example.com', ['DNS:a.example.com']);
+    const https = snapshot({
+      listeners: [httpsListener(80, [tlsChain('https.80', ['a.example.com'], 'http.80', { secret: 'istio-system/a' })])],
+      routeTables: [tableTo(c.name)],
+      clusters: [c],
+      secrets: [{ name: 'istio-system/a', ...leaf }],
+    });
+    await gw.plane.apply(https);
+    const r = await request({ port: gw.port(80), host: 'a.example.com', path: '/tls', tls: { servername: 'a.example.com', ca: ca.certPem } });
+    assert.equal(r.status, 200);
+    assert.equal(a.received.at(-1)?.headers['x-forwarded-proto'], 'https');
+  } finally {
+    await gw.close();
+    await a.close();
+    ca.dispose();
+  }
+});
+
+test('drain sends GOAWAY to h2 sessions and lets their in-flight stream finish', async () => {
+  const ca = createTestCa('drain-ca');
+  const a = await startEchoUpstream('a');
+  const c = cluster('a.default.svc.cluster.local', [{ port: a.port }]);
+  const leaf = ca.issue('a.example.com', ['DNS:a.example.com']);
+  const gw = await startPlane(
+    snapshot({
+      listeners: [httpsListener(443, [tlsChain('https.443', ['a.example.com'], 'http.80', { secret: 'istio-system/a' })])],
+      routeTables: [tableTo(c.name)],
+      clusters: [c],
+      secrets: [{ name: 'istio-system/a', ...leaf }],
+    }),
+  );
+  const session = await h2session(gw.port(443), 'a.example.com', ca.certPem);
+  try {
+    let goaway = false;
+    session.on('goaway', () => (goaway = true));
+    const inFlight = h2request(session, 'a.example.com', '/gated');
+    await waitFor(() => a.gated.length === 1, 'the h2 request to reach the upstream');
+    const draining = gw.plane.drain(5_000);
+    await waitFor(() => goaway, 'GOAWAY from the gateway');
+    a.releaseGated();
+    const r = await inFlight;
+    assert.equal(r.status, 200);
+    await draining;
+  } finally {
+    session.destroy();
+    await gw.close();
+    await a.close();
+    ca.dispose();
   }
 });
