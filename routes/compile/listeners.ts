@@ -66,26 +66,25 @@ export function buildListeners(
 }
 
 /**
- * SNI names of a TLS server (its hosts without namespace). A name an earlier server on the port already
- * serves stays with that server (Envoy cannot pick between two chains for one SNI); the loser is named.
+ * SNI names of a TLS server (its hosts without namespace). As in Istio's MergeGateways, a server repeating
+ * a host an earlier TLS server on the port already has is skipped whole (Envoy cannot have two filter
+ * chains match one SNI), and the loser is named.
  */
 function claimServerNames(ctx: CompileContext, s: GatewayServer, claimed: Map<string, GatewayServer>): string[] {
   const out: string[] = [];
-  for (const h of s.hosts) {
-    if (out.includes(h.host)) continue;
-    const owner = claimed.get(h.host);
-    if (owner && owner !== s) {
-      ctx.warn(
-        CfgCode.CONFLICT,
-        `SNI ${h.host} on port ${s.port} is already served by Gateway ${owner.gatewayKey} ${owner.field}; ignored here`,
-        s.gateway,
-        `${s.field}.hosts`,
-      );
-      continue;
-    }
-    claimed.set(h.host, s);
-    out.push(h.host);
+  for (const h of s.hosts) if (!out.includes(h.host)) out.push(h.host);
+  const taken = out.filter((h) => claimed.has(h));
+  if (taken.length > 0) {
+    const owner = claimed.get(taken[0] as string) as GatewayServer;
+    ctx.warn(
+      CfgCode.CONFLICT,
+      `${taken.join(', ')} on port ${s.port} already served by Gateway ${owner.gatewayKey} ${owner.field}; this server is ignored`,
+      s.gateway,
+      `${s.field}.hosts`,
+    );
+    return [];
   }
+  for (const h of out) claimed.set(h, s);
   return out;
 }
 

@@ -56,10 +56,13 @@ export function mergeGateways(ctx: CompileContext): PortServers[] {
       if (!kind) continue;
       const port = server.port.number;
       const existing = byPort.get(port);
-      if (existing && existing.kind !== kind) {
+      const protocol = (server.port.protocol ?? '').toUpperCase();
+      // Istio merges plaintext servers on a port only when their protocols are the same.
+      const firstProtocol = (existing?.servers[0]?.server.port.protocol ?? '').toUpperCase();
+      if (existing && (existing.kind !== kind || ((kind === 'HTTP' || kind === 'TCP') && firstProtocol !== protocol))) {
         ctx.warn(
           CfgCode.CONFLICT,
-          `port ${port} is already ${existing.kind} (Gateway ${existing.servers[0]?.gatewayKey ?? '?'}); this ${kind} server is ignored`,
+          `port ${port} is already ${firstProtocol || existing.kind} (Gateway ${existing.servers[0]?.gatewayKey ?? '?'}); this ${protocol || kind} server is ignored`,
           gw,
           `${field}.port`,
         );

@@ -259,6 +259,9 @@ spec:
   const r = compileYaml(yaml);
   // alpha (TCP) sorts first and takes the port; Gatehouse does not serve TCP, so nothing listens.
   assert.deepEqual(r.body.listeners, []);
+  // Plaintext servers merge only with the same protocol: GRPC after HTTP on one port loses.
+  const mixed = compileYaml(GATEWAY + '---\n' + GATEWAY.replace('name: gw', 'name: zz').replace('protocol: HTTP', 'protocol: GRPC'));
+  assert.ok(mixed.diagnostics.some((d) => d.code === 'GH_CFG_CONFLICT' && d.resource === 'Gateway/istio-system/zz'));
   const conflict = r.diagnostics.find((d) => d.code === 'GH_CFG_CONFLICT');
   assert.ok(conflict, 'a conflict diagnostic');
   assert.equal(conflict.resource, 'Gateway/default/beta');
@@ -278,18 +281,22 @@ spec:
     tls: {mode: SIMPLE, credentialName: a-cert}
   - port: {number: 443, name: https-b, protocol: HTTPS}
     hosts: [b.com, a.com]
-    tls: {mode: MUTUAL, credentialName: b-cert, minProtocolVersion: TLSV1_3}
+    tls: {mode: SIMPLE, credentialName: b-cert}
+  - port: {number: 443, name: https-c, protocol: HTTPS}
+    hosts: [c.com]
+    tls: {mode: MUTUAL, credentialName: c-cert, minProtocolVersion: TLSV1_3}
 `;
   const r = compileYaml(yaml);
   const l = r.body.listeners[0];
   assert.equal(l?.protocol, 'HTTPS');
   assert.deepEqual(l?.filterChains.map((c) => [c.name, c.serverNames, c.routeTable, c.tls?.mode, c.tls?.minVersion, c.tls?.maxVersion]), [
     ['https.443.https-a.gw.default', ['a.com'], 'https.443.https-a.gw.default', 'SIMPLE', 'TLSv1.2', 'TLSv1.3'],
-    ['https.443.https-b.gw.default', ['b.com'], 'https.443.https-b.gw.default', 'MUTUAL', 'TLSv1.3', 'TLSv1.3'],
+    ['https.443.https-c.gw.default', ['c.com'], 'https.443.https-c.gw.default', 'MUTUAL', 'TLSv1.3', 'TLSv1.3'],
   ]);
   assert.deepEqual(l?.filterChains[0]?.tls?.alpn, ['h2', 'http/1.1']);
-  // a.com twice on one port: the second server loses it, with a diagnostic naming it.
+  // a.com twice on one port: the later server is skipped whole (Istio), with a diagnostic naming it.
   assert.ok(r.diagnostics.some((d) => d.code === 'GH_CFG_CONFLICT' && d.field === 'spec.servers[1].hosts'));
+  assert.equal(r.body.routeTables['https.443.https-b.gw.default'], undefined);
   // Secrets do not exist: warnings, and the chains refuse handshakes.
   assert.equal(l?.filterChains[0]?.tls?.secret, undefined);
   assert.ok(r.diagnostics.some((d) => d.code === 'GH_CFG_SECRET_NOT_FOUND'));
