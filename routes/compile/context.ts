@@ -34,6 +34,8 @@ export interface ResourceIndex {
   readonly endpoints: Map<string, Located<EndpointsResource>>;
 }
 
+const NEEDS_SPEC = new Set(['Gateway', 'VirtualService', 'DestinationRule', 'ServiceEntry']);
+
 export function indexResources(resources: readonly Located[]): ResourceIndex {
   const index: ResourceIndex = {
     gateways: [],
@@ -48,6 +50,8 @@ export function indexResources(resources: readonly Located[]): ResourceIndex {
   for (const r of resources) {
     const o = r.object;
     const key = `${o.metadata.namespace}/${o.metadata.name}`;
+    // Istio kinds without a spec object are validation errors; skipping them keeps compile total.
+    if (NEEDS_SPEC.has(o.kind) && (typeof o['spec'] !== 'object' || o['spec'] === null)) continue;
     switch (o.kind) {
       case 'Gateway':
         index.gateways.push(r as Located<GatewayResource>);
