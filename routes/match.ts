@@ -70,8 +70,9 @@ export function selectFilterChain(listener: Listener, sni: string | undefined): 
 
 /** Exact host, then wildcard buckets longest first, then `*`. */
 export function findVirtualHost(table: RouteTable, host: string): VirtualHost | undefined {
+  // typeof checks: tables from other producers may have ordinary prototypes (`constructor`, `__proto__`).
   const exact = table.exactHosts[host];
-  if (exact !== undefined) return table.virtualHosts[exact];
+  if (typeof exact === 'number') return table.virtualHosts[exact];
   const buckets = table.wildcardBuckets;
   for (let i = 0; i < buckets.length; i++) {
     const bucket = buckets[i] as (typeof buckets)[number];
@@ -79,7 +80,7 @@ export function findVirtualHost(table: RouteTable, host: string): VirtualHost | 
     // Istio wildcards are `*.suffix`: every key starts with a dot, so only slice where the host has one.
     if (host.length <= len || host.charCodeAt(host.length - len) !== 46 /* . */) continue;
     const index = bucket.suffixes[host.slice(host.length - len)];
-    if (index !== undefined) return table.virtualHosts[index];
+    if (typeof index === 'number') return table.virtualHosts[index];
   }
   return table.catchAll >= 0 ? table.virtualHosts[table.catchAll] : undefined;
 }

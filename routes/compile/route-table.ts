@@ -88,7 +88,8 @@ export function sortCatchAllLast(routes: readonly Route[]): Route[] {
 
 /** The lookup structures of a RouteTable: exact map, wildcard buckets (longest suffix first), `*`. */
 export function indexVirtualHosts(name: string, virtualHosts: VirtualHost[]): RouteTable {
-  const exactHosts: Record<string, number> = {};
+  // Null-prototype maps: a request for host `constructor` or `__proto__` must find nothing, not Object's.
+  const exactHosts: Record<string, number> = Object.create(null) as Record<string, number>;
   const buckets = new Map<number, Record<string, number>>();
   let catchAll = -1;
   virtualHosts.forEach((vh, i) => {
@@ -100,7 +101,7 @@ export function indexVirtualHosts(name: string, virtualHosts: VirtualHost[]): Ro
         const suffix = d.slice(1);
         let bucket = buckets.get(suffix.length);
         if (!bucket) {
-          bucket = {};
+          bucket = Object.create(null) as Record<string, number>;
           buckets.set(suffix.length, bucket);
         }
         if (!(suffix in bucket)) bucket[suffix] = i;

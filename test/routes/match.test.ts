@@ -110,6 +110,9 @@ test('virtual hosts: exact, then the longest wildcard suffix, then *', () => {
   assert.equal(findVirtualHost(table, 'x.b.example.com')?.name, 'long');
   assert.equal(findVirtualHost(table, 'example.com')?.name, 'short', '*.example.com needs a label before the suffix');
   assert.equal(findVirtualHost(table, 'other.org')?.name, 'all');
+  assert.equal(findVirtualHost(table, 'constructor')?.name, 'all', 'no prototype keys');
+  assert.equal(findVirtualHost(table, '__proto__')?.name, 'all');
+  assert.equal(findVirtualHost({ ...table, exactHosts: {}, wildcardBuckets: [] }, 'constructor')?.name, 'all', 'even with an ordinary object');
   const noCatchAll = indexVirtualHosts('t', [vh('long', ['*.example.com'])]);
   assert.equal(findVirtualHost(noCatchAll, 'other.org'), undefined);
   assert.equal(findVirtualHost(noCatchAll, '.example.com'), undefined);
