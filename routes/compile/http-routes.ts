@@ -20,15 +20,20 @@ export interface RouteScope {
   readonly isTls: boolean;
 }
 
-/** Gateway names in a VirtualService (`gateways:`, `match[].gateways`) resolve in its namespace. */
+/**
+ * Gateway names in a VirtualService (`gateways:`, `match[].gateways`) as Istio's resolveGatewayName reads
+ * them: `ns/name`, `./name` and a bare `name` (the VirtualService's namespace), and the legacy dotted
+ * forms `name.ns` and `name.ns.svc.cluster.local`.
+ */
 export function resolveGatewayName(name: string, vsNamespace: string): string {
   if (name === 'mesh') return name;
   const slash = name.indexOf('/');
-  if (slash >= 0) return name;
-  // Istio also accepts `name.namespace` (the pre-1.x form) for dotted names.
+  if (slash >= 0) return name.slice(0, slash) === '.' ? `${vsNamespace}/${name.slice(slash + 1)}` : name;
   const dot = name.indexOf('.');
-  if (dot >= 0) return `${name.slice(dot + 1)}/${name.slice(0, dot)}`;
-  return `${vsNamespace}/${name}`;
+  if (dot < 0) return `${vsNamespace}/${name}`;
+  const rest = name.slice(dot + 1);
+  const nextDot = rest.indexOf('.');
+  return `${nextDot < 0 ? rest : rest.slice(0, nextDot)}/${name.slice(0, dot)}`;
 }
 
 export function buildHttpRoutes(

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { HostSet, hostSubsetOf, intersectHosts, parseServerHost, resolveShortname } from '../../routes/compile/hosts.js';
 import { clusterName } from '../../routes/compile/clusters.js';
 import { parseDurationMs } from '../../routes/compile/context.js';
+import { resolveGatewayName } from '../../routes/compile/http-routes.js';
 
 test('short names resolve in the referring namespace, as ResolveShortnameToFQDN does', () => {
   const cases: Array<[string, string, string, string]> = [
@@ -80,4 +81,13 @@ test('durations in Istio and Go forms', () => {
   assert.equal(parseDurationMs('0s'), 0);
   assert.equal(parseDurationMs('ten'), undefined);
   assert.equal(parseDurationMs('10'), undefined);
+});
+
+test('gateway references resolve as Istio resolveGatewayName does', () => {
+  assert.equal(resolveGatewayName('gw', 'apps'), 'apps/gw');
+  assert.equal(resolveGatewayName('./gw', 'apps'), 'apps/gw');
+  assert.equal(resolveGatewayName('istio-system/gw', 'apps'), 'istio-system/gw');
+  assert.equal(resolveGatewayName('gw.edge', 'apps'), 'edge/gw');
+  assert.equal(resolveGatewayName('gw.edge.svc.cluster.local', 'apps'), 'edge/gw');
+  assert.equal(resolveGatewayName('mesh', 'apps'), 'mesh');
 });
