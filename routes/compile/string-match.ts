@@ -2,8 +2,12 @@
 import type { StringMatch } from '../../core/snapshot.js';
 import type { StringMatchSpec } from '../model/index.js';
 
-/** Full anchored match, as Envoy's RE2 safe_regex does. Throws on a pattern JS cannot compile. */
+/**
+ * Full anchored match, as Envoy's RE2 safe_regex does. RE2's leading `(?i)` (common in Istio configs,
+ * unknown to JS before Node 23) becomes the `i` flag. Throws on a pattern JS cannot compile.
+ */
 export function compileRegex(re: string, ignoreCase = false): RegExp {
+  if (re.startsWith('(?i)')) return new RegExp(`^(?:${re.slice(4)})$`, 'i');
   return new RegExp(`^(?:${re})$`, ignoreCase ? 'i' : '');
 }
 

@@ -33,6 +33,7 @@ test('StringMatch: exact, prefix, and regex as a full anchored match', () => {
   assert.equal(matchString(regex('/items/[0-9]+'), '/items/42/x'), false, 'anchored at the end');
   assert.equal(matchString(regex('/items/[0-9]+'), '/x/items/42'), false, 'anchored at the start');
   assert.equal(matchString(regex('a|b'), 'ab'), false, 'alternation stays inside the anchors');
+  assert.equal(matchString(regex('(?i)/Login'), '/LOGIN'), true, "RE2's (?i) is the i flag");
 });
 
 test('routes: first match wins, blocks OR, fields AND, empty match list matches everything', () => {
