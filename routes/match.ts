@@ -127,7 +127,7 @@ export function matchString(m: StringMatch, value: string): boolean {
   }
 }
 
-/** Compile lower-cases exact/prefix values and compiles regexes with `i` when ignoreUriCase is set. */
+/** Compile lower-cases exact/prefix values when ignoreUriCase is set; regexes keep their own flags. */
 function matchStringIgnoreCase(m: StringMatch, value: string): boolean {
   switch (m.kind) {
     case 'exact':

@@ -155,7 +155,7 @@ export function translateMatch(block: HTTPMatchRequest, regexes?: RegexCache): R
   }
   if (queryParams && queryParams.length > 1) queryParams.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return {
-    uri: compileStringMatch(block.uri, ignoreUriCase, regexes),
+    uri: compileStringMatch(block.uri, ignoreUriCase, regexes, false),
     ignoreUriCase,
     scheme: compileStringMatch(block.scheme, false, regexes),
     method: compileStringMatch(block.method, false, regexes),

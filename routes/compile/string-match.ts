@@ -28,13 +28,22 @@ export class RegexCache {
   }
 }
 
-/** Undefined when the spec sets no match type (Istio treats that as "present"). */
-export function compileStringMatch(spec: StringMatchSpec | undefined, ignoreCase = false, regexes?: RegexCache): StringMatch | undefined {
+/**
+ * Undefined when the spec sets no match type (Istio treats that as "present"). `ignoreCase` lower-cases
+ * exact and prefix values; `regexIgnoreCase` adds the `i` flag (Envoy ignores case_sensitive for regex
+ * paths, so ignoreUriCase leaves URI regexes case-sensitive).
+ */
+export function compileStringMatch(
+  spec: StringMatchSpec | undefined,
+  ignoreCase = false,
+  regexes?: RegexCache,
+  regexIgnoreCase = ignoreCase,
+): StringMatch | undefined {
   if (!spec) return undefined;
   if (typeof spec.exact === 'string') return { kind: 'exact', value: ignoreCase ? spec.exact.toLowerCase() : spec.exact };
   if (typeof spec.prefix === 'string') return { kind: 'prefix', value: ignoreCase ? spec.prefix.toLowerCase() : spec.prefix };
   if (typeof spec.regex === 'string') {
-    const re = regexes ? regexes.get(spec.regex, ignoreCase) : compileRegex(spec.regex, ignoreCase);
+    const re = regexes ? regexes.get(spec.regex, regexIgnoreCase) : compileRegex(spec.regex, regexIgnoreCase);
     return { kind: 'regex', value: spec.regex, re };
   }
   return undefined;

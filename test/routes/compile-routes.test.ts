@@ -210,7 +210,7 @@ test('actions: redirect, direct response, rewrite, header operations and timeout
   assert.deepEqual(fwd.destinations[0]?.requestHeaders, { set: { 'x-dest': 'a' }, add: {}, remove: [] });
 });
 
-test('match translation: regex anchored and compiled once, presence and absence, ignoreUriCase', () => {
+test('match translation: regex anchored and compiled once, presence and absence, ignoreUriCase not applied to regex', () => {
   const yaml = GATEWAY + vs('v', `  hosts: [a.com]
   gateways: [istio-system/gw]
   http:
@@ -226,7 +226,7 @@ test('match translation: regex anchored and compiled once, presence and absence,
   const m = (findVirtualHost(table(yaml), 'a.com') as VirtualHost).routes[0]?.match[0];
   assert.ok(m?.uri && m.uri.kind === 'regex');
   assert.equal(m.uri.re.source, '^(?:\\/items\\/[0-9]+)$');
-  assert.equal(m.uri.re.flags, 'i');
+  assert.equal(m.uri.re.flags, '', 'Envoy ignores case_sensitive for regex paths');
   assert.deepEqual(m.headers.map((h) => [h.name, h.match?.kind ?? null, h.absent ?? false]), [
     ['x-exact', 'exact', false],
     ['x-gone', null, true],
