@@ -2,6 +2,7 @@
 import { CfgCode } from '../../core/codes.js';
 import type { Check, ObjectSchema } from './schema.js';
 import { any, int, isRecord, label, list, map, obj, required, str } from './schema.js';
+import { compileRegex } from '../compile/string-match.js';
 
 const DNS_LABEL = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
 const DNS_LABEL_RE = new RegExp(`^${DNS_LABEL}$`);
@@ -62,7 +63,10 @@ export const checkDuration: Check<string> = (v, ctx, path) => {
   }
 };
 
-/** Gatehouse evaluates Istio's (RE2) regexes with JavaScript RegExp, so they must compile there. */
+/**
+ * Gatehouse evaluates Istio's (RE2) regexes with JavaScript RegExp, so they must compile there; the check
+ * compiles them exactly as compile will (a leading RE2 `(?i)` becomes the `i` flag).
+ */
 export const checkRegex: Check<string> = (v, ctx, path) => {
   // Istio's own limits: an empty regex is a mistake, and Envoy's RE2 program size is bounded by length.
   if (v === '') {
@@ -74,7 +78,7 @@ export const checkRegex: Check<string> = (v, ctx, path) => {
     return;
   }
   try {
-    new RegExp(v);
+    compileRegex(v);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     ctx.error(CfgCode.REGEX, `${label(path)} ${JSON.stringify(v)} is not a valid regular expression: ${why}`, path);

@@ -226,7 +226,7 @@ const errorCases: Case[] = [
     name: 'RE2-only syntax that JavaScript cannot compile',
     yaml: vs(`  - rewrite:
       uriRegexRewrite:
-        match: "(?i)^/old/(.*)$" #<
+        match: "^/old/(?P<rest>.*)$" #<
         rewrite: /new/\\1
     route:
     - destination: {host: a}
@@ -916,6 +916,11 @@ test('durations Istio accepts are accepted', () => {
       d,
     );
   }
+});
+
+test("RE2's leading (?i) is accepted, as compile turns it into a case-insensitive match", () => {
+  const ds = validate(vs(`  - match:\n    - uri:\n        regex: "(?i)/Products/[a-z]+"\n    route:\n    - destination: {host: a}\n`));
+  assert.deepEqual(ds, [], show(ds));
 });
 
 const fixtureDir = join(fileURLToPath(new URL('.', import.meta.url)), '../../../test/fixtures/manifests');
