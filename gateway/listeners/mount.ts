@@ -28,7 +28,6 @@ export async function mountHandler<S extends AnyServer>(dataPath: DataPath, serv
     },
     ...(http2 ? { http2: true, https: { allowHTTP1: true } } : {}),
     logger: false,
-    disableRequestLogging: true,
     return503OnClosing: false,
     // Hosts, paths and bodies are the proxy's business: fastify must not judge or buffer them.
     bodyLimit: Number.MAX_SAFE_INTEGER,

@@ -85,6 +85,8 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
   private settled = false;
   private connected = false;
   private countingBody = false;
+  /** We ended the response (local reply or upstream completion). */
+  private ended = false;
   private finished = false;
 
   constructor(ctx: ListenerContext, gen: Generation | undefined, req: DownstreamRequest, res: DownstreamResponse) {
@@ -122,7 +124,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     if (this.responseFlags === ResponseFlag.NONE) this.responseFlags = flag;
     this.responseCodeDetails = details;
     const res = this.res;
-    if (res.headersSent || res.destroyed) {
+    if (this.finished || res.headersSent || res.destroyed) {
       this.abortDownstream();
       return;
     }
@@ -135,9 +137,16 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     applyHeaderOps(headers, ops);
     this.applyDrain(headers);
     this.bytesSent = body ? Buffer.byteLength(body) : 0;
-    (res as ServerResponse).writeHead(status, headers as OutgoingHttpHeaders);
-    if (this.method === 'HEAD' || !body) res.end();
-    else (res as ServerResponse).end(body);
+    try {
+      (res as ServerResponse).writeHead(status, headers as OutgoingHttpHeaders);
+      this.ended = true;
+      if (this.method === 'HEAD' || !body) res.end();
+      else (res as ServerResponse).end(body);
+    } catch (err) {
+      // The stream closed under us (h2 compat throws rather than emitting): nothing left to answer.
+      this.ctx.plane.log('debug', `local reply not sent: ${(err as Error).message}`);
+      this.abortDownstream();
+    }
   }
 
   // --- forwarding ---
@@ -208,7 +217,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     applyHeaderOps(headers, this.destination?.responseHeaders);
     this.applyDrain(headers);
     const res = this.res;
-    if (res.destroyed) return false;
+    if (this.finished || res.destroyed) return false;
     try {
       (res as ServerResponse).writeHead(statusCode, headers as OutgoingHttpHeaders);
     } catch (err) {
@@ -224,6 +233,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.finished) return false;
     this.bytesSent += chunk.length;
     const ok = (this.res as ServerResponse).write(chunk);
     if (!ok) this.res.once('drain', onResponseDrain);
@@ -232,12 +242,14 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
 
   onComplete(trailers: string[] | null): void {
     this.clearTimer();
+    if (this.finished) return;
     const res = this.res;
     if (trailers && trailers.length > 0 && this.req.httpVersionMajor === 2) {
       const t: Record<string, string> = {};
       for (let i = 0; i + 1 < trailers.length; i += 2) t[String(trailers[i]).toLowerCase()] = String(trailers[i + 1]);
       (res as Http2ServerResponse).addTrailers(t);
     }
+    this.ended = true;
     res.end();
   }
 
@@ -301,7 +313,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
 
   /** The client went away before the response completed. */
   downstreamClosed(): void {
-    if (this.res.writableFinished) return;
+    if (this.completed()) return;
     if (this.responseFlags === ResponseFlag.NONE) this.responseFlags = ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION;
     if (!this.settled) this.responseCodeDetails = 'downstream_remote_disconnect';
     if (!this.settled) this.responseCode = 0;
@@ -323,8 +335,10 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
   private abortDownstream(): void {
     const res = this.res;
     if (res.destroyed) return;
-    if (this.req.httpVersionMajor === 2) (res as Http2ServerResponse).stream.close(0x2 /* INTERNAL_ERROR */);
-    else (res as ServerResponse).destroy();
+    if (this.req.httpVersionMajor === 2) {
+      const stream = (res as Http2ServerResponse).stream;
+      if (!stream.closed && !stream.destroyed) stream.close(0x2 /* INTERNAL_ERROR */);
+    } else (res as ServerResponse).destroy();
   }
 
   private applyDrain(headers: Record<string, unknown>): void {
@@ -332,6 +346,17 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
       (this.res as ServerResponse).shouldKeepAlive = false;
       headers.connection = 'close';
     }
+  }
+
+  /**
+   * Whether the response was delivered whole. HTTP/1: node says so (writableFinished). The h2
+   * compatibility response reports finished once its stream closes, even on RST_STREAM, so there
+   * our own end() and the stream's reset code decide.
+   */
+  private completed(): boolean {
+    if (this.req.httpVersionMajor !== 2) return this.res.writableFinished;
+    const rst = (this.res as Http2ServerResponse).stream.rstCode;
+    return this.ended && (rst === undefined || rst === 0);
   }
 
   private clearTimer(): void {
@@ -345,7 +370,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
   finish(): void {
     if (this.finished) return;
     this.clearTimer();
-    if (!this.res.writableFinished) this.downstreamClosed();
+    if (!this.completed()) this.downstreamClosed();
     this.finished = true;
     if (this.endpoint) this.endpoint.inFlight--;
     this.durationMs = Number(process.hrtime.bigint() - this.startHr) / 1e6;
