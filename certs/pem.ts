@@ -1,6 +1,7 @@
-// Small PEM helpers on top of node:crypto's X509Certificate. The mesh CA will grow beside this file.
+// Small PEM helpers on top of node:crypto's X509Certificate.
 import { X509Certificate } from 'node:crypto';
 import { ErrCode, GatehouseError } from '../core/errors.js';
+import { parseSubjectAltNameText } from './subject-alt-names.js';
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
 
@@ -31,34 +32,14 @@ export function describeCertificate(pem: string): CertificateFacts {
     throw new GatehouseError(ErrCode.CERT, `not a PEM certificate: ${(err as Error).message}`, { cause: err });
   }
   return {
-    subject: x509.subject.replace(/\n/g, ', '),
-    issuer: x509.issuer.replace(/\n/g, ', '),
-    subjectAltNames: parseSubjectAltName(x509.subjectAltName),
+    // Istio workload certificates have an empty subject, which node reports as undefined.
+    subject: (x509.subject ?? '').replace(/\n/g, ', '),
+    issuer: (x509.issuer ?? '').replace(/\n/g, ', '),
+    subjectAltNames: parseSubjectAltNameText(x509.subjectAltName).map((san) => san.value),
     notBefore: new Date(x509.validFrom).toISOString(),
     notAfter: new Date(x509.validTo).toISOString(),
     serialNumber: x509.serialNumber,
     fingerprint256: x509.fingerprint256,
     isCa: x509.ca,
   };
-}
-
-/** `DNS:a, IP Address:127.0.0.1, URI:spiffe://x` → `['a', '127.0.0.1', 'spiffe://x']`. */
-function parseSubjectAltName(san: string | undefined): string[] {
-  if (!san) return [];
-  const out: string[] = [];
-  for (const entry of san.split(', ')) {
-    const colon = entry.indexOf(':');
-    if (colon < 0) continue;
-    let value = entry.slice(colon + 1);
-    // Node quotes values holding separators as JSON strings.
-    if (value.startsWith('"') && value.endsWith('"')) {
-      try {
-        value = JSON.parse(value) as string;
-      } catch {
-        // keep the raw text
-      }
-    }
-    out.push(value);
-  }
-  return out;
 }

@@ -1,12 +1,13 @@
 // A self-signed server certificate for the demo and for tests: trusted by pinning the certificate
 // itself, never by a CA. The RSA key comes from node:crypto's asynchronous generator (the sync form
 // blocks the event loop for hundreds of milliseconds); node-forge only assembles and signs the X.509.
-import { generateKeyPair, randomBytes } from 'node:crypto';
+import { generateKeyPair } from 'node:crypto';
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
 import { stringify } from 'yaml';
 import { ErrCode, GatehouseError } from '../core/errors.js';
+import { randomSerial } from './serial.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -60,13 +61,6 @@ export async function generateSelfSigned(options: SelfSignedOptions): Promise<Pe
   ]);
   cert.sign(forge.pki.privateKeyFromPem(privateKey), forge.md.sha256.create());
   return { certPem: forge.pki.certificateToPem(cert), keyPem: privateKey };
-}
-
-/** 128 random bits as a positive DER INTEGER (high bit clear, so no sign byte is needed). */
-function randomSerial(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] ?? 0) & 0x7f || 0x01;
-  return bytes.toString('hex');
 }
 
 export interface SecretManifestOptions {
