@@ -455,6 +455,13 @@ async function main() {
 
     const samples = new Map(scenarios.map((s) => [s.name, []]));
     const load = { connections: opts.connections, pin, tmpDir: tmp, logFile: join(tmp, 'loadgen.log') };
+    if (bases.gatehouse && opts.warmup > 0) {
+      // One-time priming of a freshly started gateway (JIT, pools, TLS session machinery) on both listeners,
+      // on top of each scenario's own warm-up: the first round is otherwise measurably colder.
+      process.stdout.write(`priming gatehouse (${opts.warmup} s HTTP + ${opts.warmup} s HTTPS, not measured) ... `);
+      for (const proto of PROTOS) await runLoad(gen, { ...load, url: `${bases.gatehouse[proto]}/`, seconds: opts.warmup });
+      console.log('done');
+    }
     for (let round = 1; round <= opts.repeat; round++) {
       for (const s of scenarios) {
         if (!bases[s.target]) continue;
