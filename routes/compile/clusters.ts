@@ -203,11 +203,19 @@ export class ClusterBuilder {
     }
     const out: Endpoint[] = [];
     const seen = new Set<string>();
-    const push = (address: string, p: number): void => {
+    const pods = this.ctx.index.pods;
+    // Subsets select by pod labels: find the pod by the endpoint's targetRef, else by its IP.
+    const podLabels = (address: string, ref: { kind?: string; name?: string; namespace?: string } | undefined) => {
+      const pod =
+        (ref?.kind === 'Pod' && ref.name ? pods.get(`${ref.namespace ?? meta.namespace}/${ref.name}`) : undefined) ??
+        pods.get(`${meta.namespace}|${address}`);
+      return { ...(pod?.object.metadata.labels ?? {}) };
+    };
+    const push = (address: string, p: number, ref: { kind?: string; name?: string; namespace?: string } | undefined): void => {
       const k = `${address}|${p}`;
       if (seen.has(k)) return;
       seen.add(k);
-      out.push({ address, port: p, weight: 1, labels: {} });
+      out.push({ address, port: p, weight: 1, labels: podLabels(address, ref) });
     };
     const slices = this.ctx.index.endpointSlices.get(`${meta.namespace}/${meta.name}`);
     if (slices && slices.length > 0) {
@@ -218,7 +226,7 @@ export class ClusterBuilder {
           // Kubernetes: an unset `ready` means unknown, which consumers treat as ready.
           if (ep.conditions?.ready === false) continue;
           const address = ep.addresses?.[0];
-          if (address) push(address, slicePort.port);
+          if (address) push(address, slicePort.port, ep.targetRef);
         }
       }
       return { discovery: 'STATIC', endpoints: out };
@@ -227,7 +235,7 @@ export class ClusterBuilder {
     for (const subset of legacy?.object.subsets ?? []) {
       const p = (subset.ports ?? []).find((sp) => (sp.name ?? '') === port.name);
       if (!p) continue;
-      for (const a of subset.addresses ?? []) if (a.ip) push(a.ip, p.port);
+      for (const a of subset.addresses ?? []) if (a.ip) push(a.ip, p.port, a.targetRef);
     }
     return { discovery: 'STATIC', endpoints: out };
   }

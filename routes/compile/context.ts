@@ -8,6 +8,7 @@ import type {
   EndpointSliceResource,
   EndpointsResource,
   GatewayResource,
+  PodResource,
   SecretResource,
   ServiceEntryResource,
   ServiceResource,
@@ -32,6 +33,8 @@ export interface ResourceIndex {
   readonly endpointSlices: Map<string, Located<EndpointSliceResource>[]>;
   /** `namespace/name` → Endpoints. */
   readonly endpoints: Map<string, Located<EndpointsResource>>;
+  /** `namespace/name` → Pod, and `namespace|ip` → Pod for endpoints that name no targetRef. */
+  readonly pods: Map<string, Located<PodResource>>;
 }
 
 const NEEDS_SPEC = new Set(['Gateway', 'VirtualService', 'DestinationRule', 'ServiceEntry']);
@@ -46,6 +49,7 @@ export function indexResources(resources: readonly Located[]): ResourceIndex {
     secrets: new Map(),
     endpointSlices: new Map(),
     endpoints: new Map(),
+    pods: new Map(),
   };
   for (const r of resources) {
     const o = r.object;
@@ -83,6 +87,13 @@ export function indexResources(resources: readonly Located[]): ResourceIndex {
       case 'Endpoints':
         if (!index.endpoints.has(key)) index.endpoints.set(key, r as Located<EndpointsResource>);
         break;
+      case 'Pod': {
+        const pod = r as Located<PodResource>;
+        if (!index.pods.has(key)) index.pods.set(key, pod);
+        const ips = new Set([pod.object.status?.podIP, ...(pod.object.status?.podIPs ?? []).map((p) => p?.ip)]);
+        for (const ip of ips) if (typeof ip === 'string' && ip !== '') index.pods.set(`${o.metadata.namespace}|${ip}`, pod);
+        break;
+      }
       default:
         break;
     }

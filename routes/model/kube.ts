@@ -35,10 +35,20 @@ export interface EndpointSliceResource extends KubeObject {
   ports?: Array<{ name?: string; port?: number; protocol?: string; appProtocol?: string }>;
 }
 
+/**
+ * Pods matter for their labels: an EndpointSlice names its pods (targetRef), and a DestinationRule subset
+ * selects endpoints by pod labels, as Istio does.
+ */
+export interface PodResource extends KubeObject {
+  kind: 'Pod';
+  spec?: { serviceAccountName?: string; [field: string]: unknown };
+  status?: { podIP?: string; podIPs?: Array<{ ip: string }>; [field: string]: unknown };
+}
+
 export interface EndpointsResource extends KubeObject {
   kind: 'Endpoints';
   subsets?: Array<{
-    addresses?: Array<{ ip: string; hostname?: string }>;
+    addresses?: Array<{ ip: string; hostname?: string; targetRef?: { kind?: string; name?: string; namespace?: string } }>;
     notReadyAddresses?: Array<{ ip: string }>;
     ports?: Array<{ name?: string; port: number; protocol?: string }>;
   }>;

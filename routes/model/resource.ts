@@ -62,4 +62,5 @@ export const KNOWN_KINDS: Readonly<Record<string, readonly string[]>> = {
   Service: ['v1'],
   Endpoints: ['v1'],
   EndpointSlice: ['discovery.k8s.io/v1'],
+  Pod: ['v1'],
 };

@@ -1,4 +1,4 @@
-// Core Kubernetes kinds: Secret (TLS material, base64 data), Service, EndpointSlice, Endpoints. Their
+// Core Kubernetes kinds: Secret (TLS material, base64 data), Service, EndpointSlice, Endpoints, Pod. Their
 // nested objects are open: `kubectl get -o yaml` prints many fields Gatehouse has no use for, and
 // warning about each would bury the diagnostics that matter.
 import type { Located } from '../model/resource.js';
@@ -80,7 +80,15 @@ const endpoints = obj('Endpoints', {
   ),
 });
 
+// Only labels, the service account and the pod IPs are read; everything else a dump carries is open.
+const pod = obj('Pod', {
+  ...envelope,
+  spec: obj('PodSpec', { serviceAccountName: str() }, { open: true }),
+  status: obj('PodStatus', { podIP: str(), podIPs: list(obj('PodIP', { ip: str() }, { open: true })) }, { open: true }),
+});
+
 const SCHEMAS: Readonly<Record<string, ObjectSchema>> = {
+  Pod: pod,
   Secret: secret,
   Service: service,
   EndpointSlice: endpointSlice,

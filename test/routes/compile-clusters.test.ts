@@ -251,3 +251,57 @@ spec:
   assert.deepEqual(c['outbound|9080|v2|ratings.default.svc.cluster.local']?.endpoints.map((e) => e.address), ['10.4.0.2']);
   assert.equal(c['outbound|9080|v2|ratings.default.svc.cluster.local']?.loadBalancer, 'ROUND_ROBIN');
 });
+
+test('subsets of a Kubernetes Service select endpoints by the labels of their pods (targetRef, else IP)', () => {
+  const yaml = GATEWAY + routeTo(`    - {destination: {host: reviews, subset: v2}}
+`) + `---
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: default}
+spec:
+  ports: [{name: http, port: 9080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: reviews-abc
+  namespace: default
+  labels: {kubernetes.io/service-name: reviews}
+addressType: IPv4
+ports: [{name: http, port: 9080}]
+endpoints:
+- addresses: [10.0.0.1]
+  targetRef: {kind: Pod, name: reviews-v1-x, namespace: default}
+- addresses: [10.0.0.2]
+  targetRef: {kind: Pod, name: reviews-v2-y, namespace: default}
+- addresses: [10.0.0.3]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: reviews-v1-x, namespace: default, labels: {app: reviews, version: v1}}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: reviews-v2-y, namespace: default, labels: {app: reviews, version: v2}}
+status: {podIP: 10.0.0.2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: reviews-v2-z, namespace: default, labels: {app: reviews, version: v2}}
+status: {podIP: 10.0.0.3}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: default}
+spec:
+  host: reviews
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+`;
+  const c = clusters(yaml)['outbound|9080|v2|reviews.default.svc.cluster.local'];
+  assert.ok(c, 'the subset cluster exists');
+  assert.deepEqual(c.endpoints.map((e) => e.address), ['10.0.0.2', '10.0.0.3']);
+  assert.equal(c.endpoints[0]?.labels.version, 'v2');
+});
