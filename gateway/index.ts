@@ -59,7 +59,8 @@ export interface DataPlaneInternals extends DataPlane {
 
 export function createDataPlane(options: DataPlaneOptions): DataPlaneInternals {
   const log = options.log;
-  const sink = options.accessLogSink ?? createStdoutSink().write;
+  const stdoutSink = options.accessLogSink ? undefined : createStdoutSink();
+  const sink = options.accessLogSink ?? (stdoutSink as NonNullable<typeof stdoutSink>).write;
   const dataPath = options.dataPath ?? dataPathFromEnv(process.env.GATEHOUSE_DATAPATH);
   const graceMs = options.retireGraceMs ?? 30_000;
   const plane: PlaneState = {
@@ -118,7 +119,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneInternals {
         b.stopAccepting();
         b.destroyConnections();
       }
-      clusters.discard(clusterSet);
+      clusters.discard();
       if (replaced.length > 0) log('error', `listener protocol change failed; ports ${replaced.map((r) => r.port).join(', ')} stopped`);
       for (const r of replaced) listeners.delete(r.port);
       throw err;
@@ -162,6 +163,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneInternals {
     for (const b of listeners.values()) b.destroyConnections();
     listeners.clear();
     await clusters.closeAll(0);
+    stdoutSink?.flush();
     drained = true;
   }
 

@@ -11,7 +11,8 @@ export interface Balancer {
 /** Longest weighted round-robin schedule we expand; beyond it weights are scaled down. */
 const MAX_SCHEDULE = 1024;
 
-export function createBalancer(policy: LoadBalancerPolicy, pools: readonly EndpointPool[]): Balancer {
+/** `weights[i]` is the endpoint weight of `pools[i]` in this cluster (pools are shared across snapshots, weights are not). */
+export function createBalancer(policy: LoadBalancerPolicy, pools: readonly EndpointPool[], weights: readonly number[]): Balancer {
   if (pools.length === 0) return { pick: () => undefined };
   if (pools.length === 1) {
     const only = pools[0];
@@ -19,19 +20,19 @@ export function createBalancer(policy: LoadBalancerPolicy, pools: readonly Endpo
   }
   switch (policy) {
     case 'RANDOM':
-      return new WeightedRandom(pools);
+      return new WeightedRandom(pools, weights);
     case 'LEAST_REQUEST':
       return new LeastRequest(pools);
     default:
-      return new RoundRobin(pools);
+      return new RoundRobin(pools, weights);
   }
 }
 
 class RoundRobin implements Balancer {
   private readonly schedule: readonly EndpointPool[];
   private next = 0;
-  constructor(pools: readonly EndpointPool[]) {
-    this.schedule = weightedSchedule(pools);
+  constructor(pools: readonly EndpointPool[], weights: readonly number[]) {
+    this.schedule = weightedSchedule(pools, weights);
     // Start at a random offset so many gateways do not all hit the first endpoint first.
     this.next = Math.floor(Math.random() * this.schedule.length);
   }
@@ -45,10 +46,13 @@ class RoundRobin implements Balancer {
 class WeightedRandom implements Balancer {
   private readonly cumulative: number[] = [];
   private readonly total: number;
-  constructor(private readonly pools: readonly EndpointPool[]) {
+  constructor(
+    private readonly pools: readonly EndpointPool[],
+    weights: readonly number[],
+  ) {
     let sum = 0;
-    for (const p of pools) {
-      sum += weightOf(p);
+    for (let i = 0; i < pools.length; i++) {
+      sum += weightOf(weights[i]);
       this.cumulative.push(sum);
     }
     this.total = sum;
@@ -77,20 +81,19 @@ class LeastRequest implements Balancer {
   }
 }
 
-function weightOf(pool: EndpointPool): number {
-  const w = pool.endpoint.weight;
-  return w > 0 ? w : 1;
+function weightOf(w: number | undefined): number {
+  return w !== undefined && w > 0 ? w : 1;
 }
 
-function weightedSchedule(pools: readonly EndpointPool[]): EndpointPool[] {
+function weightedSchedule(pools: readonly EndpointPool[], weights: readonly number[]): EndpointPool[] {
   let divisor = 0;
   let total = 0;
-  for (const p of pools) {
-    divisor = gcd(divisor, weightOf(p));
-    total += weightOf(p);
+  for (let i = 0; i < pools.length; i++) {
+    divisor = gcd(divisor, weightOf(weights[i]));
+    total += weightOf(weights[i]);
   }
   const scale = total / divisor > MAX_SCHEDULE ? MAX_SCHEDULE / total : 1 / divisor;
-  const slots: EndpointPool[][] = pools.map((p) => Array.from({ length: Math.max(1, Math.round(weightOf(p) * scale)) }, () => p));
+  const slots: EndpointPool[][] = pools.map((p, i) => Array.from({ length: Math.max(1, Math.round(weightOf(weights[i]) * scale)) }, () => p));
   // Interleave so equal weights alternate rather than arrive in runs.
   const schedule: EndpointPool[] = [];
   for (let round = 0; schedule.length < slots.reduce((s, x) => s + x.length, 0); round++) {

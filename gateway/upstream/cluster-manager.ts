@@ -1,6 +1,8 @@
-// Owns the upstream side: one ClusterRuntime (pools + balancer) per cluster, keyed by name and a hash
-// of everything that shapes its connections. Unchanged clusters keep their pools (and warm
-// keep-alive connections) across snapshots; gone or changed ones are closed, then destroyed.
+// Owns the upstream side. A ClusterRuntime (pools + balancer) is kept while the cluster's spec is
+// unchanged; when only its endpoints change (scaling, EndpointSlice churn) the runtime is rebuilt but
+// each endpoint keeps its pool, and so its warm keep-alive connections, as long as the connection
+// settings (TLS identity, protocol, timeouts) are the same. Pools no live cluster uses are closed,
+// then destroyed after a grace period.
 import { createHash } from 'node:crypto';
 import type { Cluster, Snapshot } from '../../core/snapshot.js';
 import { createBalancer, type Balancer } from './balancer.js';
@@ -11,14 +13,16 @@ export class ClusterRuntime {
   readonly specHash: string;
   readonly pools: readonly EndpointPool[];
   readonly balancer: Balancer;
-  /** Per-cluster telemetry cache slot, filled lazily by the telemetry module. */
-  telemetry: unknown = undefined;
 
-  constructor(cluster: Cluster, specHash: string, snapshot: Snapshot) {
+  constructor(cluster: Cluster, specHash: string, pools: readonly EndpointPool[]) {
     this.cluster = cluster;
     this.specHash = specHash;
-    this.pools = cluster.endpoints.map((e) => new EndpointPool(cluster, e, snapshot.secrets));
-    this.balancer = createBalancer(cluster.loadBalancer, this.pools);
+    this.pools = pools;
+    this.balancer = createBalancer(
+      cluster.loadBalancer,
+      pools,
+      cluster.endpoints.map((e) => e.weight),
+    );
   }
 }
 
@@ -26,43 +30,63 @@ export type ClusterSet = ReadonlyMap<string, ClusterRuntime>;
 
 export class ClusterManager {
   private live: Map<string, ClusterRuntime> = new Map();
+  /** `connection hash|address|port` → pool, for every pool a live or candidate runtime uses. */
+  private pools = new Map<string, EndpointPool>();
   private readonly retiring = new Set<Promise<void>>();
 
-  /** Builds the cluster set for a candidate snapshot, reusing runtimes whose spec is unchanged. */
+  /** Builds the cluster set for a candidate snapshot, reusing runtimes and pools where nothing changed. */
   warm(snapshot: Snapshot): Map<string, ClusterRuntime> {
     const next = new Map<string, ClusterRuntime>();
     for (const [name, cluster] of Object.entries(snapshot.clusters)) {
-      const hash = specHash(cluster, snapshot);
+      const connection = connectionHash(cluster, snapshot);
+      const spec = createHash('sha256').update(connection).update(JSON.stringify(cluster.endpoints)).update(cluster.loadBalancer).digest('hex');
       const existing = this.live.get(name);
-      next.set(name, existing && existing.specHash === hash ? existing : new ClusterRuntime(cluster, hash, snapshot));
+      if (existing && existing.specHash === spec && existing.cluster.name === cluster.name) {
+        next.set(name, existing);
+        continue;
+      }
+      const pools = cluster.endpoints.map((e) => {
+        const key = `${connection}|${e.address}|${e.port}`;
+        let pool = this.pools.get(key);
+        if (!pool) {
+          pool = new EndpointPool(cluster, e, snapshot.secrets);
+          this.pools.set(key, pool);
+        }
+        return pool;
+      });
+      next.set(name, new ClusterRuntime(cluster, spec, pools));
     }
     return next;
   }
 
-  /** Makes `next` the live set and retires runtimes it no longer holds. */
+  /** Makes `next` the live set and retires pools it no longer uses. */
   commit(next: Map<string, ClusterRuntime>, graceMs: number): void {
-    const kept = new Set(next.values());
-    for (const runtime of this.live.values()) if (!kept.has(runtime)) this.retire(runtime, graceMs);
     this.live = next;
+    this.retireUnused(graceMs);
   }
 
   /** Discards a warmed set that was never committed (apply failed). */
-  discard(candidate: Map<string, ClusterRuntime>): void {
-    const live = new Set(this.live.values());
-    for (const runtime of candidate.values()) if (!live.has(runtime)) this.retire(runtime, 0);
+  discard(): void {
+    this.retireUnused(0);
   }
 
   /** Closes every pool; in-flight requests get `graceMs` before being destroyed. */
   async closeAll(graceMs: number): Promise<void> {
-    for (const runtime of this.live.values()) this.retire(runtime, graceMs);
     this.live = new Map();
+    this.retireUnused(graceMs);
     await Promise.all([...this.retiring]);
   }
 
-  private retire(runtime: ClusterRuntime, graceMs: number): void {
-    const done = Promise.all(runtime.pools.map((p) => closePool(p, graceMs))).then(() => undefined);
-    this.retiring.add(done);
-    void done.finally(() => this.retiring.delete(done));
+  private retireUnused(graceMs: number): void {
+    const used = new Set<EndpointPool>();
+    for (const runtime of this.live.values()) for (const p of runtime.pools) used.add(p);
+    for (const [key, pool] of this.pools) {
+      if (used.has(pool)) continue;
+      this.pools.delete(key);
+      const done = closePool(pool, graceMs);
+      this.retiring.add(done);
+      void done.finally(() => this.retiring.delete(done));
+    }
   }
 }
 
@@ -82,9 +106,11 @@ async function closePool(endpoint: EndpointPool, graceMs: number): Promise<void>
   if (outcome === 'timeout') await pool.destroy().catch(() => undefined);
 }
 
-/** Everything that shapes a cluster's connections: its spec and the TLS material it references. */
-function specHash(cluster: Cluster, snapshot: Snapshot): string {
-  const h = createHash('sha256').update(JSON.stringify(cluster));
+/** Everything that shapes a cluster's connections (not its endpoint list): TLS and the material it references, protocol, timeouts. */
+function connectionHash(cluster: Cluster, snapshot: Snapshot): string {
+  const h = createHash('sha256').update(
+    JSON.stringify({ tls: cluster.tls ?? null, protocol: cluster.protocol, connectTimeoutMs: cluster.connectTimeoutMs, serviceHost: cluster.serviceHost }),
+  );
   const secretName = cluster.tls?.secret;
   if (secretName) h.update(JSON.stringify(snapshot.secrets[secretName] ?? null));
   return h.digest('hex');

@@ -193,3 +193,26 @@ test('drain sends GOAWAY to h2 sessions and lets their in-flight stream finish',
     ca.dispose();
   }
 });
+
+test('endpoint changes keep the surviving endpoint\'s upstream connections warm', async () => {
+  const a = await startEchoUpstream('a');
+  const b = await startEchoUpstream('b');
+  const one = cluster('svc.default.svc.cluster.local', [{ port: a.port }]);
+  const gw = await startPlane(snapshot({ listeners: [httpListener(80, 'http.80')], routeTables: [tableTo(one.name)], clusters: [one] }));
+  try {
+    const port = gw.port(80);
+    await request({ port, path: '/first' });
+    const firstConnection = a.received.at(-1)?.remotePort;
+    const two = cluster('svc.default.svc.cluster.local', [{ port: a.port }, { port: b.port }]);
+    await gw.plane.apply(snapshot({ listeners: [httpListener(80, 'http.80')], routeTables: [tableTo(two.name)], clusters: [two] }));
+    for (let i = 0; i < 4; i++) await request({ port, path: `/again-${i}` });
+    const later = a.received.filter((r) => r.url.startsWith('/again'));
+    assert.ok(later.length >= 1, 'round robin never reached a');
+    assert.ok(b.received.some((r) => r.url.startsWith('/again')), 'the new endpoint b got no traffic');
+    for (const r of later) assert.equal(r.remotePort, firstConnection, 'a got a new connection after the endpoint change');
+  } finally {
+    await gw.close();
+    await a.close();
+    await b.close();
+  }
+});

@@ -76,7 +76,10 @@ export async function h2session(port: number, servername: string, ca: string): P
 export function h2request(session: ClientHttp2Session, authority: string, path: string): Promise<H2Reply> {
   return new Promise((resolve, reject) => {
     const stream = session.request({ ':method': 'GET', ':path': path, ':authority': authority });
-    const timer = setTimeout(() => stream.close(), 5_000);
+    const timer = setTimeout(() => {
+      stream.close();
+      reject(new Error('h2 request timed out'));
+    }, 5_000);
     let headers: Record<string, string | string[] | undefined> = {};
     const chunks: Buffer[] = [];
     stream.on('response', (h) => (headers = h as Record<string, string | string[] | undefined>));

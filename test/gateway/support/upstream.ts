@@ -11,6 +11,8 @@ export interface EchoReport {
   readonly rawHeaderNames: string[];
   readonly bodyBytes: number;
   readonly bodyChunks: number;
+  /** The gateway side's port of the connection: equal values mean a reused connection. */
+  readonly remotePort: number;
 }
 
 export interface EchoUpstream {
@@ -48,7 +50,7 @@ export async function startEchoUpstream(name: string): Promise<EchoUpstream> {
     });
     req.on('end', () => {
       const rawHeaderNames = req.rawHeaders.filter((_, i) => i % 2 === 0).map((h) => h.toLowerCase());
-      const report: EchoReport = { upstream: name, method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaderNames, bodyBytes: bytes, bodyChunks: chunks };
+      const report: EchoReport = { upstream: name, method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaderNames, bodyBytes: bytes, bodyChunks: chunks, remotePort: req.socket.remotePort ?? 0 };
       received.push(report);
       const path = '/' + ((req.url ?? '').split('?')[0] ?? '').split('/').pop();
       if (path === '/hang') return;
