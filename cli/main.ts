@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// gatehouse: serve | validate | demo. Exit codes: 0 ok, 1 invalid config or runtime failure, 2 usage.
+// gatehouse: serve | validate | demo | certs. Exit codes: 0 ok, 1 invalid config or runtime failure, 2 usage.
 import { GatehouseError, ErrCode } from '../core/errors.js';
 import { SERVE_USAGE, parseServeArgs } from './args.js';
+import { certs } from './certs.js';
 import { demo } from './demo.js';
 import { serve, type RunningGateway } from './serve.js';
 import { validate } from './validate.js';
@@ -11,6 +12,7 @@ const USAGE = `usage: gatehouse <command> [options]
   serve --config DIR ...   run the gateway on a directory of Istio manifests (see: gatehouse serve --help)
   validate DIR ...         check manifests; prints file:line:col: CODE message per problem, exit 0 when valid
   demo                     run the bundled demo (examples/demo) with its upstreams; what \`npm start\` does
+  certs issue|inspect|ca   workload certificates from the mesh CA; inspect certificate files (gatehouse certs --help)
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -23,6 +25,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return run(await demo(rest));
     case 'validate':
       return validate(rest, (line) => process.stdout.write(line + '\n'));
+    case 'certs':
+      return certs(rest, (line) => process.stdout.write(line + '\n'));
     case undefined:
     case '--help':
     case '-h':
