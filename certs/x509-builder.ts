@@ -118,7 +118,8 @@ export function buildAndSign(profile: CertificateProfile, signingKey: forge.pki.
   (cert as unknown as { tbsCertificate: forge.asn1.Asn1 }).tbsCertificate = tbs;
   md.update(forge.asn1.toDer(tbs).getBytes());
   cert.signature = signingKey.sign(md);
-  return forge.pki.certificateToPem(cert);
+  // forge writes CRLF line ends; the rest of the PEM world (node, openssl, kubectl) writes LF.
+  return forge.pki.certificateToPem(cert).replace(/\r\n/g, '\n');
 }
 
 /**
