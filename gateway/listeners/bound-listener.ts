@@ -10,7 +10,7 @@ import { ErrCode, GatehouseError } from '../../core/errors.js';
 import { selectFilterChain } from '../../routes/match.js';
 import type { Generation } from '../generation.js';
 import { kConnection, type ConnectionInfo, type PlaneState } from '../plane-state.js';
-import { createRequestHandler } from '../proxy/request-handler.js';
+import { createRequestHandler, createUpgradeHandler } from '../proxy/request-handler.js';
 import { applyClientCertPolicy, refuseReason } from '../tls/secure-contexts.js';
 import { mountHandler, type DataPath } from './mount.js';
 import { handlePassthrough } from './passthrough.js';
@@ -47,9 +47,11 @@ export class BoundListener {
     if (spec.protocol === 'HTTP') {
       const handler = createRequestHandler({ port: spec.port, scheme: 'http', plane });
       await mountHandler(dataPath, listener.server as HttpServer, handler, false);
+      listener.server.on('upgrade', createUpgradeHandler(handler));
     } else if (spec.protocol === 'HTTPS') {
       const handler = createRequestHandler({ port: spec.port, scheme: 'https', plane });
       await mountHandler(dataPath, listener.server as Http2SecureServer, handler, true);
+      listener.server.on('upgrade', createUpgradeHandler(handler));
       listener.watchSessions();
     }
     await listener.listen(spec);

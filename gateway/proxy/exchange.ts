@@ -4,6 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Cluster, HeaderOps, Route, WeightedCluster } from '../../core/snapshot.js';
 import { ResponseFlag } from '../../core/response-flags.js';
@@ -19,6 +21,9 @@ export type DownstreamResponse = ServerResponse | Http2ServerResponse;
 
 const kExchange = Symbol('gatehouse.exchange');
 const kExchangeReq = Symbol('gatehouse.exchange.request');
+
+/** How long a WebSocket tunnel may stay half-closed before both sides are closed. */
+const TUNNEL_HALF_CLOSE_MS = 5_000;
 
 /** Error used to abort an upstream request; its flag says why. */
 class AbortReason extends Error {
@@ -85,6 +90,9 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
   private settled = false;
   private connected = false;
   private countingBody = false;
+  /** The WebSocket upgrade asked for (HTTP/1.1 only), forwarded as a tunnel once the upstream agrees. */
+  upgrade: string | undefined = undefined;
+  private tunnelled = false;
   /** We ended the response (local reply or upstream completion). */
   private ended = false;
   private finished = false;
@@ -180,6 +188,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
           body: hasBody ? (this.req as NodeJS.ReadableStream as import('node:stream').Readable) : null,
           // Keep upstream connections alive whatever the client asked for.
           reset: false,
+          ...(this.upgrade ? { upgrade: this.upgrade } : {}),
         },
         this,
       );
@@ -300,6 +309,53 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
 
   onBodySent(): void {}
 
+  /** The upstream switched protocols: answer the client with its 101 and splice the two sockets. */
+  onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, upstream: Duplex): void {
+    this.clearTimer();
+    const client = this.req.socket as Socket;
+    if (this.finished || this.settled || client.destroyed) {
+      upstream.destroy();
+      return;
+    }
+    this.settled = true;
+    this.tunnelled = true;
+    this.responseCode = statusCode;
+    this.responseCodeDetails = 'via_upstream';
+    this.upstreamServiceTimeMs = Date.now() - this.dispatchedAt;
+    let head = `HTTP/1.1 ${statusCode} Switching Protocols\r\n`;
+    const raw = rawHeaders ?? [];
+    for (let i = 0; i + 1 < raw.length; i += 2) head += `${String(raw[i])}: ${String(raw[i + 1])}\r\n`;
+    client.write(`${head}\r\n`);
+    const close = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    // One side finishing is passed on (pipe ends the other, flushing what is buffered); node's HTTP
+    // sockets allow half-open, so a peer that never closes its half is cut off after a grace period.
+    let lingering: NodeJS.Timeout | undefined;
+    const halfClosed = (): void => {
+      lingering ??= setTimeout(close, TUNNEL_HALF_CLOSE_MS).unref();
+    };
+    upstream.on('error', close);
+    upstream.on('close', () => {
+      // Let what the upstream sent last reach the client before its socket closes.
+      client.end();
+      halfClosed();
+    });
+    upstream.on('end', halfClosed);
+    client.on('error', close);
+    client.on('close', () => {
+      if (lingering) clearTimeout(lingering);
+      close();
+    });
+    client.on('end', halfClosed);
+    upstream.on('data', (c: Buffer) => (this.bytesSent += c.length));
+    client.on('data', (c: Buffer) => (this.bytesReceived += c.length));
+    upstream.pipe(client);
+    client.pipe(upstream);
+    client.resume();
+  }
+
   // --- abort paths ---
 
   routeTimeout(): void {
@@ -354,6 +410,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
    * our own end() and the stream's reset code decide.
    */
   private completed(): boolean {
+    if (this.tunnelled) return true;
     if (this.req.httpVersionMajor !== 2) return this.res.writableFinished;
     const rst = (this.res as Http2ServerResponse).stream.rstCode;
     return this.ended && (rst === undefined || rst === 0);

@@ -2,7 +2,10 @@
 // a listener uses (raw node:http, fastify, the h2 secure server). Routing decisions come from
 // routes/match.ts over the generation read once at the start of the request.
 import { randomUUID } from 'node:crypto';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { FilterChain, Route, RouteMatch } from '../../core/snapshot.js';
 import { ResponseFlag } from '../../core/response-flags.js';
 import { findVirtualHost, matchRoute, pickDestination, type RouteRequest } from '../../routes/match.js';
@@ -115,7 +118,8 @@ function route(ctx: ListenerContext, ex: Exchange, req: DownstreamRequest): void
     const rewritten = rewritePath(matched, path, rewriteUri);
     upstreamPath = query ? `${rewritten}?${query}` : rewritten;
   }
-  ex.forward(matched, destination, runtime.cluster, endpoint, upstreamPath, upstreamHeaders, hasBody(req));
+  if (isWebSocketUpgrade(req)) ex.upgrade = 'websocket';
+  ex.forward(matched, destination, runtime.cluster, endpoint, upstreamPath, upstreamHeaders, ex.upgrade ? false : hasBody(req));
 }
 
 function chainFor(ctx: ListenerContext, req: DownstreamRequest, chains: readonly FilterChain[] | undefined): FilterChain | undefined {
@@ -123,6 +127,29 @@ function chainFor(ctx: ListenerContext, req: DownstreamRequest, chains: readonly
     return ((req.socket as unknown as Record<symbol, ConnectionInfo | undefined>)[kConnection])?.chain;
   }
   return chains?.[0];
+}
+
+function isWebSocketUpgrade(req: DownstreamRequest): boolean {
+  const upgrade = req.headers.upgrade;
+  return req.httpVersionMajor === 1 && typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket';
+}
+
+/**
+ * Node hands HTTP/1.1 Upgrade requests to 'upgrade' listeners with the bare socket. Wrapping them in a
+ * ServerResponse lets the one proxy core route them (local replies included); a WebSocket that the
+ * upstream accepts becomes a tunnel. Other upgrade tokens (h2c) are served as plain requests.
+ */
+export function createUpgradeHandler(handler: RequestHandler): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return function handleUpgrade(req, socket, head) {
+    if (head.length > 0) socket.unshift(head);
+    socket.on('error', () => socket.destroy());
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    // The HTTP parser has let go of this socket: once a non-upgraded response is written, close it.
+    res.on('finish', () => (socket as Socket).end());
+    handler(req, res);
+  };
 }
 
 function hasBody(req: DownstreamRequest): boolean {
