@@ -31,4 +31,6 @@ export const kConnection = Symbol('gatehouse.connection');
 export interface ConnectionInfo {
   readonly chain: FilterChain;
   readonly sni: string | undefined;
+  /** Set after the handshake when the client presented a verified certificate (SANITIZE_SET, as Istio's gateways). */
+  clientCert?: string;
 }

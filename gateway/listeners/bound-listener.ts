@@ -11,7 +11,7 @@ import { selectFilterChain } from '../../routes/match.js';
 import type { Generation } from '../generation.js';
 import { kConnection, type ConnectionInfo, type PlaneState } from '../plane-state.js';
 import { createRequestHandler, createUpgradeHandler } from '../proxy/request-handler.js';
-import { applyClientCertPolicy, refuseReason } from '../tls/secure-contexts.js';
+import { applyClientCertPolicy, forwardedClientCert, refuseReason } from '../tls/secure-contexts.js';
 import { mountHandler, type DataPath } from './mount.js';
 import { handlePassthrough } from './passthrough.js';
 
@@ -104,7 +104,9 @@ export class BoundListener {
         if (refusal) {
           plane.log('debug', `refused TLS connection on port ${port} (${info.chain.name}): ${refusal}`);
           socket.destroy();
+          return;
         }
+        if (tls && tls.mode !== 'SIMPLE' && socket.authorized) info.clientCert = forwardedClientCert(socket);
       });
       server.on('tlsClientError', logError('TLS handshake failed'));
       server.on('sessionError', logError('HTTP/2 session error'));

@@ -36,6 +36,8 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
 
 export interface ForwardFacts {
   readonly clientIp: string;
+  /** x-forwarded-client-cert for a verified client certificate on this connection, else undefined. */
+  readonly clientCert: string | undefined;
   readonly scheme: string;
   readonly requestId: string;
   /** Host header to send upstream (rewritten authority or the original). */
@@ -48,6 +50,8 @@ export function buildUpstreamHeaders(incoming: IncomingHttpHeaders, facts: Forwa
   const out: Record<string, string | string[]> = {};
   for (const name in incoming) {
     if (name.charCodeAt(0) === 0x3a /* ':' pseudo-header */ || HOP_BY_HOP.has(name)) continue;
+    // At the edge, Envoy's own control headers and client-certificate claims from outside are not trusted.
+    if (name.startsWith('x-envoy-') || name === 'x-forwarded-client-cert') continue;
     if (named?.has(name)) continue;
     const value = incoming[name];
     if (value !== undefined) out[name] = value;
@@ -58,6 +62,7 @@ export function buildUpstreamHeaders(incoming: IncomingHttpHeaders, facts: Forwa
   out['x-forwarded-proto'] = facts.scheme;
   out['x-envoy-external-address'] = facts.clientIp;
   out['x-request-id'] = facts.requestId;
+  if (facts.clientCert !== undefined) out['x-forwarded-client-cert'] = facts.clientCert;
   return out;
 }
 

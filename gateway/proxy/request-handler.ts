@@ -99,11 +99,13 @@ function route(ctx: ListenerContext, ex: Exchange, req: DownstreamRequest): void
   }
 
   const clientIp = clientAddress(req);
+  const connection = ctx.scheme === 'https' ? (req.socket as unknown as Record<symbol, ConnectionInfo | undefined>)[kConnection] : undefined;
   const clientRequestId = headers['x-request-id'];
   const requestId = typeof clientRequestId === 'string' && clientRequestId !== '' ? clientRequestId : randomUUID();
   ex.requestId = requestId;
   const upstreamHeaders = buildUpstreamHeaders(headers, {
     clientIp,
+    clientCert: connection?.clientCert,
     scheme: ctx.scheme,
     requestId,
     authority: action.rewrite?.authority ?? authority,

@@ -107,3 +107,20 @@ export function refuseReason(socket: TLSSocket, tls: DownstreamTls): string | un
   }
   return undefined;
 }
+
+/**
+ * Envoy's x-forwarded-client-cert value for the verified peer certificate (Hash, Subject, URI and DNS
+ * SANs), computed once per connection.
+ */
+export function forwardedClientCert(socket: TLSSocket): string | undefined {
+  const cert = socket.getPeerX509Certificate();
+  if (!cert) return undefined;
+  const hash = cert.fingerprint256.replaceAll(':', '').toLowerCase();
+  const subject = cert.subject.split('\n').reverse().join(',');
+  let value = `Hash=${hash};Subject="${subject.replaceAll('"', '\\"')}"`;
+  for (const entry of (cert.subjectAltName ?? '').split(', ')) {
+    if (entry.startsWith('URI:')) value += `;URI=${entry.slice(4)}`;
+    else if (entry.startsWith('DNS:')) value += `;DNS=${entry.slice(4)}`;
+  }
+  return value;
+}

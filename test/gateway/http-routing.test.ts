@@ -103,7 +103,14 @@ for (const dataPath of ['fastify', 'raw'] as DataPath[]) {
         port,
         host: 'a.example.com',
         path: '/api/users?id=7',
-        headers: { 'x-forwarded-for': '203.0.113.9', 'x-request-id': 'client-id-1', 'x-drop-me': 'bye', 'x-added': 'zero' },
+        headers: {
+          'x-forwarded-for': '203.0.113.9',
+          'x-request-id': 'client-id-1',
+          'x-drop-me': 'bye',
+          'x-added': 'zero',
+          'x-forwarded-client-cert': 'By=forged',
+          'x-envoy-retry-on': '5xx',
+        },
       });
       assert.equal(r.status, 200);
       const seen = lastAt(a);
@@ -115,6 +122,9 @@ for (const dataPath of ['fastify', 'raw'] as DataPath[]) {
       assert.equal(seen.headers['x-dest'], 'a');
       assert.equal(seen.headers['x-added'], 'zero, one');
       assert.equal(seen.headers['x-drop-me'], undefined);
+      assert.equal(seen.headers['x-forwarded-client-cert'], undefined, 'a client-supplied XFCC passed the edge');
+      assert.equal(seen.headers['x-envoy-retry-on'], undefined, 'an x-envoy-* header passed the edge');
+      assert.equal(seen.headers['x-envoy-external-address'], '127.0.0.1');
       assert.equal(r.headers['x-resp-route'], 'api');
       assert.equal(r.headers['x-dest-resp'], 'a');
 

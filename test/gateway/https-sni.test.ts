@@ -181,6 +181,8 @@ async function mtlsRequest(servername: string, client?: Pem): Promise<number | '
 
 test('MUTUAL: only a client certificate from the chain CA with an accepted SAN gets through', async () => {
   assert.equal(await mtlsRequest('mtls.example.com', goodClient), 200);
+  const xfcc = String(a.received.at(-1)?.headers['x-forwarded-client-cert']);
+  assert.match(xfcc, /^Hash=[0-9a-f]{64};Subject="CN=client";URI=spiffe:\/\/cluster\.local\/ns\/default\/sa\/client$/);
   assert.equal(await mtlsRequest('mtls.example.com'), 'refused', 'no client certificate');
   assert.equal(await mtlsRequest('mtls.example.com', strangerClient), 'refused', 'certificate from another CA');
   assert.equal(await mtlsRequest('mtls.example.com', wrongSanClient), 'refused', 'SAN not listed');
@@ -188,6 +190,7 @@ test('MUTUAL: only a client certificate from the chain CA with an accepted SAN g
 
 test('OPTIONAL_MUTUAL: no certificate is fine, a bad one is refused', async () => {
   assert.equal(await mtlsRequest('optional.example.com'), 200);
+  assert.equal(a.received.at(-1)?.headers['x-forwarded-client-cert'], undefined);
   assert.equal(await mtlsRequest('optional.example.com', goodClient), 200);
   assert.equal(await mtlsRequest('optional.example.com', strangerClient), 'refused');
 });
