@@ -77,3 +77,18 @@ export function opensslVerifies(leafPem: string, untrustedPem: string, rootPem: 
 export function opensslText(certPem: string): string {
   return execFileSync('openssl', ['x509', '-noout', '-text'], { input: certPem, encoding: 'utf8' });
 }
+
+let leafCount = 0;
+
+/** A leaf signed by the cacerts root with SANs written as openssl spells them (`DNS:a,IP:::1,URI:spiffe://...`). */
+export function issueLeafWithSans(cacerts: TestCacerts, sans: string, kind: KeyKind = 'ec'): { certPem: string; keyPem: string } {
+  const base = `leaf-${++leafCount}`;
+  writeFileSync(join(cacerts.dir, `${base}.ext`), `subjectAltName=${sans}\nbasicConstraints=CA:FALSE\n`);
+  openssl(['req', ...keyArgs(kind), '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/O=gatehouse-test/CN=${base}`], cacerts.dir);
+  openssl(
+    ['x509', '-req', '-in', `${base}.csr`, '-CA', 'root-cert.pem', '-CAkey', 'root-key.pem', '-CAcreateserial',
+      '-out', `${base}.crt`, '-days', '5', '-extfile', `${base}.ext`],
+    cacerts.dir,
+  );
+  return { certPem: readFileSync(join(cacerts.dir, `${base}.crt`), 'utf8'), keyPem: readFileSync(join(cacerts.dir, `${base}.key`), 'utf8') };
+}
