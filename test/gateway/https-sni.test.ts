@@ -60,6 +60,7 @@ before(async () => {
       secret: 'istio-system/m-cert',
       clientCaSecret: 'istio-system/client-ca',
     }),
+    tlsChain('https.443.v13', ['tls13.example.com'], 'https.443.a', { secret: 'istio-system/a-cert', minVersion: 'TLSv1.3' }),
     // The Secret is missing: Istio refuses these handshakes.
     tlsChain('https.443.nosecret', ['nosecret.example.com'], 'https.443.a', {}),
   ];
@@ -214,3 +215,32 @@ function sClient(servername: string): Promise<string> {
     child.stdin?.end();
   });
 }
+
+test("a chain's minimum TLS version is enforced even though node negotiates before SNI", async () => {
+  const tooOld = await new Promise<string>((resolve) => {
+    const s = tlsConnect({ host: '127.0.0.1', port, servername: 'tls13.example.com', ca: serverCa.certPem, maxVersion: 'TLSv1.2', checkServerIdentity: () => undefined });
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve('timeout');
+    }, 5_000);
+    s.on('error', (err) => {
+      clearTimeout(timer);
+      resolve(`error: ${err.message}`);
+    });
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve('closed');
+    });
+    s.on('secureConnect', () => s.write('GET / HTTP/1.1\r\nHost: a.example.com\r\n\r\n'));
+    s.on('data', (d: Buffer) => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(`answered: ${d.toString().split('\r\n')[0]}`);
+    });
+  });
+  assert.ok(tooOld === 'closed' || tooOld.startsWith('error'), `a TLS 1.2 client was served: ${tooOld}`);
+  const modern = await handshake('tls13.example.com');
+  assert.ok(modern.ok, 'a TLS 1.3 client is refused');
+  assert.equal(modern.socket.getProtocol(), 'TLSv1.3');
+  modern.socket.destroy();
+});
