@@ -99,7 +99,7 @@ export class CertificateAuthority {
    * Validates Istio `cacerts` material with node:crypto and returns the CA, or throws a coded error:
    * GH_ERR_CA (does not parse), GH_ERR_CA_KEY_MISMATCH, GH_ERR_CA_NOT_CA, GH_ERR_CA_EXPIRED,
    * GH_ERR_CA_CHAIN (ca-cert does not lead to root-cert through cert-chain), GH_ERR_CA_KEY_UNSUPPORTED
-   * (an ECDSA key: forge cannot sign with it; see docs/certificates.md).
+   * (an ECDSA key: forge cannot sign with it; see certs/README.md).
    */
   static fromCacerts(
     cacerts: IstioCacerts,
