@@ -123,7 +123,7 @@ export class CertificateAuthority {
     if (!cert.ca) fail(ErrCode.CA_NOT_CA, `${CA_FILES.caCert} (${describe(cert)}) is not a CA certificate: basicConstraints CA:TRUE is missing`);
     const verdict = verifyChain(cert, chain.map((c) => c.toString()), roots.map((r) => r.toString()), now);
     if (!verdict.valid) {
-      const expired = /expired|not valid before/.test(verdict.reason);
+      const expired = verdict.problem === 'expired' || verdict.problem === 'not-yet-valid';
       fail(
         expired ? ErrCode.CA_EXPIRED : ErrCode.CA_CHAIN,
         expired ? `CA material is not valid now: ${verdict.reason}` : `${CA_FILES.caCert} does not chain to ${CA_FILES.rootCert}: ${verdict.reason}`,

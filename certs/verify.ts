@@ -22,7 +22,10 @@ export function certificateSans(pem: string | X509Certificate): SubjectAltName[]
 
 export type ChainVerification =
   | { readonly valid: true; /** Leaf first, trust anchor last. */ readonly path: readonly X509Certificate[] }
-  | { readonly valid: false; readonly reason: string };
+  | { readonly valid: false; readonly problem: ChainProblem; readonly reason: string };
+
+/** Why a chain did not verify: callers map these to their own codes (an expired CA is not an untrusted one). */
+export type ChainProblem = 'unparseable' | 'no-root' | 'expired' | 'not-yet-valid' | 'untrusted' | 'too-long';
 
 /** Longer chains than this are not real PKI; the bound also keeps the path search finite on any input. */
 const MAX_CHAIN_DEPTH = 8;
@@ -48,31 +51,31 @@ export function verifyChain(
     intermediates = chainPems.flatMap(parseCertificates);
     roots = rootPems.flatMap(parseCertificates);
   } catch (err) {
-    return { valid: false, reason: (err as Error).message };
+    return { valid: false, problem: 'unparseable', reason: (err as Error).message };
   }
-  if (roots.length === 0) return { valid: false, reason: 'no root certificate to verify against' };
+  if (roots.length === 0) return { valid: false, problem: 'no-root', reason: 'no root certificate to verify against' };
 
   const path: X509Certificate[] = [leaf];
   let current = leaf;
   for (let depth = 0; depth < MAX_CHAIN_DEPTH; depth++) {
     const invalid = validityProblem(current, at);
-    if (invalid) return { valid: false, reason: invalid };
+    if (invalid) return invalid;
     const root = roots.find((r) => r.fingerprint256 === current.fingerprint256);
     if (root) return { valid: true, path };
     const anchor = roots.find((r) => signedBy(current, r));
     if (anchor) {
       const problem = validityProblem(anchor, at);
-      if (problem) return { valid: false, reason: problem };
+      if (problem) return problem;
       return { valid: true, path: [...path, anchor] };
     }
     const issuer = intermediates.find((c) => !path.includes(c) && signedBy(current, c));
     if (!issuer) {
-      return { valid: false, reason: `no issuer found for "${subjectOf(current)}" (issuer "${oneLine(current.issuer)}") among the chain and roots` };
+      return { valid: false, problem: 'untrusted', reason: `no issuer found for "${subjectOf(current)}" (issuer "${oneLine(current.issuer)}") among the chain and roots` };
     }
     path.push(issuer);
     current = issuer;
   }
-  return { valid: false, reason: `chain longer than ${MAX_CHAIN_DEPTH} certificates` };
+  return { valid: false, problem: 'too-long', reason: `chain longer than ${MAX_CHAIN_DEPTH} certificates` };
 }
 
 function signedBy(child: X509Certificate, issuer: X509Certificate): boolean {
@@ -84,11 +87,13 @@ function signedBy(child: X509Certificate, issuer: X509Certificate): boolean {
   }
 }
 
-function validityProblem(cert: X509Certificate, at: number): string | undefined {
+function validityProblem(cert: X509Certificate, at: number): ChainVerification | undefined {
   const from = Date.parse(cert.validFrom);
   const to = Date.parse(cert.validTo);
-  if (at < from) return `certificate "${subjectOf(cert)}" is not valid before ${new Date(from).toISOString()}`;
-  if (at > to) return `certificate "${subjectOf(cert)}" expired at ${new Date(to).toISOString()}`;
+  if (at < from) {
+    return { valid: false, problem: 'not-yet-valid', reason: `certificate "${subjectOf(cert)}" is not valid before ${new Date(from).toISOString()}` };
+  }
+  if (at > to) return { valid: false, problem: 'expired', reason: `certificate "${subjectOf(cert)}" expired at ${new Date(to).toISOString()}` };
   return undefined;
 }
 

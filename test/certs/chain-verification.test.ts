@@ -23,12 +23,15 @@ for (const kind of ['ec', 'rsa'] as const) {
     const wrong = verifyChain(leaf.certPem, [], [other.certPem]);
     assert.equal(wrong.valid, false);
     assert.match(wrong.valid ? '' : wrong.reason, /no issuer found/);
+    assert.equal(wrong.valid ? '' : wrong.problem, 'untrusted');
     assert.ok(verifyChain(leaf.certPem, [], [other.certPem, ca.certPem]).valid, 'any of several roots will do');
 
     const expired = verifyChain(leaf.certPem, [], [ca.certPem], Date.now() + 11 * DAY);
     assert.match(expired.valid ? '' : expired.reason, /expired/);
+    assert.equal(expired.valid ? '' : expired.problem, 'expired');
     const early = verifyChain(leaf.certPem, [], [ca.certPem], new Date(Date.now() - DAY));
     assert.match(early.valid ? '' : early.reason, /not valid before/);
+    assert.equal(early.valid ? '' : early.problem, 'not-yet-valid');
   });
 
   test(`${kind}: keyMatchesCertificate tells a certificate's own key from another`, () => {
