@@ -2,7 +2,7 @@
 // are accepted when sound and refused, with a code naming the reason, when not.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,27 @@ test('first start creates a self-signed RSA root in the state directory; a resta
   // A certificate from the restarted CA is trusted by a peer that kept the first root.
   const leaf = await issueWorkloadCertificate(second.authority, { namespace: 'default', serviceAccount: 'web' });
   assert.equal(verifyChain(leaf.certPem, [leaf.chainPem], [ca.rootPem]).valid, true);
+});
+
+test('two starts racing on an empty state directory install one root; the loser is told to retry', async () => {
+  const dir = stateDir();
+  const results = await Promise.allSettled([
+    CertificateAuthority.loadOrCreate({ stateDir: dir }),
+    CertificateAuthority.loadOrCreate({ stateDir: dir }),
+    CertificateAuthority.loadOrCreate({ stateDir: dir }),
+  ]);
+  const winners = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.authority.fingerprint256] : []));
+  const losers = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error & { code?: string }] : []));
+  assert.ok(winners.length >= 1, 'someone installs the root');
+  assert.equal(new Set(winners).size, 1, 'and everyone who succeeds has the same one');
+  for (const err of losers) {
+    assert.equal(err.code, 'GH_ERR_CA');
+    assert.match(err.message, /another process is creating the CA; retry/);
+  }
+  const after = await CertificateAuthority.loadOrCreate({ stateDir: dir });
+  assert.equal(after.created, false);
+  assert.equal(after.authority.fingerprint256, winners[0]);
+  assert.equal(new X509Certificate(readFileSync(join(dir, 'ca-cert.pem'), 'utf8')).checkPrivateKey(createPrivateKey(readFileSync(join(dir, 'ca-key.pem'), 'utf8'))), true);
 });
 
 test('an incomplete state directory is refused, not overwritten', async () => {
