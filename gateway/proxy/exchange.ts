@@ -93,6 +93,8 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
   /** The WebSocket upgrade asked for (HTTP/1.1 only), forwarded as a tunnel once the upstream agrees. */
   upgrade: string | undefined = undefined;
   private tunnelled = false;
+  /** grpc-status from the response headers (trailers-only) or trailers; '' when not gRPC. */
+  private grpcStatus = '';
   /** We ended the response (local reply or upstream completion). */
   private ended = false;
   private finished = false;
@@ -220,6 +222,8 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     this.responseCode = statusCode;
     this.responseCodeDetails = 'via_upstream';
     const headers = buildResponseHeaders(rawHeaders) as Record<string, string | string[] | number | undefined>;
+    const grpcStatus = headers['grpc-status'];
+    if (typeof grpcStatus === 'string') this.grpcStatus = grpcStatus;
     headers['x-envoy-upstream-service-time'] = String(this.upstreamServiceTimeMs);
     headers.server = 'istio-envoy';
     applyHeaderOps(headers, this.route?.responseHeaders);
@@ -249,14 +253,32 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     return ok;
   }
 
-  onComplete(trailers: string[] | null): void {
+  onComplete(trailers: string[] | Buffer[] | Record<string, string | string[] | undefined> | null): void {
     this.clearTimer();
     if (this.finished) return;
     const res = this.res;
-    if (trailers && trailers.length > 0 && this.req.httpVersionMajor === 2) {
+    // h1 upstreams give raw name/value pairs, h2 upstreams a headers object.
+    if (trailers && this.req.httpVersionMajor === 2) {
       const t: Record<string, string> = {};
-      for (let i = 0; i + 1 < trailers.length; i += 2) t[String(trailers[i]).toLowerCase()] = String(trailers[i + 1]);
-      (res as Http2ServerResponse).addTrailers(t);
+      let any = false;
+      if (Array.isArray(trailers)) {
+        for (let i = 0; i + 1 < trailers.length; i += 2) {
+          t[String(trailers[i]).toLowerCase()] = String(trailers[i + 1]);
+          any = true;
+        }
+      } else {
+        for (const name in trailers) {
+          const value = trailers[name];
+          if (name.charCodeAt(0) === 0x3a || value === undefined) continue;
+          t[name] = Array.isArray(value) ? value.join(', ') : value;
+          any = true;
+        }
+      }
+      if (any) {
+        (res as Http2ServerResponse).addTrailers(t);
+        const grpcStatus = t['grpc-status'];
+        if (grpcStatus !== undefined) this.grpcStatus = grpcStatus;
+      }
     }
     this.ended = true;
     res.end();
@@ -446,7 +468,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
         responseCode: this.responseCode,
         responseFlags: this.responseFlags,
         protocol: grpc ? 'grpc' : 'http',
-        grpcStatus: '',
+        grpcStatus: grpc ? this.grpcStatus : '',
         durationMs: this.durationMs,
         requestBytes: this.bytesReceived,
         responseBytes: this.bytesSent,

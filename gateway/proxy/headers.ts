@@ -62,6 +62,9 @@ export function buildUpstreamHeaders(incoming: IncomingHttpHeaders, facts: Forwa
   out['x-forwarded-proto'] = facts.scheme;
   out['x-envoy-external-address'] = facts.clientIp;
   out['x-request-id'] = facts.requestId;
+  // TE is hop-by-hop, but `trailers` states what the client accepts end to end (gRPC requires it).
+  const te = incoming.te;
+  if (typeof te === 'string' && te.toLowerCase().includes('trailers')) out.te = 'trailers';
   if (facts.clientCert !== undefined) out['x-forwarded-client-cert'] = facts.clientCert;
   return out;
 }
