@@ -67,10 +67,11 @@ before(async () => {
     cluster('h2c.default.svc.cluster.local', [{ port: h2cPort }], { protocol: 'HTTP2' }),
     cluster('rr.default.svc.cluster.local', [{ port: e1.port }, { port: e2.port }]),
     cluster('lr.default.svc.cluster.local', [{ port: e1.port }, { port: e2.port }], { loadBalancer: 'LEAST_REQUEST' }),
+    cluster('dns.example.internal', [{ address: 'localhost', port: e1.port }], { discovery: 'DNS' }),
   ];
   const byPrefix = (p: string, c: Cluster) => route(p, forward([c.name]), { match: [prefix(`/${p}`)] });
   const table = routeTable('http.80', [
-    vhost(['*'], ['simple', 'wrongca', 'san', 'badsan', 'mutual', 'h2c', 'rr', 'lr'].map((p, i) => byPrefix(p, clusters[i] as Cluster))),
+    vhost(['*'], ['simple', 'wrongca', 'san', 'badsan', 'mutual', 'h2c', 'rr', 'lr', 'dns'].map((p, i) => byPrefix(p, clusters[i] as Cluster))),
   ]);
   gw = await startPlane(snapshot({ listeners: [httpListener(80, 'http.80')], routeTables: [table], clusters, secrets }));
   port = gw.port(80);
@@ -136,4 +137,10 @@ test('LEAST_REQUEST avoids the endpoint with a request in flight', async () => {
   e1.releaseGated();
   e2.releaseGated();
   assert.equal((await held).status, 200);
+});
+
+test('DNS clusters resolve their endpoint host names when connecting', async () => {
+  const r = await request({ port, path: '/dns' });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['x-upstream'], 'e1');
 });
