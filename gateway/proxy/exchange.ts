@@ -15,6 +15,8 @@ import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { formatAccessLog } from '../telemetry/access-log.js';
 import type { EndpointPool } from '../upstream/endpoint-pool.js';
 import { applyHeaderOps, buildResponseHeaders } from './headers.js';
+import { spliceTunnel } from './tunnel.js';
+import { classifyUpstreamFailure, errorText } from './upstream-failure.js';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
 export type DownstreamResponse = ServerResponse | Http2ServerResponse;
@@ -22,27 +24,12 @@ export type DownstreamResponse = ServerResponse | Http2ServerResponse;
 const kExchange = Symbol('gatehouse.exchange');
 const kExchangeReq = Symbol('gatehouse.exchange.request');
 
-/** How long a WebSocket tunnel may stay half-closed before both sides are closed. */
-const TUNNEL_HALF_CLOSE_MS = 5_000;
-
 /** Error used to abort an upstream request; its flag says why. */
 class AbortReason extends Error {
   constructor(readonly flag: string) {
     super(`aborted: ${flag}`);
   }
 }
-
-/** Connect-phase failures: the upstream was never reached (503 UF). */
-const CONNECT_FAILURE_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'ETIMEDOUT',
-]);
 
 export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
   // --- access-log fields (AccessLogEntry) ---
@@ -299,34 +286,9 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
       return;
     }
     if (reason) return; // our own abort; its reply is already decided
-    const code = (err as { code?: string }).code ?? '';
     this.upstreamTransportFailureReason = errorText(err);
-    if (!this.connected || CONNECT_FAILURE_CODES.has(code) || isTlsFailure(code)) {
-      this.localReply(
-        503,
-        ResponseFlag.UPSTREAM_CONNECTION_FAILURE,
-        'upstream_reset_before_response_started{connection_failure}',
-        `upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: ${this.upstreamTransportFailureReason}`,
-      );
-    } else if (err.name === 'HTTPParserError' || code.startsWith('HPE_') || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
-      this.localReply(502, ResponseFlag.UPSTREAM_PROTOCOL_ERROR, 'upstream_reset_before_response_started{protocol_error}', 'upstream protocol error');
-    } else if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-      this.localReply(504, ResponseFlag.UPSTREAM_REQUEST_TIMEOUT, 'response_timeout', 'upstream request timeout');
-    } else if (code === 'ECONNRESET') {
-      this.localReply(
-        503,
-        ResponseFlag.UPSTREAM_RESET,
-        'upstream_reset_before_response_started{remote_reset}',
-        'upstream connect error or disconnect/reset before headers. reset reason: remote reset',
-      );
-    } else {
-      this.localReply(
-        503,
-        ResponseFlag.UPSTREAM_CONNECTION_TERMINATION,
-        'upstream_reset_before_response_started{connection_termination}',
-        'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
-      );
-    }
+    const failure = classifyUpstreamFailure(err, this.connected, this.upstreamTransportFailureReason);
+    this.localReply(failure.status, failure.flag, failure.details, failure.body);
   }
 
   onBodySent(): void {}
@@ -348,34 +310,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     const raw = rawHeaders ?? [];
     for (let i = 0; i + 1 < raw.length; i += 2) head += `${String(raw[i])}: ${String(raw[i + 1])}\r\n`;
     client.write(`${head}\r\n`);
-    const close = (): void => {
-      client.destroy();
-      upstream.destroy();
-    };
-    // One side finishing is passed on (pipe ends the other, flushing what is buffered); node's HTTP
-    // sockets allow half-open, so a peer that never closes its half is cut off after a grace period.
-    let lingering: NodeJS.Timeout | undefined;
-    const halfClosed = (): void => {
-      lingering ??= setTimeout(close, TUNNEL_HALF_CLOSE_MS).unref();
-    };
-    upstream.on('error', close);
-    upstream.on('close', () => {
-      // Let what the upstream sent last reach the client before its socket closes.
-      client.end();
-      halfClosed();
-    });
-    upstream.on('end', halfClosed);
-    client.on('error', close);
-    client.on('close', () => {
-      if (lingering) clearTimeout(lingering);
-      close();
-    });
-    client.on('end', halfClosed);
-    upstream.on('data', (c: Buffer) => (this.bytesSent += c.length));
-    client.on('data', (c: Buffer) => (this.bytesReceived += c.length));
-    upstream.pipe(client);
-    client.pipe(upstream);
-    client.resume();
+    spliceTunnel(client, upstream, this);
   }
 
   // --- abort paths ---
@@ -487,15 +422,6 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     this.route = route;
     this.routeName = route.name;
   }
-}
-
-function errorText(err: Error): string {
-  const code = (err as { code?: string }).code;
-  return code ? `${code}: ${err.message}` : err.message;
-}
-
-function isTlsFailure(code: string): boolean {
-  return code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT') || code.startsWith('UNABLE_TO');
 }
 
 // Module-level listeners read the Exchange from the emitter, so no closure is made per request.
