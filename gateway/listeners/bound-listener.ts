@@ -1,6 +1,7 @@
 // A bound listener: the server behind one Gateway port, its live connections, and how it stops.
 // HTTP → node:http; HTTPS → http2 secure server offering h2 and http/1.1 with the filter chain chosen
 // per connection by SNI; TLS → a net server that reads the SNI and tunnels bytes (passthrough).
+import { constants as cryptoConstants } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
@@ -89,14 +90,16 @@ export class BoundListener {
       server.on('secureConnection', (socket: TLSSocket) => {
         let info = (socket as unknown as Record<symbol, ConnectionInfo | undefined>)[kConnection];
         if (!info) {
-          // No SNI: the default context served the catch-all chain, if there is one.
+          // The SNI callback did not run: either no SNI (the default context served the catch-all
+          // chain, if any) or a resumed session (OpenSSL skips the certificate callback then).
+          const sni = typeof socket.servername === 'string' && socket.servername ? socket.servername : undefined;
           const listener = plane.current?.listeners.get(port);
-          const chain = listener ? selectFilterChain(listener, undefined) : undefined;
-          if (!chain) {
+          const chain = listener ? selectFilterChain(listener, sni) : undefined;
+          if (!chain || (sni !== undefined && !plane.current?.contexts.has(chain))) {
             socket.destroy();
             return;
           }
-          info = { chain, sni: undefined };
+          info = { chain, sni };
           (socket as unknown as Record<symbol, ConnectionInfo>)[kConnection] = info;
         }
         const tls = info.chain.tls;
@@ -147,13 +150,19 @@ export class BoundListener {
     });
   }
 
-  /** HTTPS: the context served to clients that send no SNI (the catch-all chain's, or none). */
+  /**
+   * HTTPS: the context served to clients that send no SNI (the catch-all chain's, or none). It is also
+   * the session context, so it decides resumption. A resumed session skips node's SNI callback, and
+   * with it the per-chain client-certificate request; a resumed TLS 1.2 session does not even report its
+   * SNI, so its chain cannot be known. So no session tickets are issued (node keeps no server session
+   * cache either) and every handshake is a full one; keep-alive and h2 amortise it.
+   */
   updateDefaultContext(gen: Generation): void {
     if (this.protocol !== 'HTTPS') return;
     const listener = gen.listeners.get(this.port);
     const chain = listener ? selectFilterChain(listener, undefined) : undefined;
     const ctx = chain ? gen.contexts.get(chain) : undefined;
-    (this.server as Http2SecureServer).setSecureContext(ctx ? ctx.options : {});
+    (this.server as Http2SecureServer).setSecureContext({ ...(ctx ? ctx.options : {}), secureOptions: cryptoConstants.SSL_OP_NO_TICKET });
   }
 
   /** Stop accepting and ask connections to wind down: idle HTTP/1 closes, h2 sessions get GOAWAY. */
