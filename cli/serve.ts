@@ -4,7 +4,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createControlPlane } from '../control/index.js';
 import { createDirectorySource } from '../control/sources/directory.js';
 import { startAdminPorts } from '../gateway/admin/index.js';
-import { createDataPlane } from '../gateway/index.js';
+import { createDataPlane, type WorkloadIdentity } from '../gateway/index.js';
 import type { ServeOptions } from './args.js';
 import { createLog } from './log.js';
 
@@ -25,6 +25,7 @@ export async function serve(options: ServeOptions): Promise<RunningGateway> {
   collectDefaultMetrics({ register: registry });
 
   const dataPlane = createDataPlane({
+    identity: workloadIdentity(options),
     bindAddress: options.bindAddress,
     portMap: options.portMap,
     registry,
@@ -92,4 +93,23 @@ export async function serve(options: ServeOptions): Promise<RunningGateway> {
     return shuttingDown;
   };
   return { stopped, shutdown };
+}
+
+/**
+ * How the gateway names itself as the source in istio_* metrics, from its labels the way Istio derives
+ * canonical names (service.istio.io/canonical-*, then app.kubernetes.io/*, then app/version).
+ */
+function workloadIdentity(options: ServeOptions): WorkloadIdentity {
+  const l = options.labels;
+  const app = l['app'] ?? l['app.kubernetes.io/name'] ?? 'istio-ingressgateway';
+  return {
+    workload: app,
+    namespace: options.namespace,
+    app,
+    version: l['version'] ?? l['app.kubernetes.io/version'] ?? 'unknown',
+    principal: 'unknown',
+    cluster: 'Kubernetes',
+    canonicalService: l['service.istio.io/canonical-name'] ?? l['app.kubernetes.io/name'] ?? app,
+    canonicalRevision: l['service.istio.io/canonical-revision'] ?? l['app.kubernetes.io/version'] ?? 'latest',
+  };
 }
