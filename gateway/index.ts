@@ -6,12 +6,14 @@ import type { Generation } from './generation.js';
 import { BoundListener } from './listeners/bound-listener.js';
 import { dataPathFromEnv, type DataPath } from './listeners/mount.js';
 import type { PlaneState } from './plane-state.js';
+import { edgePolicy, type EdgePolicy } from './edge-policy.js';
 import { createStdoutSink } from './telemetry/stdout-sink.js';
 import { RequestMetrics, DEFAULT_IDENTITY, type WorkloadIdentity } from './telemetry/metrics.js';
 import { SecureContextCache } from './tls/secure-contexts.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
 
 export type { WorkloadIdentity } from './telemetry/metrics.js';
+export type { EdgePolicy } from './edge-policy.js';
 
 export interface DataPlaneOptions {
   /** Address listeners bind to (default '0.0.0.0'; tests use '127.0.0.1'). */
@@ -32,6 +34,8 @@ export interface DataPlaneOptions {
   readonly dataPath?: DataPath;
   /** How long retired listeners' connections and pools may finish before being destroyed (default 30 s). */
   readonly retireGraceMs?: number;
+  /** Edge limits and header policy; unset fields take DEFAULT_EDGE_POLICY's values. Optional (additive). */
+  readonly edge?: Partial<EdgePolicy>;
 }
 
 export interface DataPlane {
@@ -72,6 +76,8 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneInternals {
     log,
     inFlight: 0,
     onIdle: undefined,
+    edge: edgePolicy(options.edge),
+    connections: 0,
   };
   const clusters = new ClusterManager();
   const contexts = new SecureContextCache();

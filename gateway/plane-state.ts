@@ -1,6 +1,7 @@
 // The state a listener's request handler shares with the DataPlane: the live generation, drain
 // state and telemetry. One object per DataPlane, created once.
 import type { FilterChain } from '../core/snapshot.js';
+import type { EdgePolicy } from './edge-policy.js';
 import type { Generation } from './generation.js';
 import type { RequestMetrics } from './telemetry/metrics.js';
 
@@ -15,6 +16,10 @@ export interface PlaneState {
   inFlight: number;
   /** Called when inFlight drops to zero (drain waits on it). */
   onIdle: (() => void) | undefined;
+  /** Limits and header policy at the edge. */
+  readonly edge: EdgePolicy;
+  /** Open client connections across all listeners (for EdgePolicy.maxConnections). */
+  connections: number;
 }
 
 /** What a listener's handler knows without looking at the snapshot. */

@@ -9,6 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import type { ListenerProtocol } from '../../core/snapshot.js';
 import { ErrCode, GatehouseError } from '../../core/errors.js';
 import { selectFilterChain } from '../../routes/match.js';
+import type { EdgePolicy } from '../edge-policy.js';
 import type { Generation } from '../generation.js';
 import { kConnection, type ConnectionInfo, type PlaneState } from '../plane-state.js';
 import { createRequestHandler, createUpgradeHandler } from '../proxy/request-handler.js';
@@ -43,8 +44,27 @@ export class BoundListener {
     });
   }
 
+  /**
+   * Connection limits, checked before any byte is read: over a limit the connection is closed at once
+   * (a client sees a reset, as with Envoy's overload manager) rather than queued. The per-listener
+   * limit is node's own `maxConnections`; the total is counted across listeners here.
+   */
+  private static limitConnections(server: HttpServer | Http2SecureServer | NetServer, plane: PlaneState): void {
+    server.maxConnections = plane.edge.maxConnectionsPerListener;
+    // prependListener: the check must run before the HTTP/TLS machinery starts on the socket.
+    server.prependListener('connection', (socket: Socket) => {
+      if (plane.connections >= plane.edge.maxConnections) {
+        socket.destroy();
+        return;
+      }
+      plane.connections++;
+      socket.once('close', () => plane.connections--);
+    });
+  }
+
   static async bind(spec: ListenerSpec, plane: PlaneState, dataPath: DataPath): Promise<BoundListener> {
     const listener = new BoundListener(spec, BoundListener.createServer(spec, plane));
+    BoundListener.limitConnections(listener.server, plane);
     if (spec.protocol === 'HTTP') {
       const handler = createRequestHandler({ port: spec.port, scheme: 'http', plane });
       await mountHandler(dataPath, listener.server as HttpServer, handler, false);
@@ -62,7 +82,7 @@ export class BoundListener {
   private static createServer(spec: ListenerSpec, plane: PlaneState): HttpServer | Http2SecureServer | NetServer {
     const logError = (what: string) => (err: Error) => plane.log('debug', `${what} on port ${spec.port}: ${err.message}`);
     if (spec.protocol === 'HTTP') {
-      const server = createHttpServer({ requireHostHeader: false, keepAliveTimeout: 60_000 });
+      const server = createHttpServer({ requireHostHeader: false, ...http1Limits(plane.edge) });
       server.on('clientError', answerClientError);
       return server;
     }
@@ -70,6 +90,10 @@ export class BoundListener {
       const port = spec.port;
       const server = createSecureServer({
         allowHTTP1: true,
+        ...http1Limits(plane.edge),
+        maxSessionInvalidFrames: 100,
+        maxSessionRejectedStreams: 100,
+        settings: { maxConcurrentStreams: plane.edge.maxConcurrentStreams, maxHeaderListSize: plane.edge.maxRequestHeaderBytes },
         minVersion: 'TLSv1.2',
         maxVersion: 'TLSv1.3',
         // Invoked with the TLS socket as `this` (node calls it as socket._SNICallback).
@@ -195,9 +219,30 @@ export class BoundListener {
   }
 }
 
+/**
+ * Node's HTTP/1 server options for the edge limits. connectionsCheckingInterval is how often node
+ * looks for connections past headersTimeout/requestTimeout: its 30 s default would let a slowloris
+ * client hold a connection three times longer than the header timeout says.
+ */
+function http1Limits(edge: EdgePolicy) {
+  return {
+    maxHeaderSize: edge.maxRequestHeaderBytes,
+    headersTimeout: edge.headersTimeoutMs,
+    requestTimeout: edge.requestTimeoutMs,
+    keepAliveTimeout: edge.idleTimeoutMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(edge.headersTimeoutMs / 4))),
+    // Count every header so the edge's own limit (431) applies instead of silent truncation.
+    maxHeadersCount: 0,
+  };
+}
+
 /** Requests node cannot parse: answered as Envoy does (431 for oversized headers, else 400); gone clients just go. */
 function answerClientError(err: Error & { code?: string }, socket: Socket): void {
-  if (!socket.writable || err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+  // A response has started on this connection (the error is in a body or a pipelined request): a
+  // second status line would be read as the answer to the next request. Cut the connection. Before
+  // that, the 400 below ends the socket, so the pending response can no longer be written.
+  const inProgress = (socket as unknown as { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
+  if (inProgress?.headersSent || !socket.writable || err.code === 'ECONNRESET' || err.code === 'EPIPE') {
     socket.destroy();
     return;
   }

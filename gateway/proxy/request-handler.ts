@@ -14,6 +14,7 @@ import { Exchange, type DownstreamRequest, type DownstreamResponse } from './exc
 import { applyHeaderOps, buildUpstreamHeaders } from './headers.js';
 import { normalizeHost } from './host.js';
 import { redirectLocation, tlsRedirectLocation } from './redirect.js';
+import { refusedAtEdge } from './request-guard.js';
 
 export type RequestHandler = (req: DownstreamRequest, res: DownstreamResponse) => void;
 
@@ -33,6 +34,7 @@ export function createRequestHandler(ctx: ListenerContext): RequestHandler {
 }
 
 function route(ctx: ListenerContext, ex: Exchange, req: DownstreamRequest): void {
+  if (refusedAtEdge(ex, req, ctx.plane.edge)) return;
   const gen = ex.gen;
   const headers = req.headers;
   const authority = ex.authority;
