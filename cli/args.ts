@@ -17,6 +17,13 @@ export interface ServeOptions {
   readonly drainTimeoutMs: number;
   readonly accessLogFormat: 'text' | 'json' | 'off';
   readonly logLevel: LogLevel;
+  /** Mesh CA state directory (our own root); default `$GATEHOUSE_STATE_DIR/ca` or `.gatehouse/ca`. */
+  readonly caDir: string | undefined;
+  /** Istio cacerts files to sign with instead of our own root. */
+  readonly cacertsDir: string | undefined;
+  readonly trustDomain: string;
+  /** Lifetime of the gateway's workload certificate. */
+  readonly workloadCertTtlMs: number;
 }
 
 export const SERVE_DEFAULTS = {
@@ -31,6 +38,8 @@ export const SERVE_DEFAULTS = {
   drainTimeout: '5s',
   accessLogFormat: 'text',
   logLevel: 'info',
+  trustDomain: 'cluster.local',
+  workloadCertTtl: '24h',
 } as const;
 
 export const SERVE_USAGE = `usage: gatehouse serve --config DIR [--config DIR ...] [options]
@@ -48,6 +57,10 @@ export const SERVE_USAGE = `usage: gatehouse serve --config DIR [--config DIR ..
   --drain-timeout D        on SIGTERM, how long in-flight requests may finish, e.g. 5s, 500ms (default ${SERVE_DEFAULTS.drainTimeout})
   --access-log-format F    text (Istio's default), json or off (default ${SERVE_DEFAULTS.accessLogFormat})
   --log-level L            debug, info, warn or error (default ${SERVE_DEFAULTS.logLevel})
+  --ca-dir DIR             mesh CA state (own root, created at first start) (default $GATEHOUSE_STATE_DIR/ca or .gatehouse/ca)
+  --cacerts-dir DIR        sign the gateway's identity with Istio cacerts files (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem)
+  --trust-domain TD        SPIFFE trust domain of the mesh (default ${SERVE_DEFAULTS.trustDomain})
+  --workload-cert-ttl D    lifetime of the gateway's mesh certificate, renewed at half of it (default ${SERVE_DEFAULTS.workloadCertTtl})
 `;
 
 function usage(message: string): never {
@@ -84,11 +97,11 @@ export function parseLabels(v: string): Record<string, string> {
 
 /** `5s`, `500ms`, `1m`, or a bare number of seconds. */
 export function parseDurationMs(flag: string, v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
   if (!m) usage(`${flag}: not a duration: ${JSON.stringify(v)} (use e.g. 5s or 500ms)`);
   const n = Number(m[1]);
   const unit = m[2] ?? 's';
-  return Math.round(unit === 'ms' ? n : unit === 'm' ? n * 60_000 : n * 1000);
+  return Math.round(unit === 'ms' ? n : unit === 'm' ? n * 60_000 : unit === 'h' ? n * 3_600_000 : n * 1000);
 }
 
 /** Reads `--flag value` and `--flag=value` forms; repeatable flags collect every value. */
@@ -117,6 +130,7 @@ export function readFlags(argv: readonly string[], known: ReadonlySet<string>): 
 const SERVE_FLAGS = new Set([
   'config', 'status-port', 'stats-port', 'admin-port', 'bind', 'port-map', 'labels', 'namespace',
   'service-account', 'domain-suffix', 'drain-timeout', 'access-log-format', 'log-level',
+  'ca-dir', 'cacerts-dir', 'trust-domain', 'workload-cert-ttl',
 ]);
 
 export function parseServeArgs(argv: readonly string[]): ServeOptions {
@@ -148,5 +162,9 @@ export function parseServeArgs(argv: readonly string[]): ServeOptions {
     drainTimeoutMs: parseDurationMs('--drain-timeout', one('drain-timeout', SERVE_DEFAULTS.drainTimeout)),
     accessLogFormat,
     logLevel,
+    caDir: f.get('ca-dir') ? one('ca-dir', '') : undefined,
+    cacertsDir: f.get('cacerts-dir') ? one('cacerts-dir', '') : undefined,
+    trustDomain: one('trust-domain', SERVE_DEFAULTS.trustDomain),
+    workloadCertTtlMs: parseDurationMs('--workload-cert-ttl', one('workload-cert-ttl', SERVE_DEFAULTS.workloadCertTtl)),
   };
 }

@@ -1,8 +1,11 @@
 // `gatehouse serve`: the composition root. The only place that wires the control plane to the data plane:
 // directory sources → control plane → publish → data plane; admin ports read both.
+import { join } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createControlPlane } from '../control/index.js';
 import { createDirectorySource } from '../control/sources/directory.js';
+import { createMeshIdentitySource } from '../control/sources/mesh-identity.js';
+import { MESH_IDENTITY_SECRET } from '../routes/compile/mesh-identity.js';
 import { startAdminPorts } from '../gateway/admin/index.js';
 import { createDataPlane, type WorkloadIdentity } from '../gateway/index.js';
 import type { ServeOptions } from './args.js';
@@ -33,14 +36,27 @@ export async function serve(options: ServeOptions): Promise<RunningGateway> {
     log,
   });
 
-  const sources = options.configDirs.map((dir, i) =>
+  const directories = options.configDirs.map((dir, i) =>
     createDirectorySource(dir, { defaultNamespace: DEFAULT_RESOURCE_NAMESPACE, orderBase: i * ORDER_STRIDE }),
   );
+  // The gateway's SPIFFE certificate is one more source: issued, rotated, and published like any Secret.
+  const meshIdentity = createMeshIdentitySource({
+    namespace: options.namespace,
+    serviceAccount: options.serviceAccount,
+    trustDomain: options.trustDomain,
+    caStateDir: options.caDir ?? join(process.env.GATEHOUSE_STATE_DIR ?? '.gatehouse', 'ca'),
+    ...(options.cacertsDir ? { cacertsDir: options.cacertsDir } : {}),
+    certificateTtlMs: options.workloadCertTtlMs,
+    orderBase: directories.length * ORDER_STRIDE,
+    log,
+  });
+  const sources = [...directories, meshIdentity];
   const control = createControlPlane({
     sources,
     compile: {
       identity: { labels: options.labels, namespace: options.namespace, serviceAccount: options.serviceAccount },
       domainSuffix: options.domainSuffix,
+      trustDomain: options.trustDomain,
     },
     publish: async (snapshot) => {
       await dataPlane.apply(snapshot);
@@ -65,6 +81,13 @@ export async function serve(options: ServeOptions): Promise<RunningGateway> {
     isServing: () => dataPlane.ready,
     isDraining: () => draining,
     configStatus: () => control.status(),
+    meshIdentity: () => {
+      const current = meshIdentity.current();
+      const authority = meshIdentity.authority();
+      return current && authority
+        ? { secret: `${options.namespace}/${MESH_IDENTITY_SECRET}`, spiffeId: current.spiffeId, notBefore: current.notBefore.toISOString(), notAfter: current.notAfter.toISOString(), authority }
+        : undefined;
+    },
   });
   log('info', `status on :${options.statusPort}, stats on :${options.statsPort}, admin on 127.0.0.1:${options.adminPort}`);
 
@@ -107,7 +130,7 @@ function workloadIdentity(options: ServeOptions): WorkloadIdentity {
     namespace: options.namespace,
     app,
     version: l['version'] ?? l['app.kubernetes.io/version'] ?? 'unknown',
-    principal: 'unknown',
+    principal: `spiffe://${options.trustDomain}/ns/${options.namespace}/sa/${options.serviceAccount}`,
     cluster: 'Kubernetes',
     canonicalService: l['service.istio.io/canonical-name'] ?? l['app.kubernetes.io/name'] ?? app,
     canonicalRevision: l['service.istio.io/canonical-revision'] ?? l['app.kubernetes.io/version'] ?? 'latest',

@@ -42,6 +42,10 @@ export const CfgCode = {
   UNSUPPORTED: 'GH_CFG_UNSUPPORTED',
   /** A resource that has no effect at this gateway (no matching selector, no bound host). */
   UNUSED: 'GH_CFG_UNUSED',
+  /** The gateway has no mesh identity (its CA could not be loaded): ISTIO_MUTUAL upstreams cannot be reached. */
+  MESH_IDENTITY: 'GH_CFG_MESH_IDENTITY',
+  /** A Secret changed into something unusable; its last good version keeps serving. */
+  SECRET_KEPT: 'GH_CFG_SECRET_KEPT',
 } as const;
 
 export type CfgCodeValue = (typeof CfgCode)[keyof typeof CfgCode];

@@ -2,11 +2,11 @@
 //   status (15021): /healthz/ready — 200 once a snapshot is live and its listeners are bound, 503 while
 //                   draining or before that; /healthz/live — 200 while the process runs.
 //   stats  (15090): /stats/prometheus.
-//   admin  (15000, loopback only): /config_dump, /clusters, /listeners, /diagnostics, /ready, /stats/prometheus.
+//   admin  (15000, loopback only): /config_dump, /clusters, /listeners, /certs, /diagnostics, /ready, /stats/prometheus.
 // The admin port binds 127.0.0.1 whatever the data plane binds: it shows configuration and would take
 // control actions later, so it must not be reachable from outside the pod.
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { Diagnostic } from '../../core/diagnostics.js';
 import { dumpSnapshot, type Snapshot } from '../../core/snapshot.js';
 
@@ -32,6 +32,64 @@ export interface AdminPortsOptions {
   /** True after SIGTERM: readiness fails so the endpoint is removed before listeners close. */
   readonly isDraining: () => boolean;
   readonly configStatus: () => ConfigStatusView;
+  /** The gateway's own mesh certificate, when it has one. */
+  readonly meshIdentity?: () => MeshIdentityView | undefined;
+}
+
+export interface MeshIdentityView {
+  /** `namespace/name` of the Secret the identity is published as. */
+  readonly secret: string;
+  readonly spiffeId: string;
+  readonly notBefore: string;
+  readonly notAfter: string;
+  readonly authority: { readonly source: string; readonly fingerprint256: string; readonly notAfter: string };
+}
+
+const EXPIRY_METRIC = 'gatehouse_certificate_expiry_timestamp_seconds';
+
+/**
+ * One series per certificate the live snapshot serves or presents (`secret` = namespace/name; the
+ * gateway's own certificate under its reserved Secret name), computed at scrape time from the snapshot: an alert on `- time() < 7 * 86400` needs
+ * nothing else. A Secret that no longer appears drops out with it.
+ */
+function registerExpiryGauge(options: AdminPortsOptions): void {
+  if (options.registry.getSingleMetric(EXPIRY_METRIC)) return;
+  new Gauge({
+    name: EXPIRY_METRIC,
+    help: 'Unix time at which each certificate in use expires (notAfter).',
+    labelNames: ['secret', 'subject_alt_names'],
+    registers: [options.registry],
+    collect() {
+      this.reset();
+      for (const c of certificateList(options)) {
+        this.set({ secret: c.secret, subject_alt_names: c.subjectAltNames.join(',') }, Date.parse(c.notAfter) / 1000);
+      }
+    },
+  });
+}
+
+interface CertificateEntry {
+  readonly secret: string;
+  readonly notAfter: string;
+  readonly subjectAltNames: readonly string[];
+  readonly expiresInSeconds: number;
+}
+
+function certificateList(options: AdminPortsOptions): CertificateEntry[] {
+  const out: CertificateEntry[] = [];
+  const now = Date.now();
+  const entry = (secret: string, notAfter: string, subjectAltNames: readonly string[]): CertificateEntry => ({
+    secret,
+    notAfter,
+    subjectAltNames,
+    expiresInSeconds: Math.floor((Date.parse(notAfter) - now) / 1000),
+  });
+  const mesh = options.meshIdentity?.();
+  if (mesh) out.push(entry(mesh.secret, mesh.notAfter, [mesh.spiffeId]));
+  for (const s of Object.values(options.configStatus().live?.secrets ?? {})) {
+    if (s.notAfter && s.name !== mesh?.secret) out.push(entry(s.name, s.notAfter, s.subjectAltNames ?? []));
+  }
+  return out;
 }
 
 export interface AdminPorts {
@@ -46,6 +104,7 @@ export async function startAdminPorts(options: AdminPortsOptions): Promise<Admin
     return { status: 200, body: 'ready\n' };
   };
   const prometheus = async (): Promise<string> => options.registry.metrics();
+  registerExpiryGauge(options);
 
   try {
     const status = Fastify({ logger: false });
@@ -72,6 +131,7 @@ export async function startAdminPorts(options: AdminPortsOptions): Promise<Admin
             '  /config_dump        the live snapshot as JSON (private keys redacted)',
             '  /listeners          listeners, filter chains and route tables',
             '  /clusters           clusters and their endpoints',
+            '  /certs              certificates in use: the mesh identity and every Secret, with expiry',
             '  /diagnostics        warnings on the live snapshot and the last rejected candidate',
             '  /ready              readiness, as on the status port',
             '  /stats/prometheus   metrics',
@@ -110,9 +170,14 @@ export async function startAdminPorts(options: AdminPortsOptions): Promise<Admin
         discovery: c.discovery,
         loadBalancer: c.loadBalancer,
         tls: c.tls?.mode ?? 'DISABLE',
+        ...(c.tls ? { sni: c.tls.sni ?? null, subjectAltNames: c.tls.subjectAltNames } : {}),
         endpoints: c.endpoints.map((e) => `${e.address}:${e.port}`),
       }));
       return reply.type('application/json').send(JSON.stringify({ clusters }, null, 2) + '\n');
+    });
+    admin.get('/certs', async (_req, reply) => {
+      const body = { meshIdentity: options.meshIdentity?.() ?? null, certificates: certificateList(options) };
+      return reply.type('application/json').send(JSON.stringify(body, null, 2) + '\n');
     });
     admin.get('/diagnostics', async (_req, reply) => {
       const s = options.configStatus();

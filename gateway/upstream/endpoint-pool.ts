@@ -66,6 +66,10 @@ function connectOptions(cluster: Cluster, secrets: Readonly<Record<string, TlsSe
       }
       return new Error(`upstream certificate SANs [${cert.subjectaltname ?? ''}] match none of ${sans.join(', ')}`);
     };
+  } else if (tls.mode === 'ISTIO_MUTUAL') {
+    // No expected identity known: a certificate chaining to the mesh root is the whole check (Istio's
+    // behaviour); the `outbound_.` SNI is a routing key for the peer, not a name in its certificate.
+    options.checkServerIdentity = (): undefined => undefined;
   } else if (sni) {
     options.checkServerIdentity = (_host: string, cert: PeerCertificate) => checkServerIdentity(sni, cert);
   }

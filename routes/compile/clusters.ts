@@ -2,11 +2,13 @@
 // (`outbound|<port>|<subset>|<fqdn>`), with endpoints from ServiceEntries or Services + EndpointSlices,
 // and the DestinationRule policy the gateway would apply (load balancer, connect timeout, upstream TLS).
 import type { Cluster, Endpoint, LoadBalancerPolicy, UpstreamTls } from '../../core/snapshot.js';
-import type { DestinationRuleResource, ServiceEntryResource, ServiceResource, Subset, TrafficPolicy } from '../model/index.js';
+import type { ClientTLSSettings, DestinationRuleResource, ServiceEntryResource, ServiceResource, Subset, TrafficPolicy } from '../model/index.js';
 import type { Located } from '../model/resource.js';
 import { CfgCode, compareByAge, exportedTo, parseDurationMs } from './context.js';
 import type { CompileContext } from './context.js';
 import { hostSubsetOf, isWildcard, resolveShortname } from './hosts.js';
+import { DEFAULT_TRUST_DOMAIN, MESH_IDENTITY_SECRET, istioMutualSni, spiffeUri } from './mesh-identity.js';
+import { PeerAuthentications } from './peer-authentication.js';
 import type { SecretStore } from './secrets.js';
 import { isHttp2Port } from './services.js';
 import type { RegisteredService, ServicePortInfo, ServiceRegistry } from './services.js';
@@ -44,11 +46,16 @@ export class ClusterBuilder {
   /** DestinationRules by namespace, oldest first, hosts resolved in their own namespace: exact hosts by name. */
   private readonly exactRules = new Map<string, Map<string, Located<DestinationRuleResource>[]>>();
   private readonly wildcardRules = new Map<string, Array<{ host: string; rule: Located<DestinationRuleResource> }>>();
+  private readonly peers: PeerAuthentications;
+  private readonly trustDomain: string;
+  private meshIdentityMissingReported = false;
 
   constructor(ctx: CompileContext, registry: ServiceRegistry, secrets: SecretStore) {
     this.ctx = ctx;
     this.registry = registry;
     this.secrets = secrets;
+    this.peers = new PeerAuthentications(ctx.index.peerAuthentications);
+    this.trustDomain = ctx.options.trustDomain ?? DEFAULT_TRUST_DOMAIN;
     for (const dr of [...ctx.index.destinationRules].sort(compareByAge)) {
       // Rules for particular workloads (sidecars) never apply to this gateway.
       if (dr.object.spec.workloadSelector) continue;
@@ -133,13 +140,16 @@ export class ClusterBuilder {
       }
     }
     const policy = effectivePolicy(rule?.trafficPolicy, subset?.trafficPolicy, ref.port);
-    const discovered = service && servicePort ? this.endpoints(service, servicePort) : { discovery: 'STATIC' as const, endpoints: [] };
+    const discovered: DiscoveredEndpoints =
+      service && servicePort ? this.endpoints(service, servicePort) : { discovery: 'STATIC', endpoints: [], identities: [] };
     let endpoints = discovered.endpoints;
     const labels = subset?.labels;
     if (labels && Object.keys(labels).length > 0) {
       endpoints = endpoints.filter((e) => Object.entries(labels).every(([k, v]) => e.labels[k] === v));
     }
-    const tls = rule ? this.upstreamTls(policy, rule.rule) : undefined;
+    const tls = policy.tls
+      ? this.explicitTls(policy.tls, rule?.rule ?? ref.referrer, ref, discovered.identities)
+      : this.autoMutualTls(ref, service, endpoints, discovered.identities);
     const cluster: Cluster = {
       name: ref.name,
       serviceHost: ref.fqdn,
@@ -190,32 +200,33 @@ export class ClusterBuilder {
     return false;
   }
 
-  private endpoints(service: RegisteredService, port: ServicePortInfo): { discovery: 'STATIC' | 'DNS'; endpoints: Endpoint[] } {
-    if (service.kind === 'ServiceEntry') return seEndpoints(service.source as Located<ServiceEntryResource>, service.hostname, port);
+  private endpoints(service: RegisteredService, port: ServicePortInfo): DiscoveredEndpoints {
+    if (service.kind === 'ServiceEntry') return seEndpoints(service.source as Located<ServiceEntryResource>, service.hostname, port, this.trustDomain);
     return this.kubeEndpoints(service.source as Located<ServiceResource>, port);
   }
 
-  private kubeEndpoints(svc: Located<ServiceResource>, port: ServicePortInfo): { discovery: 'STATIC' | 'DNS'; endpoints: Endpoint[] } {
+  private kubeEndpoints(svc: Located<ServiceResource>, port: ServicePortInfo): DiscoveredEndpoints {
     const spec = svc.object.spec ?? {};
     const meta = svc.object.metadata;
     if (spec.type === 'ExternalName' && spec.externalName) {
-      return { discovery: 'DNS', endpoints: [{ address: spec.externalName, port: port.number, weight: 1, labels: {} }] };
+      return { discovery: 'DNS', endpoints: [{ address: spec.externalName, port: port.number, weight: 1, labels: {} }], identities: [] };
     }
     const out: Endpoint[] = [];
+    const identities = new Set<string>();
     const seen = new Set<string>();
     const pods = this.ctx.index.pods;
-    // Subsets select by pod labels: find the pod by the endpoint's targetRef, else by its IP.
-    const podLabels = (address: string, ref: { kind?: string; name?: string; namespace?: string } | undefined) => {
-      const pod =
-        (ref?.kind === 'Pod' && ref.name ? pods.get(`${ref.namespace ?? meta.namespace}/${ref.name}`) : undefined) ??
-        pods.get(`${meta.namespace}|${address}`);
-      return { ...(pod?.object.metadata.labels ?? {}) };
-    };
     const push = (address: string, p: number, ref: { kind?: string; name?: string; namespace?: string } | undefined): void => {
       const k = `${address}|${p}`;
       if (seen.has(k)) return;
       seen.add(k);
-      out.push({ address, port: p, weight: 1, labels: podLabels(address, ref) });
+      // Subsets select by pod labels, and the pod's service account is the identity it presents:
+      // find the pod by the endpoint's targetRef, else by its IP.
+      const pod =
+        (ref?.kind === 'Pod' && ref.name ? pods.get(`${ref.namespace ?? meta.namespace}/${ref.name}`) : undefined) ??
+        pods.get(`${meta.namespace}|${address}`);
+      const account = pod?.object.spec?.serviceAccountName;
+      if (pod && typeof account === 'string' && account !== '') identities.add(spiffeUri(this.trustDomain, pod.object.metadata.namespace, account));
+      out.push({ address, port: p, weight: 1, labels: { ...(pod?.object.metadata.labels ?? {}) } });
     };
     const slices = this.ctx.index.endpointSlices.get(`${meta.namespace}/${meta.name}`);
     if (slices && slices.length > 0) {
@@ -229,7 +240,7 @@ export class ClusterBuilder {
           if (address) push(address, slicePort.port, ep.targetRef);
         }
       }
-      return { discovery: 'STATIC', endpoints: out };
+      return { discovery: 'STATIC', endpoints: out, identities: [...identities].sort() };
     }
     const legacy = this.ctx.index.endpoints.get(`${meta.namespace}/${meta.name}`);
     for (const subset of legacy?.object.subsets ?? []) {
@@ -237,26 +248,25 @@ export class ClusterBuilder {
       if (!p) continue;
       for (const a of subset.addresses ?? []) if (a.ip) push(a.ip, p.port, a.targetRef);
     }
-    return { discovery: 'STATIC', endpoints: out };
+    return { discovery: 'STATIC', endpoints: out, identities: [...identities].sort() };
   }
 
-  private upstreamTls(policy: TrafficPolicy, rule: Located<DestinationRuleResource>): UpstreamTls | undefined {
-    const tls = policy.tls;
-    if (!tls || !tls.mode || tls.mode === 'DISABLE') return undefined;
+  /** DestinationRule `tls` (after port-level and subset merging): the user said what to do, even DISABLE. */
+  private explicitTls(tls: ClientTLSSettings, rule: Located, ref: ClusterRef, identities: readonly string[]): UpstreamTls | undefined {
+    if (!tls.mode || tls.mode === 'DISABLE') return undefined;
     const base = {
       ...(tls.sni ? { sni: tls.sni } : {}),
       subjectAltNames: [...(tls.subjectAltNames ?? [])],
       insecureSkipVerify: tls.insecureSkipVerify === true,
     };
     if (tls.mode === 'ISTIO_MUTUAL') {
-      this.ctx.warn(CfgCode.UNSUPPORTED, 'ISTIO_MUTUAL upstream TLS is recorded but not originated by Gatehouse yet', rule, 'spec.trafficPolicy.tls.mode');
-      return { mode: 'ISTIO_MUTUAL', ...base };
+      return this.istioMutual(ref, tls.sni, tls.subjectAltNames, identities, { resource: rule, field: 'spec.trafficPolicy.tls.mode' });
     }
     if (tls.caCertificates || tls.clientCertificate || tls.privateKey) {
       this.ctx.warn(CfgCode.UNSUPPORTED, 'file paths in DestinationRule tls are not read; use credentialName', rule, 'spec.trafficPolicy.tls');
     }
     const ns = this.ctx.options.identity.namespace;
-    const use = { resource: rule as Located, field: 'spec.trafficPolicy.tls.credentialName' };
+    const use = { resource: rule, field: 'spec.trafficPolicy.tls.credentialName' };
     if (!tls.credentialName) return { mode: tls.mode, ...base };
     if (tls.mode === 'MUTUAL') {
       const secret = this.secrets.serverCertificate(ns, tls.credentialName, use);
@@ -267,6 +277,80 @@ export class ClusterBuilder {
     const caKey = this.secrets.caBundle(ns, tls.credentialName, use);
     return { mode: 'SIMPLE', ...base, ...(caKey ? { secret: caKey } : {}) };
   }
+
+  /**
+   * Auto mTLS: with no DestinationRule TLS, a mesh-internal destination whose workloads PeerAuthentication
+   * makes STRICT gets Istio mutual TLS; PERMISSIVE and DISABLE stay plaintext (a permissive sidecar
+   * accepts it, and the gateway cannot tell which endpoints run one). Mesh-external ServiceEntries never do.
+   */
+  private autoMutualTls(ref: ClusterRef, service: RegisteredService | undefined, endpoints: readonly Endpoint[], identities: readonly string[]): UpstreamTls | undefined {
+    if (!service || this.peers.empty) return undefined;
+    let namespace = service.namespace;
+    if (service.kind === 'ServiceEntry') {
+      const se = service.source as Located<ServiceEntryResource>;
+      if (se.object.spec.location !== 'MESH_INTERNAL') return undefined;
+      namespace = se.object.metadata.namespace;
+    }
+    if (!namespace) return undefined;
+    let strict = 0;
+    if (endpoints.length === 0) {
+      if (this.peers.modeFor(namespace, {}, ref.port) === 'STRICT') strict = 1;
+    } else {
+      for (const e of endpoints) if (this.peers.modeFor(namespace, e.labels, e.port) === 'STRICT') strict++;
+    }
+    if (strict === 0) return undefined;
+    if (endpoints.length > 0 && strict < endpoints.length) {
+      this.ctx.warn(
+        CfgCode.CONFLICT,
+        `${strict} of ${endpoints.length} endpoints of ${ref.name} require mutual TLS (PeerAuthentication STRICT) and the others do not; Istio mutual TLS is used for all of them`,
+        ref.referrer,
+        ref.field,
+      );
+    }
+    return this.istioMutual(ref, undefined, undefined, identities, { resource: ref.referrer, field: ref.field });
+  }
+
+  /**
+   * ISTIO_MUTUAL: the gateway's own SPIFFE certificate, the mesh root as the only trust anchor, Istio's
+   * `outbound_.` SNI, and as expected peer identities the DestinationRule's subjectAltNames, else the
+   * service's own (ServiceEntry subjectAltNames and the endpoints' service accounts). With none known,
+   * any workload the mesh root signed is accepted, as Istio does.
+   */
+  private istioMutual(
+    ref: ClusterRef,
+    sni: string | undefined,
+    ruleSans: readonly string[] | undefined,
+    identities: readonly string[],
+    use: { resource: Located; field: string },
+  ): UpstreamTls {
+    const ns = this.ctx.options.identity.namespace;
+    let secret: string | undefined;
+    if (this.ctx.index.secrets.has(`${ns}/${MESH_IDENTITY_SECRET}`)) {
+      secret = this.secrets.serverCertificate(ns, MESH_IDENTITY_SECRET, use);
+    } else if (!this.meshIdentityMissingReported) {
+      this.meshIdentityMissingReported = true;
+      this.ctx.warn(
+        CfgCode.MESH_IDENTITY,
+        `the gateway has no mesh identity (Secret ${ns}/${MESH_IDENTITY_SECRET}); requests to Istio mutual TLS destinations such as ${ref.fqdn} fail with 503 UF`,
+        use.resource,
+        use.field,
+      );
+    }
+    return {
+      mode: 'ISTIO_MUTUAL',
+      sni: sni ?? istioMutualSni(ref.port, ref.subset, ref.fqdn),
+      ...(secret ? { secret } : {}),
+      subjectAltNames: ruleSans && ruleSans.length > 0 ? [...ruleSans] : [...identities],
+      insecureSkipVerify: false,
+    };
+  }
+}
+
+interface DiscoveredEndpoints {
+  readonly discovery: 'STATIC' | 'DNS';
+  readonly endpoints: Endpoint[];
+  /** SPIFFE IDs (or other SANs) the service's workloads present, sorted: ISTIO_MUTUAL's default expected SANs. */
+  readonly identities: readonly string[];
 }
 
 interface EffectiveRule {
@@ -292,8 +376,12 @@ function mergeRules(rules: readonly Located<DestinationRuleResource>[]): Effecti
   return { rule: first, trafficPolicy, subsets };
 }
 
-function seEndpoints(se: Located<ServiceEntryResource>, hostname: string, port: ServicePortInfo): { discovery: 'STATIC' | 'DNS'; endpoints: Endpoint[] } {
+function seEndpoints(se: Located<ServiceEntryResource>, hostname: string, port: ServicePortInfo, trustDomain: string): DiscoveredEndpoints {
   const spec = se.object.spec;
+  const identities = new Set<string>(spec.subjectAltNames ?? []);
+  for (const ep of spec.endpoints ?? []) {
+    if (ep.serviceAccount) identities.add(spiffeUri(trustDomain, se.object.metadata.namespace, ep.serviceAccount));
+  }
   const resolution = spec.resolution ?? 'NONE';
   const defaultPort = typeof port.targetPort === 'number' ? port.targetPort : port.number;
   const endpoints: Endpoint[] = [];
@@ -302,10 +390,11 @@ function seEndpoints(se: Located<ServiceEntryResource>, hostname: string, port: 
     const p = ep.ports?.[port.name] ?? defaultPort;
     endpoints.push({ address: ep.address, port: p, weight: ep.weight ?? 1, labels: { ...(ep.labels ?? {}) } });
   }
-  if (resolution === 'STATIC') return { discovery: 'STATIC', endpoints };
+  const sorted = [...identities].sort();
+  if (resolution === 'STATIC') return { discovery: 'STATIC', endpoints, identities: sorted };
   // DNS (and NONE, which at an edge gateway can only mean "resolve the host"): the host itself when no endpoints.
   if (endpoints.length === 0 && !isWildcard(hostname)) endpoints.push({ address: hostname, port: defaultPort, weight: 1, labels: {} });
-  return { discovery: 'DNS', endpoints };
+  return { discovery: 'DNS', endpoints, identities: sorted };
 }
 
 /**

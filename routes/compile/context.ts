@@ -8,6 +8,7 @@ import type {
   EndpointSliceResource,
   EndpointsResource,
   GatewayResource,
+  PeerAuthenticationResource,
   PodResource,
   SecretResource,
   ServiceEntryResource,
@@ -27,6 +28,7 @@ export interface ResourceIndex {
   readonly destinationRules: Located<DestinationRuleResource>[];
   readonly serviceEntries: Located<ServiceEntryResource>[];
   readonly services: Located<ServiceResource>[];
+  readonly peerAuthentications: Located<PeerAuthenticationResource>[];
   /** `namespace/name` → Secret. */
   readonly secrets: Map<string, Located<SecretResource>>;
   /** `namespace/service name` → slices labelled for that Service. */
@@ -46,6 +48,7 @@ export function indexResources(resources: readonly Located[]): ResourceIndex {
     destinationRules: [],
     serviceEntries: [],
     services: [],
+    peerAuthentications: [],
     secrets: new Map(),
     endpointSlices: new Map(),
     endpoints: new Map(),
@@ -71,6 +74,9 @@ export function indexResources(resources: readonly Located[]): ResourceIndex {
         break;
       case 'Service':
         index.services.push(r as Located<ServiceResource>);
+        break;
+      case 'PeerAuthentication':
+        index.peerAuthentications.push(r as Located<PeerAuthenticationResource>);
         break;
       case 'Secret':
         if (!index.secrets.has(key)) index.secrets.set(key, r as Located<SecretResource>);

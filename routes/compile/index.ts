@@ -28,6 +28,8 @@ export interface CompileOptions {
   readonly identity: GatewayIdentity;
   /** Kubernetes cluster domain; short hosts resolve to `<name>.<ns>.svc.<domainSuffix>`. */
   readonly domainSuffix: string;
+  /** SPIFFE trust domain of the mesh (default `cluster.local`): expected peer identities are built in it. */
+  readonly trustDomain?: string;
   /** Clock for certificate expiry checks. */
   readonly now?: Date;
 }

@@ -1,6 +1,7 @@
 // security.istio.io AuthorizationPolicy, RequestAuthentication, PeerAuthentication: read so that a
-// directory shared with Istio loads cleanly, shape-checked, and flagged as not enforced yet — a user
-// must not believe a policy protects them when it does not.
+// directory shared with Istio loads cleanly, and shape-checked. PeerAuthentication drives auto mTLS to
+// upstreams; the other two are flagged as not enforced yet — a user must not believe a policy protects
+// them when it does not.
 import { CfgCode } from '../../core/codes.js';
 import type { Located } from '../model/resource.js';
 import { istioObject, policyTargetReference, stringList, workloadSelector } from './common.js';
@@ -62,6 +63,10 @@ const SCHEMAS: Readonly<Record<string, ObjectSchema>> = {
 export function validateSecurityPolicy(r: Located, ctx: ResourceContext): void {
   const schema = SCHEMAS[r.object.kind];
   if (!schema) return;
-  ctx.warn(CfgCode.UNSUPPORTED, `${r.object.kind} is parsed, not enforced yet; it has no effect on traffic`, []);
+  // PeerAuthentication acts on what the gateway sends (auto mTLS to STRICT workloads); an ingress gateway's
+  // own listeners are not governed by it in Istio either. The others would gate requests and do not yet.
+  if (r.object.kind !== 'PeerAuthentication') {
+    ctx.warn(CfgCode.UNSUPPORTED, `${r.object.kind} is parsed, not enforced yet; it has no effect on traffic`, []);
+  }
   walk(schema, r.object, [], ctx);
 }

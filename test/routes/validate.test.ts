@@ -840,7 +840,6 @@ ${line}
     [
       ['AuthorizationPolicy', 'spec:\n  action: DENY\n  rules:\n  - from:\n    - source: {notNamespaces: [shop]}'],
       ['RequestAuthentication', 'spec:\n  jwtRules:\n  - issuer: https://issuer.example.com\n    jwksUri: https://issuer.example.com/jwks'],
-      ['PeerAuthentication', 'spec:\n  mtls: {mode: STRICT}'],
     ] as const
   ).map(
     ([kind, spec]): Case => ({
@@ -859,6 +858,23 @@ ${spec}
 
 test('warnings: accepted configuration, each class reported once at the offending line', async (t) => {
   for (const c of warningCases) await t.test(c.name, () => expectCase(c));
+});
+
+test('PeerAuthentication is read without a warning: it drives auto mTLS to upstreams', () => {
+  const ds = validate(`apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: istio-system}
+spec:
+  mtls: {mode: STRICT}
+`);
+  assert.deepEqual(ds, []);
+  const bad = validate(`apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: istio-system}
+spec:
+  mtls: {mode: STRICTEST}
+`);
+  assert.equal(bad[0]?.code, 'GH_CFG_VALUE');
 });
 
 test('gateway references resolve as Istio does: ns/name, bare name in the VirtualService namespace, mesh reserved', () => {
