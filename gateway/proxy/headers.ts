@@ -17,6 +17,20 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
+/**
+ * Claims about the client or the path a request took that only the gateway may make; whatever the
+ * client sent is dropped (X-Forwarded-For and -Proto are rebuilt below, not dropped).
+ */
+const EDGE_ASSERTED = new Set([
+  'x-forwarded-client-cert',
+  'forwarded',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-real-ip',
+  // Credentials for a proxy are this hop's business, never the upstream's.
+  'proxy-authorization',
+]);
+
 export function isHopByHop(name: string): boolean {
   return HOP_BY_HOP.has(name);
 }
@@ -42,6 +56,11 @@ export interface ForwardFacts {
   readonly requestId: string;
   /** Host header to send upstream (rewritten authority or the original). */
   readonly authority: string;
+  /**
+   * Proxies in front of the gateway whose X-Forwarded-For entries are trusted (Envoy
+   * xff_num_trusted_hops). 0: the peer is the client. Default 0.
+   */
+  readonly trustedHops?: number;
 }
 
 /** The headers sent upstream: client headers minus hop-by-hop and pseudo-headers, plus edge headers. */
@@ -50,23 +69,34 @@ export function buildUpstreamHeaders(incoming: IncomingHttpHeaders, facts: Forwa
   const out: Record<string, string | string[]> = {};
   for (const name in incoming) {
     if (name.charCodeAt(0) === 0x3a /* ':' pseudo-header */ || HOP_BY_HOP.has(name)) continue;
-    // At the edge, Envoy's own control headers and client-certificate claims from outside are not trusted.
-    if (name.startsWith('x-envoy-') || name === 'x-forwarded-client-cert') continue;
+    // At the edge, Envoy's and Gatehouse's own control headers from outside are not trusted.
+    if (EDGE_ASSERTED.has(name) || name.startsWith('x-envoy-') || name.startsWith('x-gatehouse-')) continue;
     if (named?.has(name)) continue;
     const value = incoming[name];
     if (value !== undefined) out[name] = value;
   }
   out.host = facts.authority;
+  // As Envoy with use_remote_address: the peer is appended; the client's own entries stay for the
+  // record but are believed only as far as trustedHops reaches.
   const xff = incoming['x-forwarded-for'];
-  out['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${facts.clientIp}` : facts.clientIp;
+  const prior = xff ? (Array.isArray(xff) ? xff.join(', ') : xff) : undefined;
+  out['x-forwarded-for'] = prior ? `${prior}, ${facts.clientIp}` : facts.clientIp;
   out['x-forwarded-proto'] = facts.scheme;
-  out['x-envoy-external-address'] = facts.clientIp;
+  const hops = facts.trustedHops ?? 0;
+  out['x-envoy-external-address'] = hops > 0 && prior ? trustedClientAddress(prior, hops) ?? facts.clientIp : facts.clientIp;
   out['x-request-id'] = facts.requestId;
   // TE is hop-by-hop, but `trailers` states what the client accepts end to end (gRPC requires it).
   const te = incoming.te;
   if (typeof te === 'string' && te.toLowerCase().includes('trailers')) out.te = 'trailers';
   if (facts.clientCert !== undefined) out['x-forwarded-client-cert'] = facts.clientCert;
   return out;
+}
+
+/** The `hops`-th address from the right of a client's X-Forwarded-For (Envoy's trusted client address). */
+function trustedClientAddress(xff: string, hops: number): string | undefined {
+  const entries = xff.split(',');
+  const entry = entries[entries.length - hops]?.trim();
+  return entry ? entry : undefined;
 }
 
 /** Applies set/add/remove to a header object in place (names are lower-case in both). */

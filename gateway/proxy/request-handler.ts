@@ -111,6 +111,7 @@ function route(ctx: ListenerContext, ex: Exchange, req: DownstreamRequest): void
     scheme: ctx.scheme,
     requestId,
     authority: action.rewrite?.authority ?? authority,
+    trustedHops: ctx.plane.edge.trustedHops,
   });
   ex.xForwardedFor = upstreamHeaders['x-forwarded-for'] as string;
   applyHeaderOps(upstreamHeaders, matched.requestHeaders);
