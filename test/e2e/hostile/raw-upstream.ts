@@ -5,6 +5,7 @@
 //   /fault/hang          never answers
 //   /fault/bad-framing   a response with both Content-Length and Transfer-Encoding
 //   /fault/big?bytes=N   a Content-Length body of N bytes, written with backpressure
+//   /fault/hop-headers   a response carrying every hop-by-hop header
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 
@@ -128,6 +129,13 @@ function answer(socket: net.Socket, head: string): void {
   if (target.startsWith('/fault/hang')) return;
   if (target.startsWith('/fault/bad-framing')) {
     socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
+    return;
+  }
+  if (target.startsWith('/fault/hop-headers')) {
+    socket.write(
+      'HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Internal\r\nX-Internal: secret\r\nKeep-Alive: timeout=5\r\n' +
+        'Proxy-Connection: keep-alive\r\nTrailer: x-checksum\r\nUpgrade: h2c\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\nok',
+    );
     return;
   }
   if (target.startsWith('/fault/big')) {
