@@ -1,6 +1,8 @@
 // Command-line options for `gatehouse serve`, parsed and checked up front: a bad flag is a usage error
 // with exit code 2, never a half-started gateway.
 import { GatehouseError, ErrCode } from '../core/errors.js';
+import type { EdgePolicy } from '../gateway/edge-policy.js';
+import { EDGE_FLAGS, EDGE_USAGE, parseEdgeArgs } from './edge-args.js';
 import { isLogLevel, type LogLevel } from './log.js';
 
 export interface ServeOptions {
@@ -17,6 +19,8 @@ export interface ServeOptions {
   readonly drainTimeoutMs: number;
   readonly accessLogFormat: 'text' | 'json' | 'off';
   readonly logLevel: LogLevel;
+  /** Edge limits and header policy given as flags (cli/edge-args.ts); the rest take the defaults. */
+  readonly edge: Partial<EdgePolicy>;
   /** Mesh CA state directory (our own root); default `$GATEHOUSE_STATE_DIR/ca` or `.gatehouse/ca`. */
   readonly caDir: string | undefined;
   /** Istio cacerts files to sign with instead of our own root. */
@@ -61,7 +65,7 @@ export const SERVE_USAGE = `usage: gatehouse serve --config DIR [--config DIR ..
   --cacerts-dir DIR        sign the gateway's identity with Istio cacerts files (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem)
   --trust-domain TD        SPIFFE trust domain of the mesh (default ${SERVE_DEFAULTS.trustDomain})
   --workload-cert-ttl D    lifetime of the gateway's mesh certificate, renewed at half of it (default ${SERVE_DEFAULTS.workloadCertTtl})
-`;
+${EDGE_USAGE}`;
 
 function usage(message: string): never {
   throw new GatehouseError(ErrCode.USAGE, message);
@@ -127,11 +131,19 @@ export function readFlags(argv: readonly string[], known: ReadonlySet<string>): 
   return flags;
 }
 
-const SERVE_FLAGS = new Set([
+const SERVE_FLAGS = new Set<string>([
+  ...EDGE_FLAGS,
   'config', 'status-port', 'stats-port', 'admin-port', 'bind', 'port-map', 'labels', 'namespace',
   'service-account', 'domain-suffix', 'drain-timeout', 'access-log-format', 'log-level',
   'ca-dir', 'cacerts-dir', 'trust-domain', 'workload-cert-ttl',
 ]);
+
+/** Certificates are backdated by a minute, so a shorter lifetime would be due for renewal as it is issued. */
+function workloadCertTtl(v: string): number {
+  const ms = parseDurationMs('--workload-cert-ttl', v);
+  if (ms <= 60_000) usage(`--workload-cert-ttl: must be longer than 1m, got ${JSON.stringify(v)}`);
+  return ms;
+}
 
 export function parseServeArgs(argv: readonly string[]): ServeOptions {
   const f = readFlags(argv, SERVE_FLAGS);
@@ -162,9 +174,10 @@ export function parseServeArgs(argv: readonly string[]): ServeOptions {
     drainTimeoutMs: parseDurationMs('--drain-timeout', one('drain-timeout', SERVE_DEFAULTS.drainTimeout)),
     accessLogFormat,
     logLevel,
+    edge: parseEdgeArgs(f, parseDurationMs),
     caDir: f.get('ca-dir') ? one('ca-dir', '') : undefined,
     cacertsDir: f.get('cacerts-dir') ? one('cacerts-dir', '') : undefined,
     trustDomain: one('trust-domain', SERVE_DEFAULTS.trustDomain),
-    workloadCertTtlMs: parseDurationMs('--workload-cert-ttl', one('workload-cert-ttl', SERVE_DEFAULTS.workloadCertTtl)),
+    workloadCertTtlMs: workloadCertTtl(one('workload-cert-ttl', SERVE_DEFAULTS.workloadCertTtl)),
   };
 }

@@ -60,7 +60,7 @@ export function buildSnapshotWith(
     return { ok: false, diagnostics: [...sourceDiagnostics, ...validation.filter((d) => d.severity === 'error')] };
   }
 
-  const hash = inputHash(resources, options);
+  const hash = inputHash(resources, options, sourceDiagnostics);
   if (previous && previous.hash === hash) return { ok: 'unchanged' };
 
   const validation = guard('validate', () => validateResources(resources));
@@ -86,14 +86,16 @@ export function buildSnapshotWith(
 }
 
 /**
- * sha256 over the input objects in read order and the compile options. `now` is left out: it differs
- * on every build and would make every configuration look new.
+ * sha256 over the input objects in read order, the compile options, and the sources' warnings (a snapshot
+ * carries its diagnostics: a Secret held back at its last good version is the same config with a new
+ * warning). `now` is left out: it differs on every build and would make every configuration look new.
  */
-export function inputHash(resources: readonly Located[], options: CompileOptions): string {
+export function inputHash(resources: readonly Located[], options: CompileOptions, sourceDiagnostics: readonly Diagnostic[] = []): string {
   const h = createHash('sha256');
   const { now: _now, ...stable } = options;
   h.update(canonicalJson(stable));
   for (const r of resources) h.update('\n').update(canonicalJson(r.object));
+  for (const d of sourceDiagnostics) h.update('\n!').update(canonicalJson(d));
   return h.digest('hex');
 }
 

@@ -9,6 +9,7 @@ import type { Snapshot } from '../core/snapshot.js';
 import type { CompileOptions } from '../routes/compile/index.js';
 import { buildSnapshot } from './build.js';
 import { createDebouncer } from './debounce.js';
+import { SecretHistory } from './secret-history.js';
 import type { ConfigSource } from './source.js';
 import { ConfigStore } from './store.js';
 
@@ -53,6 +54,7 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
   const { log } = options;
   const metrics = controlMetrics(options.registry);
   const store = new ConfigStore(options.sources.length);
+  const secretHistory = new SecretHistory();
   let live: Snapshot | undefined;
   let lastRejection: Rejection | undefined;
   let rejectedTotal = 0;
@@ -79,7 +81,11 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
 
   async function buildAndPublish(): Promise<void> {
     if (stopped) return;
-    const { resources, diagnostics } = store.merged();
+    const merged = store.merged();
+    // A Secret that turned unusable is replaced by its last good version before anything is built.
+    const held = secretHistory.apply(merged.resources, options.compile.now ?? new Date());
+    const resources = held.resources;
+    const diagnostics = [...merged.diagnostics, ...held.diagnostics];
     const endTimer = metrics.buildDuration.startTimer();
     const result = buildSnapshot(resources, diagnostics, options.compile, live);
     endTimer();

@@ -62,42 +62,12 @@ export class SecretStore {
       this.ctx.warn(CfgCode.SECRET_NOT_FOUND, `Secret ${namespace}/${name} not found; this server refuses TLS handshakes`, use.resource, use.field);
       return undefined;
     }
-    const data = secretData(secret.object);
-    let certPem: string | undefined;
-    let keyPem: string | undefined;
-    if (data.cert && data.key) {
-      certPem = data.cert;
-      keyPem = data.key;
-    } else if (data['tls.crt'] && data['tls.key']) {
-      certPem = data['tls.crt'];
-      keyPem = data['tls.key'];
-    }
-    const invalid = (why: string): undefined => {
-      this.ctx.warn(CfgCode.SECRET_INVALID, `Secret ${namespace}/${name} cannot serve: ${why}; this server refuses TLS handshakes`, use.resource, use.field);
+    const material = servingMaterial(secretData(secret.object), this.ctx.now);
+    if (!material.ok) {
+      this.ctx.warn(CfgCode.SECRET_INVALID, `Secret ${namespace}/${name} cannot serve: ${material.why}; this server refuses TLS handshakes`, use.resource, use.field);
       return undefined;
-    };
-    if (!certPem || !keyPem) {
-      const hasCert = Boolean(data.cert || data['tls.crt']);
-      const hasKey = Boolean(data.key || data['tls.key']);
-      return invalid(!hasCert && !hasKey ? 'no certificate and no private key (keys tls.crt/tls.key or cert/key)' : !hasKey ? 'no private key' : 'no certificate');
     }
-    const leafPem = certPem.match(PEM_CERT)?.[0];
-    if (!leafPem) return invalid('the certificate is not PEM');
-    let leaf: X509Certificate;
-    try {
-      leaf = new X509Certificate(leafPem);
-    } catch (e) {
-      return invalid(`the certificate does not parse (${(e as Error).message})`);
-    }
-    let privateKey: KeyObject;
-    try {
-      privateKey = createPrivateKey(keyPem);
-    } catch (e) {
-      return invalid(`the private key does not parse (${(e as Error).message})`);
-    }
-    if (!leaf.checkPrivateKey(privateKey)) return invalid('the private key does not match the certificate');
-    const validity = checkValidity(leaf, this.ctx.now);
-    if (validity) return invalid(validity);
+    const { certPem, keyPem, leaf, data } = material;
     let caPem: string | undefined;
     const rawCa = data.cacert || data['ca.crt'];
     if (rawCa && parseBundle(rawCa).ok) caPem = rawCa;
@@ -140,6 +110,59 @@ export class SecretStore {
     this.secrets[key] = { ...existing, name: key, caPem: rawCa };
     return key;
   }
+}
+
+export type ServingMaterial =
+  | { readonly ok: true; readonly certPem: string; readonly keyPem: string; readonly leaf: X509Certificate; readonly data: Record<string, string> }
+  | { readonly ok: false; readonly why: string };
+
+/**
+ * A Secret's certificate and key as a TLS endpoint would use them, checked: both present, both parse, the
+ * key belongs to the certificate, and the certificate is valid at `now`. Also what the control plane asks
+ * before letting a changed Secret replace its last good version.
+ */
+export function servingMaterial(data: Record<string, string>, now: Date): ServingMaterial {
+  let certPem: string | undefined;
+  let keyPem: string | undefined;
+  if (data.cert && data.key) {
+    certPem = data.cert;
+    keyPem = data.key;
+  } else if (data['tls.crt'] && data['tls.key']) {
+    certPem = data['tls.crt'];
+    keyPem = data['tls.key'];
+  }
+  const invalid = (why: string): ServingMaterial => ({ ok: false, why });
+  if (!certPem || !keyPem) {
+    const hasCert = Boolean(data.cert || data['tls.crt']);
+    const hasKey = Boolean(data.key || data['tls.key']);
+    return invalid(!hasCert && !hasKey ? 'no certificate and no private key (keys tls.crt/tls.key or cert/key)' : !hasKey ? 'no private key' : 'no certificate');
+  }
+  const leafPem = certPem.match(PEM_CERT)?.[0];
+  if (!leafPem) return invalid('the certificate is not PEM');
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(leafPem);
+  } catch (e) {
+    return invalid(`the certificate does not parse (${(e as Error).message})`);
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(keyPem);
+  } catch (e) {
+    return invalid(`the private key does not parse (${(e as Error).message})`);
+  }
+  if (!leaf.checkPrivateKey(privateKey)) return invalid('the private key does not match the certificate');
+  const validity = checkValidity(leaf, now);
+  if (validity) return invalid(validity);
+  return { ok: true, certPem, keyPem, leaf, data };
+}
+
+/** The CA bundle of a Secret (`cacert` or `ca.crt`), checked; undefined when it has none. */
+export function caBundleProblem(data: Record<string, string>): string | undefined {
+  const rawCa = data.cacert || data['ca.crt'];
+  if (!rawCa) return undefined;
+  const parsed = parseBundle(rawCa);
+  return parsed.ok ? undefined : parsed.why;
 }
 
 /** `data` is base64 (as the API server stores it); `stringData` plain and winning, as on write. */

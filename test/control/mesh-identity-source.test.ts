@@ -1,0 +1,63 @@
+// The gateway's mesh identity as a config source: the first certificate is emitted before start resolves,
+// as a kubernetes.io/tls Secret under the reserved name with the mesh root as ca.crt; each renewal emits
+// again; a CA that cannot be loaded is a warning and an empty set, never a failed start.
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createMeshIdentitySource } from '../../control/sources/mesh-identity.js';
+import type { SourceUpdate } from '../../control/source.js';
+import { secretData } from '../../routes/compile/secrets.js';
+import type { SecretResource } from '../../routes/model/index.js';
+import { FakeClock } from '../certs/support/fake-clock.js';
+import { waitFor } from '../support/wait.js';
+
+const quiet = (): void => undefined;
+
+test('emits the SPIFFE certificate as the reserved Secret, then again on every renewal', async () => {
+  const clock = new FakeClock(Date.now());
+  const updates: SourceUpdate[] = [];
+  const source = createMeshIdentitySource({
+    namespace: 'edge',
+    serviceAccount: 'gw',
+    caStateDir: mkdtempSync(join(tmpdir(), 'gatehouse-identity-')),
+    certificateTtlMs: 3_600_000,
+    clock,
+    log: quiet,
+  });
+  await source.start((u) => updates.push(u));
+  assert.equal(updates.length, 1, 'the first certificate is emitted before start resolves');
+  const secret = updates[0]?.resources[0]?.object as SecretResource;
+  assert.equal(secret.metadata.name, 'gatehouse-mesh-identity');
+  assert.equal(secret.metadata.namespace, 'edge');
+  assert.equal(secret.type, 'kubernetes.io/tls');
+  const data = secretData(secret);
+  const leaf = new X509Certificate(data['tls.crt'] ?? '');
+  assert.equal(leaf.subjectAltName, 'URI:spiffe://cluster.local/ns/edge/sa/gw');
+  assert.ok(leaf.verify(new X509Certificate(data['ca.crt'] ?? '').publicKey), 'ca.crt is the root that signed it');
+  assert.equal(source.current()?.spiffeId, 'spiffe://cluster.local/ns/edge/sa/gw');
+  assert.equal(source.authority()?.source, 'self-signed');
+
+  // Renewal is due at about half the lifetime; move past it and wait for the issuance it starts.
+  clock.advance(3_600_000);
+  await waitFor(() => updates.length >= 2, { what: 'the renewed certificate to be emitted' });
+  const renewed = new X509Certificate(secretData(updates[1]?.resources[0]?.object as SecretResource)['tls.crt'] ?? '');
+  assert.notEqual(renewed.serialNumber, leaf.serialNumber);
+  await source.stop();
+});
+
+test('a CA that cannot be loaded is a GH_CFG_MESH_IDENTITY warning and no Secret; start still resolves', async () => {
+  const cacerts = mkdtempSync(join(tmpdir(), 'gatehouse-cacerts-'));
+  writeFileSync(join(cacerts, 'ca-cert.pem'), 'not a certificate');
+  const updates: SourceUpdate[] = [];
+  const source = createMeshIdentitySource({ namespace: 'edge', serviceAccount: 'gw', caStateDir: cacerts, cacertsDir: cacerts, log: quiet });
+  await source.start((u) => updates.push(u));
+  assert.equal(updates.length, 1);
+  assert.deepEqual(updates[0]?.resources, []);
+  assert.equal(updates[0]?.diagnostics[0]?.code, 'GH_CFG_MESH_IDENTITY');
+  assert.equal(updates[0]?.diagnostics[0]?.severity, 'warning');
+  assert.equal(source.current(), undefined);
+  await source.stop();
+});
