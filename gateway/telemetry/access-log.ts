@@ -43,13 +43,30 @@ export function formatAccessLog(format: 'text' | 'json', e: AccessLogEntry): str
   return format === 'json' ? formatJson(e) : formatText(e);
 }
 
+/**
+ * Envoy's START_TIME (ISO 8601, milliseconds, UTC). Thousands of requests share a second, so the
+ * date-and-time part is formatted once per second and only the milliseconds are appended per line.
+ */
+let isoSecond = -1;
+let isoPrefix = '';
+const MILLIS = Array.from({ length: 1000 }, (_, i) => `${String(i).padStart(3, '0')}Z`);
+
+export function isoTime(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    isoSecond = second;
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  }
+  return isoPrefix + (MILLIS[ms - second * 1000] as string);
+}
+
 function dash(v: string | number | undefined): string | number {
   return v === undefined || v === '' ? '-' : v;
 }
 
 export function formatText(e: AccessLogEntry): string {
   return (
-    `[${new Date(e.startTime).toISOString()}] "${e.method} ${e.path} ${e.protocol}" ${e.responseCode} ${e.responseFlags} ` +
+    `[${isoTime(e.startTime)}] "${e.method} ${e.path} ${e.protocol}" ${e.responseCode} ${e.responseFlags} ` +
     `${dash(e.responseCodeDetails)} ${dash(e.connectionTerminationDetails)} "${dash(e.upstreamTransportFailureReason)}" ` +
     `${e.bytesReceived} ${e.bytesSent} ${Math.round(e.durationMs)} ${dash(e.upstreamServiceTimeMs)} ` +
     `"${dash(e.xForwardedFor)}" "${dash(e.userAgent)}" "${dash(e.requestId)}" "${dash(e.authority)}" "${dash(e.upstreamHost)}" ` +
@@ -65,7 +82,7 @@ function orNull<T>(v: T | undefined): T | null {
 export function formatJson(e: AccessLogEntry): string {
   return (
     JSON.stringify({
-      start_time: new Date(e.startTime).toISOString(),
+      start_time: isoTime(e.startTime),
       method: e.method,
       path: e.path,
       protocol: e.protocol,

@@ -130,11 +130,25 @@ export class RequestMetrics {
   }
 
   record(o: RequestOutcome): void {
-    const s = this.series(o.cluster, o.responseCode, o.responseFlags, o.protocol, o.grpcStatus);
+    this.recordRequest(o.cluster, o.responseCode, o.responseFlags, o.protocol, o.grpcStatus, o.durationMs, o.requestBytes, o.responseBytes);
+  }
+
+  /** record() without the outcome object: the per-request path allocates nothing here once a series exists. */
+  recordRequest(
+    cluster: Cluster | undefined,
+    responseCode: number,
+    responseFlags: string,
+    protocol: string,
+    grpcStatus: string,
+    durationMs: number,
+    requestBytes: number,
+    responseBytes: number,
+  ): void {
+    const s = this.series(cluster, responseCode, responseFlags, protocol, grpcStatus);
     s.requests++;
-    s.duration.observe(o.durationMs);
-    s.requestBytes.observe(o.requestBytes);
-    s.responseBytes.observe(o.responseBytes);
+    s.duration.observe(durationMs);
+    s.requestBytes.observe(requestBytes);
+    s.responseBytes.observe(responseBytes);
   }
 
   private series(cluster: Cluster | undefined, code: number, flags: string, protocol: string, grpcStatus: string): Series {

@@ -1,0 +1,84 @@
+// The floor: the least a Node reverse proxy can do per request. A bare node:http server forwards every
+// request to one undici Pool (keep-alive), copying headers minus hop-by-hop, with no routing, metrics,
+// access log or policy. Gatehouse's goal is to cost no more CPU per request than this.
+//   node bench/floor-proxy.mjs --upstream http://127.0.0.1:PORT [--https-cert F --https-key F]
+// Listens on 127.0.0.1 ephemeral ports and prints one JSON line {"http":PORT,"https":PORT|null}.
+import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import { Pool } from 'undici';
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer']);
+
+/** One undici dispatch handler per request: the shape undici's own request() uses, minus promises. */
+class Forward {
+  constructor(res) {
+    this.res = res;
+  }
+  onConnect() {}
+  onHeaders(status, raw, resume) {
+    const headers = {};
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i].toString('latin1').toLowerCase();
+      if (!HOP_BY_HOP.has(name)) headers[name] = raw[i + 1].toString('latin1');
+    }
+    this.res.writeHead(status, headers);
+    return true;
+  }
+  onData(chunk) {
+    return this.res.write(chunk);
+  }
+  onComplete() {
+    this.res.end();
+  }
+  onError() {
+    if (this.res.headersSent) this.res.destroy();
+    else {
+      this.res.writeHead(502, { 'content-length': 0 });
+      this.res.end();
+    }
+  }
+  onBodySent() {}
+}
+
+function main() {
+  const args = process.argv.slice(2);
+  const opt = (name) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const upstream = opt('--upstream');
+  if (!upstream) throw new Error('--upstream URL is required');
+  const pool = new Pool(upstream, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000 });
+  const handler = (req, res) => {
+    const headers = {};
+    const incoming = req.headers;
+    for (const name in incoming) if (!HOP_BY_HOP.has(name)) headers[name] = incoming[name];
+    const hasBody = incoming['content-length'] !== undefined || incoming['transfer-encoding'] !== undefined;
+    pool.dispatch({ path: req.url, method: req.method, headers, body: hasBody ? req : null, reset: false }, new Forward(res));
+  };
+  const servers = [http.createServer({ keepAliveTimeout: 120_000 }, handler)];
+  const cert = opt('--https-cert');
+  const key = opt('--https-key');
+  if (cert && key) servers.push(https.createServer({ cert: readFileSync(cert), key: readFileSync(key), keepAliveTimeout: 120_000 }, handler));
+  const out = { http: null, https: null };
+  let pending = servers.length;
+  servers.forEach((s, i) => {
+    s.listen(0, '127.0.0.1', 1024, () => {
+      out[i === 0 ? 'http' : 'https'] = s.address().port;
+      if (--pending === 0) process.stdout.write(JSON.stringify(out) + '\n');
+    });
+  });
+  const shutdown = () => {
+    for (const s of servers) {
+      s.closeAllConnections();
+      s.close();
+    }
+    pool.close().finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 1000).unref();
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+main();

@@ -1,0 +1,220 @@
+#!/usr/bin/env node
+// The floor benchmark: Gatehouse against the bare node:http + undici Pool proxy (bench/floor-proxy.mjs) and the
+// upstream directly, in the same run, pinned as bench/run.mjs pins them. The figure that matters is the proxy's
+// CPU µs per request; "vs floor" is the floor's µs/req divided by the row's (1.0 = as cheap as the floor).
+//   node bench/floor.mjs [--targets floor,gatehouse-raw,gatehouse-fastify,nginx] [--proto http,https]
+//                        [--body 1k|tiny] [--duration S] [--warmup S] [--repeat N] [--connections N]
+//                        [--access-log text|json|off] [--gateway-arg A]... [--profile TARGET]
+// Targets: floor, gatehouse (the gateway's default data path), gatehouse-raw, gatehouse-fastify (GATEHOUSE_DATAPATH),
+// nginx (when installed). A gatehouse target ending in @base (gatehouse-raw@base) runs the build under --baseline-root
+// DIR instead (e.g. DIR made with `git archive BASE | tar -x -C DIR`, node_modules linked, then tsc): the named
+// baseline of an optimisation, measured in the same run. Needs a build (npm run build) and wrk (or autocannon). Loopback only; every process it
+// starts is stopped by its PID.
+import { mkdtempSync, mkdirSync, rmSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir, loadavg } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import http from 'node:http';
+import { pinningPlan, start, stop, stopAll, killAllSync, freePort, cpuMicros, rssKiB, sleep, coreTimes, acquireMachineLock } from './lib/procs.mjs';
+import { makeCertificate, writeIstioConfig, nginxConf } from './lib/config.mjs';
+import { detectLoadGenerator, runLoad, INSTALL_HINT } from './lib/loadgen.mjs';
+import { which } from './lib/procs.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+
+function parseArgs(argv) {
+  const o = { targets: ['floor', 'gatehouse-raw', 'gatehouse-fastify', 'nginx'], protos: ['http', 'https'], body: '1k', duration: 10,
+    warmup: 3, repeat: 3, connections: 64, accessLog: undefined, gatewayArgs: [], profile: undefined, keep: false, baselineRoot: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const val = () => inline ?? argv[++i];
+    switch (flag) {
+      case '--targets': o.targets = val().split(','); break;
+      case '--proto': o.protos = val().split(','); break;
+      case '--body': o.body = val(); break;
+      case '--duration': o.duration = Number(val()); break;
+      case '--warmup': o.warmup = Number(val()); break;
+      case '--repeat': o.repeat = Math.max(1, Math.min(20, Number(val()))); break;
+      case '--connections': o.connections = Number(val()); break;
+      case '--access-log': o.accessLog = val(); break;
+      case '--gateway-arg': o.gatewayArgs.push(val()); break;
+      case '--profile': o.profile = val(); break;
+      case '--keep': o.keep = true; break;
+      case '--baseline-root': o.baselineRoot = val(); break;
+      default: console.error(`floor: unknown option ${a} (see the header of bench/floor.mjs)`); process.exit(2);
+    }
+  }
+  if (!(o.duration >= 1 && o.duration <= 300)) throw new Error('--duration must be 1..300');
+  return o;
+}
+
+function readFirstLine(child, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('child did not report its ports')), timeoutMs);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(buf.slice(0, nl));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`child exited (${code}) before reporting its ports`)));
+  });
+}
+
+function status(url) {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+  });
+}
+
+async function until(check, ms, child) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error('process exited while starting');
+    if (await check()) return;
+    await sleep(50);
+  }
+  throw new Error(`not ready after ${ms} ms`);
+}
+
+const median = (xs) => {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return undefined;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+const fmt = (n, d = 0) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const gen = detectLoadGenerator();
+  if (!gen) throw new Error(INSTALL_HINT);
+  const release = await acquireMachineLock(join(tmpdir(), 'gatehouse-bench.lock'), 900_000, (pid) => console.log(`waiting for bench PID ${pid} ...`));
+  process.on('exit', release);
+  process.on('exit', killAllSync);
+  const stopAndExit = () => stopAll().finally(() => process.exit(130));
+  process.on('SIGINT', stopAndExit);
+  process.on('SIGTERM', stopAndExit);
+  const pin = pinningPlan();
+  const tmp = mkdtempSync(join(tmpdir(), 'gatehouse-floor-'));
+  console.log(`floor bench ${new Date().toISOString()}  load avg ${loadavg().map((x) => x.toFixed(2)).join(' ')}  pinning: ${pin.describe}`);
+  console.log(`${gen.kind}, ${o.connections} connections, ${o.warmup} s warm-up + ${o.duration} s, ${o.repeat} interleaved rounds, body ${o.body}`);
+  try {
+    const { cert, key } = makeCertificate(tmp);
+    const upstream = start('upstream', process.execPath, [join(here, 'lib', 'upstream.mjs'), '--cert', cert, '--key', key],
+      { cpu: pin.upstream, taskset: pin.taskset, logFile: join(tmp, 'upstream.log'), pipeStdout: true });
+    const up = JSON.parse(await readFirstLine(upstream, 10_000));
+    const bases = { upstream: { http: `http://127.0.0.1:${up.http}`, https: `https://localhost:${up.https}` } };
+    const procs = {};
+    for (const target of o.targets) {
+      if (target === 'floor') {
+        const p = start('floor', process.execPath, [join(here, 'floor-proxy.mjs'), '--upstream', bases.upstream.http, '--https-cert', cert, '--https-key', key],
+          { cpu: pin.proxy, taskset: pin.taskset, logFile: join(tmp, 'floor.log'), pipeStdout: true, cwd: root });
+        const ports = JSON.parse(await readFirstLine(p, 10_000));
+        bases.floor = { http: `http://127.0.0.1:${ports.http}`, https: `https://localhost:${ports.https}` };
+        procs.floor = p;
+      } else if (target.startsWith('gatehouse')) {
+        const [kind, build] = target.split('@');
+        const gwRoot = build === 'base' ? o.baselineRoot : root;
+        if (!gwRoot || !existsSync(join(gwRoot, 'dist', 'cli', 'main.js'))) throw new Error(`${target}: no build (need --baseline-root DIR with dist/)`);
+        const dataPath = kind === 'gatehouse' ? undefined : kind.slice('gatehouse-'.length);
+        const dir = join(tmp, target);
+        mkdirSync(join(dir, 'config'), { recursive: true });
+        const [httpPort, httpsPort, statusPort, statsPort, adminPort] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
+        writeIstioConfig(join(dir, 'config'), { httpPort, httpsPort, upstreamPort: up.http, cert, key });
+        const prof = o.profile === target ? ['--cpu-prof', '--cpu-prof-dir', join(here, 'results'), '--cpu-prof-name', `${target.replace('@', '-')}-${Date.now()}.cpuprofile`] : [];
+        if (prof.length) mkdirSync(join(here, 'results'), { recursive: true });
+        const args = [...prof, join(gwRoot, 'dist', 'cli', 'main.js'), 'serve', '--config', join(dir, 'config'), '--status-port', String(statusPort),
+          '--stats-port', String(statsPort), '--admin-port', String(adminPort), '--bind', '127.0.0.1',
+          ...(o.accessLog ? ['--access-log-format', o.accessLog] : []), ...o.gatewayArgs];
+        const env = { ...process.env };
+        if (dataPath) env.GATEHOUSE_DATAPATH = dataPath;
+        const p = start(target, process.execPath, args, { cpu: pin.proxy, taskset: pin.taskset, logFile: join(dir, 'gateway.log'), cwd: gwRoot, env });
+        await until(async () => (await status(`http://127.0.0.1:${statusPort}/healthz/ready`)) === 200, 60_000, p);
+        console.log(`${target}: ready, idle RSS ${fmt(rssKiB(p.pid) / 1024, 1)} MiB`);
+        bases[target] = { http: `http://127.0.0.1:${httpPort}`, https: `https://localhost:${httpsPort}` };
+        procs[target] = p;
+      } else if (target === 'nginx') {
+        const nginx = which('nginx');
+        if (!nginx) continue;
+        const [httpPort, httpsPort] = await Promise.all([freePort(), freePort()]);
+        const conf = join(tmp, 'nginx.conf');
+        writeFileSync(conf, nginxConf({ dir: tmp, httpPort, httpsPort, upstreamPort: up.http, cert, key }));
+        const p = start('nginx', nginx, ['-c', conf, '-p', tmp, '-e', join(tmp, 'nginx-error.log')], { cpu: pin.proxy, taskset: pin.taskset, logFile: join(tmp, 'nginx.log') });
+        bases.nginx = { http: `http://127.0.0.1:${httpPort}`, https: `https://localhost:${httpsPort}` };
+        await until(async () => (await status(`${bases.nginx.http}/`)) === 200, 10_000, p);
+        procs.nginx = p;
+      }
+    }
+    const load = { connections: o.connections, pin, tmpDir: tmp, logFile: join(tmp, 'loadgen.log') };
+    const path = o.body === '1k' ? '/1k' : '/';
+    const rows = [];
+    for (const proto of o.protos) for (const t of ['upstream', ...o.targets]) if (bases[t]) rows.push({ name: `${t}-${proto}`, target: t, proto, samples: [] });
+    // Prime every proxy once (JIT, pools, TLS): a cold Node proxy costs several times more per request.
+    for (const r of rows) if (r.target !== 'upstream' && o.warmup > 0) await runLoad(gen, { ...load, url: bases[r.target][r.proto] + path, seconds: o.warmup });
+    for (let round = 1; round <= o.repeat; round++) {
+      for (const r of rows) {
+        const url = bases[r.target][r.proto] + path;
+        if (o.warmup > 0) await runLoad(gen, { ...load, url, seconds: Math.min(o.warmup, 2) });
+        const proc = procs[r.target];
+        const c0 = coreTimes();
+        const before = proc ? cpuMicros(proc.pid) : undefined;
+        const res = await runLoad(gen, { ...load, url, seconds: o.duration });
+        const after = proc ? cpuMicros(proc.pid) : undefined;
+        const c1 = coreTimes();
+        const core = pin.proxy !== undefined ? { a: c0[`cpu${pin.proxy}`], b: c1[`cpu${pin.proxy}`] } : undefined;
+        const own = before !== undefined ? after - before : 0;
+        const foreign = core?.a && core?.b ? Math.max(0, (100 * (core.b.busy - core.a.busy - own)) / (core.b.total - core.a.total)) : undefined;
+        const s = { rps: res.rps, p99: res.p99_ms, bad: res.errors + res.non2xx, us: proc ? own / res.requests : undefined,
+          rss: proc ? rssKiB(proc.pid) / 1024 : undefined, foreign };
+        r.samples.push(s);
+        console.log(`  [${round}/${o.repeat}] ${r.name.padEnd(24)} ${fmt(s.rps).padStart(6)} req/s  ${fmt(s.us, 1).padStart(6)} µs/req` +
+          `  other work on core ${pin.proxy}: ${fmt(foreign)}%${s.bad ? `  ERRORS ${s.bad}` : ''}`);
+      }
+    }
+    console.log('');
+    console.log(`${'row'.padEnd(24)} ${'req/s'.padStart(7)} ${'p99 ms'.padStart(7)} ${'RSS MiB'.padStart(8)} ${'CPU µs/req'.padStart(10)} ${'1-core req/s'.padStart(12)} ${'vs floor'.padStart(8)} ${'vs nginx'.padStart(8)}`);
+    const summary = [];
+    for (const r of rows) {
+      const m = { name: r.name, rps: median(r.samples.map((s) => s.rps)), p99: median(r.samples.map((s) => s.p99)),
+        rss: median(r.samples.map((s) => s.rss)), us: median(r.samples.map((s) => s.us)), foreign: median(r.samples.map((s) => s.foreign)),
+        bad: r.samples.reduce((a, s) => a + s.bad, 0), samples: r.samples };
+      summary.push({ ...m, target: r.target, proto: r.proto });
+    }
+    for (const m of summary) {
+      const floor = summary.find((x) => x.target === 'floor' && x.proto === m.proto);
+      const nginx = summary.find((x) => x.target === 'nginx' && x.proto === m.proto);
+      m.vsFloor = floor?.us && m.us ? floor.us / m.us : undefined;
+      m.vsNginx = nginx?.us && m.us ? nginx.us / m.us : undefined;
+      console.log(`${(m.name + (m.bad ? ' !' : '')).padEnd(24)} ${fmt(m.rps).padStart(7)} ${fmt(m.p99, 2).padStart(7)} ${fmt(m.rss, 1).padStart(8)} ` +
+        `${fmt(m.us, 1).padStart(10)} ${fmt(m.us ? 1e6 / m.us : undefined).padStart(12)} ${fmt(m.vsFloor, 2).padStart(8)} ${fmt(m.vsNginx, 2).padStart(8)}`);
+    }
+    console.log('\nvs floor / vs nginx = that proxy\'s CPU µs/req divided by this row\'s (1.00 = as cheap; higher is cheaper). Medians of the rounds.');
+    mkdirSync(join(here, 'results'), { recursive: true });
+    const file = join(here, 'results', `floor-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ options: o, loadavg: loadavg(), pinning: pin.describe, rows: summary }, null, 2) + '\n');
+    console.log(`results: ${file}`);
+  } finally {
+    await stopAll();
+    release();
+    if (!o.keep) rmSync(tmp, { recursive: true, force: true });
+    else console.log(`kept ${tmp}`);
+  }
+}
+
+main().catch(async (err) => {
+  console.error(`floor: ${err.stack ?? err}`);
+  await stopAll();
+  process.exit(1);
+});
