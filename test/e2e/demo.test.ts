@@ -32,6 +32,8 @@ test('the bundled demo serves https on 8443 with a generated certificate and red
     for (let i = 0; i < 60 && versions.size < 2; i++) {
       const r = await request({ port: 8443, host: '127.0.0.1', authority: 'localhost', path: '/', tls: { rejectUnauthorized: false } });
       assert.equal(r.status, 200);
+      // The demo upstreams require mesh mTLS and report the identity the gateway presented.
+      assert.equal(r.json().peer, 'spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account');
       versions.add(String(r.headers['x-demo-version']));
     }
     assert.ok(versions.has('v1'), `v1 answered: ${[...versions]}`);
