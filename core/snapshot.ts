@@ -79,6 +79,13 @@ export interface DownstreamTls {
   readonly cipherSuites?: readonly string[];
   /** Client certificate SANs accepted (MUTUAL); empty accepts any certificate the CA signed. */
   readonly subjectAltNames: readonly string[];
+  /**
+   * Client certificate pins (Gateway verifyCertificateSpki / verifyCertificateHash), normalised at compile
+   * time: base64 SHA-256 of the SubjectPublicKeyInfo, and lower-case hex SHA-256 of the DER certificate
+   * without colons. When either list is non-empty a presented certificate must match an entry of either.
+   */
+  readonly verifyCertificateSpki?: readonly string[];
+  readonly verifyCertificateHash?: readonly string[];
   /** ALPN protocols offered, in preference order. */
   readonly alpn: readonly string[];
 }

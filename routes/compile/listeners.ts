@@ -117,8 +117,38 @@ function downstreamTls(ctx: CompileContext, s: GatewayServer, secrets: SecretSto
     maxVersion: tlsVersion(ctx, s, tls.maxProtocolVersion, 'TLSv1.3', `${field}.maxProtocolVersion`),
     ...(tls.cipherSuites && tls.cipherSuites.length > 0 ? { cipherSuites: [...tls.cipherSuites] } : {}),
     subjectAltNames: [...(tls.subjectAltNames ?? [])],
+    ...pins(ctx, s, tls.verifyCertificateSpki, tls.verifyCertificateHash, field),
     alpn: ['h2', 'http/1.1'],
   };
+}
+
+/**
+ * Envoy's spellings normalised once: hashes as lower-case hex without colons, SPKI pins as base64 of 32
+ * bytes. A malformed pin is reported and kept as written: it then matches nothing, so a typo fails closed
+ * instead of silently dropping the pin.
+ */
+function pins(
+  ctx: CompileContext,
+  s: GatewayServer,
+  spki: readonly string[] | undefined,
+  hash: readonly string[] | undefined,
+  field: string,
+): { verifyCertificateSpki?: string[]; verifyCertificateHash?: string[] } {
+  const out: { verifyCertificateSpki?: string[]; verifyCertificateHash?: string[] } = {};
+  if (hash && hash.length > 0) {
+    out.verifyCertificateHash = hash.map((h, i) => {
+      const hex = h.replaceAll(':', '').toLowerCase();
+      if (!/^[0-9a-f]{64}$/.test(hex)) ctx.warn(CfgCode.VALUE, `not a SHA-256 certificate hash (64 hex digits, colons allowed): ${JSON.stringify(h)}; it matches no certificate`, s.gateway, `${field}.verifyCertificateHash[${i}]`);
+      return hex;
+    });
+  }
+  if (spki && spki.length > 0) {
+    out.verifyCertificateSpki = spki.map((p, i) => {
+      if (!/^[A-Za-z0-9+/]{43}=$/.test(p)) ctx.warn(CfgCode.VALUE, `not a base64 SHA-256 SPKI pin (44 characters): ${JSON.stringify(p)}; it matches no certificate`, s.gateway, `${field}.verifyCertificateSpki[${i}]`);
+      return p;
+    });
+  }
+  return out;
 }
 
 function tlsVersion(ctx: CompileContext, s: GatewayServer, v: TLSProtocol | undefined, fallback: TlsVersion, field: string): TlsVersion {
