@@ -2,7 +2,8 @@
 // auto mTLS: a policy with a selector matching the workload's labels, else the namespace's policy (no
 // selector), else the mesh-wide one (no selector, root namespace); an UNSET mode inherits from the next
 // level; nothing at all means PERMISSIVE. portLevelMtls (by the workload's port) counts only on
-// selector policies. Several policies at one level: the oldest wins.
+// selector policies, and selector policies in the root namespace are ignored. Several policies at one
+// level: the oldest wins.
 import type { PeerAuthenticationMode, PeerAuthenticationResource } from '../model/index.js';
 import type { Located } from '../model/resource.js';
 import { compareByAge } from './context.js';
@@ -25,6 +26,8 @@ export class PeerAuthentications {
         if (!this.namespaceWide.has(ns)) this.namespaceWide.set(ns, p);
         continue;
       }
+      // Istio ignores selector policies in the root namespace: there they would read as mesh-wide.
+      if (ns === ROOT_NAMESPACE) continue;
       const list = this.selecting.get(ns);
       if (list) list.push(p);
       else this.selecting.set(ns, [p]);
