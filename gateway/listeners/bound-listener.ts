@@ -3,7 +3,7 @@
 // per connection by SNI; TLS → a net server that reads the SNI and tunnels bytes (passthrough).
 import { constants as cryptoConstants } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
+import { constants as http2Constants, createSecureServer, type Http2SecureServer, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ListenerProtocol } from '../../core/snapshot.js';
@@ -73,7 +73,7 @@ export class BoundListener {
       const handler = createRequestHandler({ port: spec.port, scheme: 'https', plane });
       await mountHandler(dataPath, listener.server as Http2SecureServer, handler, true);
       listener.server.on('upgrade', createUpgradeHandler(handler));
-      listener.watchSessions();
+      listener.watchSessions(plane);
     }
     await listener.listen(spec);
     return listener;
@@ -146,12 +146,13 @@ export class BoundListener {
     return server;
   }
 
-  private watchSessions(): void {
+  private watchSessions(plane: PlaneState): void {
     const server = this.server as Http2SecureServer;
     server.on('session', (session: Http2Session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
       session.on('error', () => undefined);
+      limitStreamResets(session, plane.edge.maxStreamResetsPerSecond);
     });
   }
 
@@ -217,6 +218,38 @@ export class BoundListener {
     const timer = setTimeout(() => this.destroyConnections(), graceMs);
     timer.unref();
   }
+}
+
+/**
+ * Rapid reset (CVE-2023-44487): a client that opens streams and cancels them at once makes the gateway
+ * start (and pay for) upstream requests without ever being limited by max concurrent streams. nghttp2's
+ * own rate limit allows a burst of 1000; an edge closes such a session much earlier, with
+ * ENHANCE_YOUR_CALM, as Envoy's overload manager does.
+ */
+function limitStreamResets(session: Http2Session, perSecond: number): void {
+  let windowStart = 0;
+  let resets = 0;
+  let cutting = false;
+  session.on('stream', (stream: ServerHttp2Stream) => {
+    stream.once('close', () => {
+      const code = stream.rstCode;
+      if (code === undefined || code === http2Constants.NGHTTP2_NO_ERROR || session.destroyed) return;
+      const now = Date.now();
+      if (now - windowStart >= 1000) {
+        windowStart = now;
+        resets = 0;
+      }
+      if (++resets > perSecond) {
+        if (cutting) return;
+        cutting = true;
+        // GOAWAY then close: the connection ends once in-flight streams are done (destroying the
+        // session instead leaves the client's side open). Streams still open after a second are cut.
+        session.goaway(http2Constants.NGHTTP2_ENHANCE_YOUR_CALM);
+        session.close();
+        setTimeout(() => session.destroy(), 1000).unref();
+      }
+    });
+  });
 }
 
 /**
