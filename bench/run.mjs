@@ -264,16 +264,24 @@ async function measure(gen, load, proxy, upstream, pin) {
   if (pin.proxy !== undefined) {
     // Busy time on the proxy's core that the proxy itself did not use: other work on the machine.
     const c = core(pin.proxy);
-    if (c) sample.proxy_core_foreign_pct = Math.max(0, (100 * (c.busy - (delta('proxy') ?? 0))) / c.total);
+    if (c) {
+      sample.proxy_core_foreign_pct = Math.max(0, (100 * (c.busy - (delta('proxy') ?? 0))) / c.total);
+      sample.proxy_core_idle_pct = Math.max(0, 100 - (100 * c.busy) / c.total);
+    }
     const l = core(pin.loadgen);
     if (l) {
       sample.loadgen_core_busy_pct = (100 * l.busy) / l.total;
       const ours = (delta('upstream') ?? 0) + (delta('loadgen') ?? 0);
       sample.loadgen_core_foreign_pct = Math.max(0, (100 * (l.busy - ours)) / l.total);
+      sample.loadgen_core_idle_pct = Math.max(0, 100 - sample.loadgen_core_busy_pct);
     }
     // Other work on the core that limits the row: the proxy's core when a proxy is measured (others also fill
     // idle time on core 1 then, which costs the proxy nothing), else the upstream and load generator's core.
     sample.noise_pct = proxy ? sample.proxy_core_foreign_pct ?? 0 : sample.loadgen_core_foreign_pct ?? 0;
+    // Disturbed: that core had no idle time left and other processes took a share of it. (Others using idle
+    // time on a core that is not the bottleneck, e.g. nginx's core when the load generator's is full, is not.)
+    const idle = proxy ? sample.proxy_core_idle_pct : sample.loadgen_core_idle_pct;
+    sample.disturbed = sample.noise_pct > 5 && (idle ?? 0) < 10;
   }
   sample.suspect = r.requests === 0 || r.errors > 0 || r.non2xx > 0;
   return sample;
@@ -296,6 +304,7 @@ function summarise(list) {
   }
   out.proxy_pid = list[0].proxy_pid;
   out.suspect = list.some((x) => x.suspect);
+  out.disturbed_rounds = list.filter((x) => x.disturbed).length;
   out.n = list.length;
   return out;
 }
@@ -482,7 +491,8 @@ async function main() {
         if (waited) Object.assign(sample, waited);
         samples.get(s.name).push(sample);
         const noisy = sample.noise_pct > 5
-          ? `  (other work used ${proxyLabel(sample, pin)}${fmt(sample.loadgen_core_foreign_pct)}% of core ${pin.loadgen})` : '';
+          ? `  (other work used ${proxyLabel(sample, pin)}${fmt(sample.loadgen_core_foreign_pct)}% of core ${pin.loadgen}` +
+            `${sample.disturbed ? '; limiting core saturated: disturbed' : ''})` : '';
         console.log(`${fmt(sample.rps)} req/s${sample.suspect ? `  (errors ${sample.errors}, non-2xx ${sample.non2xx})` : ''}${noisy}`);
       }
     }
@@ -504,10 +514,11 @@ async function main() {
     console.log('upstream\'s own HTTPS listener (same certificate), gatehouse/nginx-https-* terminate TLS and use plain HTTP upstream.');
     if (pin.taskset && pin.loadgen === pin.upstream) console.log('The load generator shares core 1 with the upstream: on a 2-core machine it caps the fastest rows; read 1-core req/s.');
     if (rows.some((r) => r.suspect)) console.log('! = the load generator saw socket errors or non-2xx responses: treat that row as invalid.');
-    const noisy = rows.filter((r) => r.noise_pct > 5);
+    const noisy = rows.filter((r) => r.disturbed_rounds > 0);
     if (noisy.length) {
-      console.log(`Other processes took more than 5% of the row's limiting core (core 0 for a proxy, core 1 for direct) during: ${noisy.map((r) => `${r.name} (${fmt(r.noise_pct)}%)`).join(', ')};`);
-      console.log('req/s and latency there are disturbed (CPU µs/req less so); rerun on a quiet machine or with --repeat 3.');
+      console.log('Disturbed by other processes (they took > 5% of the row\'s limiting core, core 0 for a proxy or core 1 for');
+      console.log(`direct, while it had < 10% idle): ${noisy.map((r) => `${r.name} (${r.disturbed_rounds}/${r.n} rounds, median ${fmt(r.noise_pct)}%)`).join(', ')}.`);
+      console.log('req/s and latency there are understated (CPU µs/req much less so); rerun on a quiet machine or with --repeat 3.');
     }
 
     const outDir = join(here, 'results');
