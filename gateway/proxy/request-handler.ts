@@ -15,6 +15,7 @@ import { applyHeaderOps, buildUpstreamHeaders } from './headers.js';
 import { normalizeHost } from './host.js';
 import { redirectLocation, tlsRedirectLocation } from './redirect.js';
 import { refusedAtEdge } from './request-guard.js';
+import { normalizeRequestPath } from './path.js';
 
 export type RequestHandler = (req: DownstreamRequest, res: DownstreamResponse) => void;
 
@@ -60,7 +61,7 @@ function route(ctx: ListenerContext, ex: Exchange, req: DownstreamRequest): void
   const q = url.indexOf('?');
   const rawPath = q < 0 ? url : url.slice(0, q);
   const query = q < 0 ? '' : url.slice(q + 1);
-  const path = normalizePath(rawPath);
+  const path = normalizeRequestPath(rawPath, ctx.plane.edge.pathNormalization);
   if (path === undefined) {
     ex.localReply(400, ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR, 'invalid_path', 'invalid path');
     return;

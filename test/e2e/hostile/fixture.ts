@@ -13,8 +13,13 @@ export interface HostileFixture {
 
 export const HOST = 'web.example.com';
 
-/** `extra` is appended to the VirtualService's single HTTP route (e.g. `    timeout: 1s`). */
-export async function startHostileFixture({ args = [], routeExtra = '' }: { args?: string[]; routeExtra?: string } = {}): Promise<HostileFixture> {
+/**
+ * `routeExtra` is appended to the VirtualService's catch-all HTTP route (e.g. `    timeout: 1s`);
+ * `routesBefore` are HTTP routes (YAML list items) placed before it.
+ */
+export async function startHostileFixture(
+  { args = [], routeExtra = '', routesBefore = '' }: { args?: string[]; routeExtra?: string; routesBefore?: string } = {},
+): Promise<HostileFixture> {
   const upstream = await startRawUpstream();
   const port = await freePort();
   const gw = await startGateway(
@@ -28,7 +33,7 @@ spec:
   hosts: [${HOST}]
   gateways: [istio-system/edge]
   http:
-  - route:
+${routesBefore}  - route:
     - destination: { host: web.internal }
 ${routeExtra}`,
     }),
