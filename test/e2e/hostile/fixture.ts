@@ -18,7 +18,7 @@ export const HOST = 'web.example.com';
  * `routesBefore` are HTTP routes (YAML list items) placed before it.
  */
 export async function startHostileFixture(
-  { args = [], routeExtra = '', routesBefore = '' }: { args?: string[]; routeExtra?: string; routesBefore?: string } = {},
+  { args = [], routeExtra = '', routesBefore = '', extraFiles = {} }: { args?: string[]; routeExtra?: string; routesBefore?: string; extraFiles?: Record<string, string> } = {},
 ): Promise<HostileFixture> {
   const upstream = await startRawUpstream();
   const port = await freePort();
@@ -36,6 +36,7 @@ spec:
 ${routesBefore}  - route:
     - destination: { host: web.internal }
 ${routeExtra}`,
+      ...extraFiles,
     }),
     { args },
   );
