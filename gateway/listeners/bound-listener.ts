@@ -13,7 +13,7 @@ import type { EdgePolicy } from '../edge-policy.js';
 import type { Generation } from '../generation.js';
 import { kConnection, type ConnectionInfo, type PlaneState } from '../plane-state.js';
 import { createRequestHandler, createUpgradeHandler } from '../proxy/request-handler.js';
-import { applyClientCertPolicy, forwardedClientCert, refuseReason } from '../tls/secure-contexts.js';
+import { applyClientCertPolicy, EDGE_CIPHERS, EDGE_SECURE_OPTIONS, forwardedClientCert, refuseReason } from '../tls/secure-contexts.js';
 import { mountHandler, type DataPath } from './mount.js';
 import { handlePassthrough } from './passthrough.js';
 
@@ -96,6 +96,8 @@ export class BoundListener {
         settings: { maxConcurrentStreams: plane.edge.maxConcurrentStreams, maxHeaderListSize: plane.edge.maxRequestHeaderBytes },
         minVersion: 'TLSv1.2',
         maxVersion: 'TLSv1.3',
+        ciphers: EDGE_CIPHERS,
+        secureOptions: EDGE_SECURE_OPTIONS | cryptoConstants.SSL_OP_NO_TICKET,
         // Invoked with the TLS socket as `this` (node calls it as socket._SNICallback).
         SNICallback: function (this: TLSSocket, servername, cb) {
           const gen = plane.current;
@@ -187,7 +189,7 @@ export class BoundListener {
     const listener = gen.listeners.get(this.port);
     const chain = listener ? selectFilterChain(listener, undefined) : undefined;
     const ctx = chain ? gen.contexts.get(chain) : undefined;
-    (this.server as Http2SecureServer).setSecureContext({ ...(ctx ? ctx.options : {}), secureOptions: cryptoConstants.SSL_OP_NO_TICKET });
+    (this.server as Http2SecureServer).setSecureContext({ ciphers: EDGE_CIPHERS, ...(ctx ? ctx.options : {}), secureOptions: EDGE_SECURE_OPTIONS | cryptoConstants.SSL_OP_NO_TICKET });
   }
 
   /** Stop accepting and ask connections to wind down: idle HTTP/1 closes, h2 sessions get GOAWAY. */

@@ -1,7 +1,7 @@
 // Server-side TLS: SecureContexts per terminating filter chain, cached by the content that shapes
 // them so an unchanged secret keeps its context across snapshots, and the per-chain client
 // certificate policy that node only exposes per server.
-import { createHash } from 'node:crypto';
+import { constants as cryptoConstants, createHash } from 'node:crypto';
 import { createSecureContext, type SecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { DownstreamTls, FilterChain, Snapshot } from '../../core/snapshot.js';
 
@@ -42,7 +42,8 @@ export class SecureContextCache {
           minVersion: tls.minVersion,
           maxVersion: tls.maxVersion,
           ...(clientCa ? { ca: clientCa } : {}),
-          ...(tls.cipherSuites && tls.cipherSuites.length > 0 ? { ciphers: tls.cipherSuites.join(':') } : {}),
+          ciphers: tls.cipherSuites && tls.cipherSuites.length > 0 ? tls.cipherSuites.join(':') : EDGE_CIPHERS,
+          secureOptions: EDGE_SECURE_OPTIONS,
         };
         const key = contentKey(options);
         let entry = next.get(key) ?? this.cache.get(key);
@@ -62,6 +63,19 @@ export class SecureContextCache {
     return byChain;
   }
 }
+
+/**
+ * TLS 1.2 suites offered when a Gateway names none: forward-secret (ECDHE) AEAD only, Mozilla's
+ * "intermediate" list; CBC and RSA key exchange suites are what sslscan and testssl.sh flag. TLS 1.3
+ * suites are all AEAD and keep node's defaults.
+ */
+export const EDGE_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+/** No renegotiation (a client-driven CPU cost with no use at the edge); the server's suite order wins. */
+export const EDGE_SECURE_OPTIONS = cryptoConstants.SSL_OP_NO_RENEGOTIATION | cryptoConstants.SSL_OP_CIPHER_SERVER_PREFERENCE;
 
 function contentKey(options: SecureContextOptions): string {
   return createHash('sha256').update(JSON.stringify(options)).digest('hex');
