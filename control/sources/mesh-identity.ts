@@ -7,7 +7,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CA_FILES, CertificateAuthority } from '../../certs/authority.js';
+import { loadCachedIdentity, storeCachedIdentity } from '../../certs/identity-cache.js';
 import { RotatingIdentity, type Clock } from '../../certs/rotation.js';
+import { spiffeId } from '../../certs/spiffe.js';
 import { issueWorkloadCertificate, type WorkloadCertificate } from '../../certs/workload.js';
 import { CfgCode } from '../../core/codes.js';
 import type { Diagnostic, SourceRef } from '../../core/diagnostics.js';
@@ -57,15 +59,32 @@ export function createMeshIdentitySource(options: MeshIdentitySourceOptions): Me
       try {
         ca = await loadAuthority(options);
         const authority = ca;
+        const id = spiffeId({
+          trustDomain: options.trustDomain ?? authority.trustDomain,
+          namespace: options.namespace,
+          serviceAccount: options.serviceAccount,
+        });
+        // The first certificate may be the one a previous run left (still fresh); renewals are always new.
+        let first = true;
         identity = new RotatingIdentity({
-          issue: (now) =>
-            issueWorkloadCertificate(authority, {
+          issue: async (now) => {
+            if (first) {
+              first = false;
+              const cached = await loadCachedIdentity(options.caStateDir, authority, id, now);
+              if (cached) return cached;
+            }
+            const issued = await issueWorkloadCertificate(authority, {
               namespace: options.namespace,
               serviceAccount: options.serviceAccount,
               ...(options.trustDomain ? { trustDomain: options.trustDomain } : {}),
               ...(options.certificateTtlMs ? { ttlMs: options.certificateTtlMs } : {}),
               now,
-            }),
+            });
+            await storeCachedIdentity(options.caStateDir, authority, issued).catch((err: unknown) =>
+              options.log('warn', `mesh identity not cached in ${options.caStateDir}: ${errorText(err)}`),
+            );
+            return issued;
+          },
           ...(options.clock ? { clock: options.clock } : {}),
           onError: (err) => options.log('warn', `mesh identity renewal failed, the current certificate stays: ${errorText(err)}`),
         });
@@ -73,8 +92,8 @@ export function createMeshIdentitySource(options: MeshIdentitySourceOptions): Me
           options.log('info', `mesh identity ${certificate.spiffeId} renewed, valid until ${certificate.notAfter.toISOString()}`);
           emit(update(certificate));
         });
-        const first = await identity.start();
-        options.log('info', `mesh identity ${first.spiffeId} issued by the ${ca.source} CA (${where}), valid until ${first.notAfter.toISOString()}`);
+        const initial = await identity.start();
+        options.log('info', `mesh identity ${initial.spiffeId} from the ${ca.source} CA (${where}), valid until ${initial.notAfter.toISOString()}`);
       } catch (err) {
         // No identity is a degraded gateway, not a dead one: only ISTIO_MUTUAL upstreams are affected.
         options.log('error', `no mesh identity (${where}): ${errorText(err)}`);
