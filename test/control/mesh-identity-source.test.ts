@@ -12,6 +12,7 @@ import type { SourceUpdate } from '../../control/source.js';
 import { secretData } from '../../routes/compile/secrets.js';
 import type { SecretResource } from '../../routes/model/index.js';
 import { FakeClock } from '../certs/support/fake-clock.js';
+import { createIstioCacerts } from '../certs/support/istio-cacerts.js';
 import { waitFor } from '../support/wait.js';
 
 const quiet = (): void => undefined;
@@ -45,6 +46,28 @@ test('emits the SPIFFE certificate as the reserved Secret, then again on every r
   await waitFor(() => updates.length >= 2, { what: 'the renewed certificate to be emitted' });
   const renewed = new X509Certificate(secretData(updates[1]?.resources[0]?.object as SecretResource)['tls.crt'] ?? '');
   assert.notEqual(renewed.serialNumber, leaf.serialNumber);
+  await source.stop();
+});
+
+test('with Istio cacerts the identity is signed by the intermediate, sent with it, and trusts the root', async () => {
+  const cacerts = createIstioCacerts();
+  const updates: SourceUpdate[] = [];
+  const source = createMeshIdentitySource({
+    namespace: 'istio-system',
+    serviceAccount: 'istio-ingressgateway-service-account',
+    caStateDir: mkdtempSync(join(tmpdir(), 'gatehouse-identity-state-')),
+    cacertsDir: cacerts.dir,
+    log: quiet,
+  });
+  await source.start((u) => updates.push(u));
+  const data = secretData(updates[0]?.resources[0]?.object as SecretResource);
+  const chain = (data['tls.crt'] ?? '').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  assert.equal(chain.length, 2, 'leaf and intermediate');
+  const intermediate = new X509Certificate(cacerts.caCertPem);
+  assert.ok(new X509Certificate(chain[0] ?? '').verify(intermediate.publicKey));
+  assert.equal(new X509Certificate(chain[1] ?? '').fingerprint256, intermediate.fingerprint256);
+  assert.equal(new X509Certificate(data['ca.crt'] ?? '').fingerprint256, new X509Certificate(cacerts.rootCertPem).fingerprint256);
+  assert.equal(source.authority()?.source, 'cacerts');
   await source.stop();
 });
 
