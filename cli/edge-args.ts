@@ -7,6 +7,7 @@ export const EDGE_FLAGS = [
   'max-request-headers-kb', 'max-request-headers', 'max-uri-bytes', 'request-headers-timeout', 'request-timeout',
   'idle-timeout', 'max-connections', 'max-connections-per-listener', 'max-concurrent-streams',
   'max-stream-resets-per-second', 'headers-with-underscores', 'xff-trusted-hops', 'path-normalization',
+  'overload-heap-ratio', 'overload-event-loop-lag',
 ] as const;
 
 export const EDGE_USAGE = `
@@ -24,6 +25,8 @@ export const EDGE_USAGE = `
   --headers-with-underscores A        reject (400), drop or allow (default ${D.underscoreHeaders})
   --xff-trusted-hops N                proxies in front whose X-Forwarded-For is trusted (default ${D.trustedHops})
   --path-normalization P              NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES (default ${D.pathNormalization})
+  --overload-heap-ratio R             used/limit heap at which new work is refused (503), 0..1 (default ${D.overloadHeapRatio})
+  --overload-event-loop-lag D         event-loop delay at which new work is refused (default ${D.overloadEventLoopLagMs}ms)
 `;
 
 function usage(message: string): never {
@@ -62,6 +65,13 @@ export function parseEdgeArgs(
         edge.underscoreHeaders = v satisfies UnderscoreHeaderAction;
         break;
       case 'xff-trusted-hops': edge.trustedHops = count(name, v, 0); break;
+      case 'overload-heap-ratio': {
+        const r = Number(v);
+        if (!/^\d*\.?\d+$/.test(v) || r <= 0 || r > 1) usage(`--${name}: expected a ratio in (0, 1], got ${JSON.stringify(v)}`);
+        edge.overloadHeapRatio = r;
+        break;
+      }
+      case 'overload-event-loop-lag': edge.overloadEventLoopLagMs = Math.max(1, parseDurationMs(`--${name}`, v)); break;
       case 'path-normalization': {
         const p = v.toUpperCase();
         if (p !== 'NONE' && p !== 'BASE' && p !== 'MERGE_SLASHES' && p !== 'DECODE_AND_MERGE_SLASHES') {

@@ -30,6 +30,8 @@ export const ResponseFlag = {
   RATE_LIMITED: 'RL',
   /** Denied by external or local authorization. */
   UNAUTHORIZED: 'UAEX',
+  /** Refused by the overload guard (Envoy's overload manager). */
+  OVERLOAD_MANAGER: 'OM',
   /** Answered by a direct response or redirect configured on the route. */
   DIRECT_RESPONSE: 'DR',
 } as const;

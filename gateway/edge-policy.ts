@@ -33,6 +33,10 @@ export interface EdgePolicy {
   /** Proxies in front of the gateway whose X-Forwarded-For entries are trusted (Istio numTrustedProxies). */
   readonly trustedHops: number;
   readonly pathNormalization: PathNormalization;
+  /** Used heap / heap limit at which the overload guard stops accepting work. */
+  readonly overloadHeapRatio: number;
+  /** Event-loop delay at which the overload guard stops accepting work. */
+  readonly overloadEventLoopLagMs: number;
 }
 
 export const DEFAULT_EDGE_POLICY: EdgePolicy = Object.freeze({
@@ -49,6 +53,8 @@ export const DEFAULT_EDGE_POLICY: EdgePolicy = Object.freeze({
   underscoreHeaders: 'reject',
   trustedHops: 0,
   pathNormalization: 'BASE',
+  overloadHeapRatio: 0.95,
+  overloadEventLoopLagMs: 1000,
 });
 
 export function edgePolicy(overrides: Partial<EdgePolicy> | undefined): EdgePolicy {

@@ -7,6 +7,7 @@ import { BoundListener } from './listeners/bound-listener.js';
 import { dataPathFromEnv, type DataPath } from './listeners/mount.js';
 import type { PlaneState } from './plane-state.js';
 import { edgePolicy, type EdgePolicy } from './edge-policy.js';
+import { OverloadGuard } from './overload.js';
 import { createStdoutSink } from './telemetry/stdout-sink.js';
 import { RequestMetrics, DEFAULT_IDENTITY, type WorkloadIdentity } from './telemetry/metrics.js';
 import { SecureContextCache } from './tls/secure-contexts.js';
@@ -78,7 +79,17 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneInternals {
     onIdle: undefined,
     edge: edgePolicy(options.edge),
     connections: 0,
+    overloaded: false,
   };
+  const overload = new OverloadGuard(
+    { heapRatio: plane.edge.overloadHeapRatio, eventLoopLagMs: plane.edge.overloadEventLoopLagMs },
+    (overloaded, sample) => {
+      plane.overloaded = overloaded;
+      const facts = `heap ${(sample.heapRatio * 100).toFixed(1)}% of limit, event-loop delay ${sample.eventLoopLagMs.toFixed(0)} ms`;
+      log(overloaded ? 'warn' : 'info', overloaded ? `overloaded (${facts}): refusing new connections and requests` : `recovered from overload (${facts})`);
+    },
+  );
+  overload.start();
   const clusters = new ClusterManager();
   const contexts = new SecureContextCache();
   const listeners = new Map<number, BoundListener>();
@@ -154,6 +165,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneInternals {
     if (drained) return;
     plane.draining = true;
     ready = false;
+    overload.stop();
     for (const b of listeners.values()) b.stopAccepting();
     if (plane.inFlight > 0) {
       await new Promise<void>((resolve) => {

@@ -20,6 +20,8 @@ export interface PlaneState {
   readonly edge: EdgePolicy;
   /** Open client connections across all listeners (for EdgePolicy.maxConnections). */
   connections: number;
+  /** Set by the overload guard: new connections are closed and new requests get 503. */
+  overloaded: boolean;
 }
 
 /** What a listener's handler knows without looking at the snapshot. */

@@ -53,7 +53,7 @@ export class BoundListener {
     server.maxConnections = plane.edge.maxConnectionsPerListener;
     // prependListener: the check must run before the HTTP/TLS machinery starts on the socket.
     server.prependListener('connection', (socket: Socket) => {
-      if (plane.connections >= plane.edge.maxConnections) {
+      if (plane.connections >= plane.edge.maxConnections || plane.overloaded) {
         socket.destroy();
         return;
       }

@@ -4,6 +4,7 @@
 // ambiguous request cannot be trusted to start the next one.
 import { ResponseFlag } from '../../core/response-flags.js';
 import type { EdgePolicy } from '../edge-policy.js';
+import type { PlaneState } from '../plane-state.js';
 import type { DownstreamRequest, Exchange } from './exchange.js';
 import { normalizeHost } from './host.js';
 
@@ -99,7 +100,12 @@ function portOf(authority: string, url: string): string {
 }
 
 /** Answers a refused request and closes its HTTP/1 connection; true when refused. The request-handler hook. */
-export function refusedAtEdge(ex: Exchange, req: DownstreamRequest, policy: EdgePolicy): boolean {
+export function refusedAtEdge(ex: Exchange, req: DownstreamRequest, plane: PlaneState): boolean {
+  if (plane.overloaded) {
+    ex.localReply(503, ResponseFlag.OVERLOAD_MANAGER, 'overload_manager', 'envoy overloaded', req.httpVersionMajor === 2 ? undefined : CLOSE);
+    return true;
+  }
+  const policy = plane.edge;
   const socket = req.socket as unknown as Record<symbol, Refusal | undefined>;
   // Node dispatches pipelined requests before the refusal's response is written and the connection
   // closed: anything after a refused request on its connection is refused with it and never sent.

@@ -1,0 +1,72 @@
+// The overload guard: when the heap nears its limit or the event loop lags, the gateway stops taking
+// new work (new connections are closed on accept, new requests get 503 with flag OM) so the work in
+// flight can finish, and resumes once both fall back, as Envoy's overload manager does with
+// stop_accepting_connections / stop_accepting_requests.
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
+
+export interface OverloadThresholds {
+  /** Used heap / heap limit above which the gateway is overloaded (0..1). */
+  readonly heapRatio: number;
+  /** Event-loop delay (max over a sample period) above which the gateway is overloaded. */
+  readonly eventLoopLagMs: number;
+}
+
+export interface OverloadSample {
+  readonly heapRatio: number;
+  readonly eventLoopLagMs: number;
+}
+
+/** Below these fractions of the thresholds an overloaded gateway recovers: no flapping at the edge. */
+const RECOVER_HEAP = 0.9;
+const RECOVER_LAG = 0.5;
+const SAMPLE_MS = 250;
+
+/** Pure transition: the next overloaded state from the current one and a sample. */
+export function nextOverloaded(overloaded: boolean, sample: OverloadSample, t: OverloadThresholds): boolean {
+  if (!overloaded) return sample.heapRatio >= t.heapRatio || sample.eventLoopLagMs >= t.eventLoopLagMs;
+  return !(sample.heapRatio < t.heapRatio * RECOVER_HEAP && sample.eventLoopLagMs < t.eventLoopLagMs * RECOVER_LAG);
+}
+
+export class OverloadGuard {
+  overloaded = false;
+  private timer: NodeJS.Timeout | undefined;
+  private histogram: IntervalHistogram | undefined;
+  private lastTick = 0;
+
+  constructor(
+    private readonly thresholds: OverloadThresholds,
+    private readonly onChange: (overloaded: boolean, sample: OverloadSample) => void,
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.histogram = monitorEventLoopDelay({ resolution: 20 });
+    this.histogram.enable();
+    this.lastTick = performance.now();
+    this.timer = setInterval(() => this.tick(), SAMPLE_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.histogram?.disable();
+  }
+
+  private tick(): void {
+    const heap = getHeapStatistics();
+    const h = this.histogram as IntervalHistogram;
+    // The sampler's own lateness catches a stall that the histogram has not recorded yet.
+    const now = performance.now();
+    const late = now - this.lastTick - SAMPLE_MS;
+    this.lastTick = now;
+    const sample: OverloadSample = { heapRatio: heap.used_heap_size / heap.heap_size_limit, eventLoopLagMs: Math.max(h.max / 1e6, late) };
+    h.reset();
+    const next = nextOverloaded(this.overloaded, sample, this.thresholds);
+    if (next !== this.overloaded) {
+      this.overloaded = next;
+      this.onChange(next, sample);
+    }
+  }
+}
