@@ -33,6 +33,7 @@ export async function serve(options: ServeOptions): Promise<RunningGateway> {
     portMap: options.portMap,
     registry,
     accessLogFormat: options.accessLogFormat,
+    edge: options.edge,
     log,
   });
 
