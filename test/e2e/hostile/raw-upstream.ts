@@ -25,6 +25,8 @@ export interface RawUpstream {
   readonly heads: string[];
   /** Connections whose request body was cut short when the peer went away. */
   incompleteBodies: number;
+  /** Times a /fault/big response waited for the gateway to drain (backpressure reached the upstream). */
+  readonly stalls: number;
   close(): Promise<void>;
 }
 
@@ -33,7 +35,7 @@ export async function startRawUpstream(): Promise<RawUpstream> {
   const requests: RecordedRequest[] = [];
   const heads: string[] = [];
   const sockets = new Set<net.Socket>();
-  const state = { incompleteBodies: 0 };
+  const state = { incompleteBodies: 0, stalls: 0 };
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -57,7 +59,7 @@ export async function startRawUpstream(): Promise<RawUpstream> {
         pendingHead = undefined;
         buffer = buffer.subarray(parsed.consumed);
         requests.push({ head: parsed.head, body: parsed.body });
-        answer(socket, parsed.head);
+        answer(socket, parsed.head, state);
         if (socket.destroyed) return;
       }
     });
@@ -76,6 +78,9 @@ export async function startRawUpstream(): Promise<RawUpstream> {
     },
     set incompleteBodies(n: number) {
       state.incompleteBodies = n;
+    },
+    get stalls() {
+      return state.stalls;
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -115,7 +120,7 @@ function parseOne(buffer: Buffer): Parsed {
   return { head, body: buffer.subarray(offset, offset + n), consumed: offset + n };
 }
 
-function answer(socket: net.Socket, head: string): void {
+function answer(socket: net.Socket, head: string, state: { stalls: number }): void {
   const target = head.slice(head.indexOf(' ') + 1, head.indexOf(' ', head.indexOf(' ') + 1));
   if (target.startsWith('/fault/reset-early')) {
     socket.resetAndDestroy();
@@ -148,6 +153,7 @@ function answer(socket: net.Socket, head: string): void {
         const n = Math.min(block.length, total - sent);
         sent += n;
         if (!socket.write(n === block.length ? block : block.subarray(0, n))) {
+          state.stalls++;
           socket.once('drain', pump);
           return;
         }
