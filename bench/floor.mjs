@@ -5,6 +5,8 @@
 //   node bench/floor.mjs [--targets floor,gatehouse-raw,gatehouse-fastify,nginx] [--proto http,https]
 //                        [--body 1k|tiny] [--duration S] [--warmup S] [--repeat N] [--connections N]
 //                        [--access-log text|json|off] [--gateway-arg A]... [--profile TARGET]
+//                        [--rate R]   (latency mode: R req/s fixed rate with bench/fixed-rate.mjs instead of wrk's
+//                                      saturation; report p50/p99 and "p99 added" over the direct upstream)
 // Targets: floor, gatehouse (the gateway's default data path), gatehouse-raw, gatehouse-fastify (GATEHOUSE_DATAPATH),
 // nginx (when installed). A gatehouse target ending in @base (gatehouse-raw@base) runs the build under --baseline-root
 // DIR instead (e.g. DIR made with `git archive BASE | tar -x -C DIR`, node_modules linked, then tsc): the named
@@ -25,7 +27,7 @@ const root = join(here, '..');
 
 function parseArgs(argv) {
   const o = { targets: ['floor', 'gatehouse-raw', 'gatehouse-fastify', 'nginx'], protos: ['http', 'https'], body: '1k', duration: 10,
-    warmup: 3, repeat: 3, connections: 64, accessLog: undefined, gatewayArgs: [], profile: undefined, keep: false, baselineRoot: undefined };
+    warmup: 3, repeat: 3, connections: 64, accessLog: undefined, gatewayArgs: [], profile: undefined, keep: false, baselineRoot: undefined, rate: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -43,6 +45,7 @@ function parseArgs(argv) {
       case '--profile': o.profile = val(); break;
       case '--keep': o.keep = true; break;
       case '--baseline-root': o.baselineRoot = val(); break;
+      case '--rate': o.rate = Number(val()); break;
       default: console.error(`floor: unknown option ${a} (see the header of bench/floor.mjs)`); process.exit(2);
     }
   }
@@ -86,6 +89,20 @@ async function until(check, ms, child) {
     await sleep(50);
   }
   throw new Error(`not ready after ${ms} ms`);
+}
+
+/** The fixed-rate client in its own process, pinned where the load generator goes. */
+async function fixedRate(url, rate, connections, seconds, pin, tmp) {
+  const child = start('fixed-rate', process.execPath, [join(here, 'fixed-rate.mjs'), url, String(rate), String(connections), String(seconds)],
+    { cpu: pin.loadgen, taskset: pin.taskset, logFile: join(tmp, 'fixed-rate.log'), pipeStdout: true });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d) => (out += d));
+  await new Promise((resolve) => child.once('exit', resolve));
+  const line = out.split('\n').find((l) => l.startsWith('FIXED_JSON '));
+  if (!line) throw new Error(`fixed-rate client produced no summary: ${out.slice(-300)}`);
+  const r = JSON.parse(line.slice('FIXED_JSON '.length));
+  return { ...r, rps: r.requests / r.seconds };
 }
 
 const median = (xs) => {
@@ -170,7 +187,7 @@ async function main() {
         const proc = procs[r.target];
         const c0 = coreTimes();
         const before = proc ? cpuMicros(proc.pid) : undefined;
-        const res = await runLoad(gen, { ...load, url, seconds: o.duration });
+        const res = o.rate ? await fixedRate(url, o.rate, o.connections, o.duration, pin, tmp) : await runLoad(gen, { ...load, url, seconds: o.duration });
         const after = proc ? cpuMicros(proc.pid) : undefined;
         const c1 = coreTimes();
         const core = pin.proxy !== undefined ? { a: c0[`cpu${pin.proxy}`], b: c1[`cpu${pin.proxy}`] } : undefined;
@@ -197,9 +214,12 @@ async function main() {
       const nginx = summary.find((x) => x.target === 'nginx' && x.proto === m.proto);
       m.vsFloor = floor?.us && m.us ? floor.us / m.us : undefined;
       m.vsNginx = nginx?.us && m.us ? nginx.us / m.us : undefined;
+      const direct = summary.find((x) => x.target === 'upstream' && x.proto === m.proto);
+      if (o.rate && direct && m !== direct) m.p99Added = m.p99 - direct.p99;
       console.log(`${(m.name + (m.bad ? ' !' : '')).padEnd(24)} ${fmt(m.rps).padStart(7)} ${fmt(m.p99, 2).padStart(7)} ${fmt(m.rss, 1).padStart(8)} ` +
         `${fmt(m.us, 1).padStart(10)} ${fmt(m.us ? 1e6 / m.us : undefined).padStart(12)} ${fmt(m.vsFloor, 2).padStart(8)} ${fmt(m.vsNginx, 2).padStart(8)}`);
     }
+    if (o.rate) for (const m of summary) if (m.p99Added !== undefined) console.log(`${m.name}: p99 added over direct ${fmt(m.p99Added, 2)} ms (goal ≤ 1 ms)`);
     console.log('\nvs floor / vs nginx = that proxy\'s CPU µs/req divided by this row\'s (1.00 = as cheap; higher is cheaper). Medians of the rounds.');
     mkdirSync(join(here, 'results'), { recursive: true });
     const file = join(here, 'results', `floor-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

@@ -1,6 +1,8 @@
 // How the proxy core is mounted on a listener's server. 'fastify' puts one catch-all route in front
 // of it (Istio routes are never fastify routes); 'raw' hands node's request event straight to it.
-// Both exist so the data path can be measured each way; GATEHOUSE_DATAPATH picks one.
+// Both exist so the data path can be measured each way (bench/floor.mjs --targets gatehouse-raw,gatehouse-fastify);
+// GATEHOUSE_DATAPATH picks one. fastify stays the default: measured side by side it cost no more CPU per
+// request than raw over HTTP and less over HTTPS (docs/performance.md), so raw bought nothing.
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Http2SecureServer } from 'node:http2';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// A fixed-rate HTTP/1.1 load client (wrk2 is not packaged for Debian): RATE requests per second spread over
+// CONNECTIONS keep-alive connections for SECONDS, each request's latency counted from the moment it was
+// scheduled (not sent), so a stalled proxy cannot hide its queueing (no coordinated omission).
+//   node bench/fixed-rate.mjs URL RATE CONNECTIONS SECONDS   → one line: FIXED_JSON {...}
+// Loopback only. Requests that would exceed CONNECTIONS in flight wait for a free connection, still timed
+// from their scheduled instant.
+import http from 'node:http';
+
+const [url, rateArg, connArg, secondsArg] = process.argv.slice(2);
+const u = new URL(url);
+if (!['127.0.0.1', 'localhost'].includes(u.hostname)) throw new Error(`refusing non-loopback target ${url}`);
+const rate = Number(rateArg);
+const connections = Number(connArg);
+const seconds = Number(secondsArg);
+if (!(rate > 0 && rate <= 100_000 && connections > 0 && connections <= 1000 && seconds > 0 && seconds <= 300)) {
+  throw new Error('usage: fixed-rate.mjs URL RATE(1..100000) CONNECTIONS(1..1000) SECONDS(1..300)');
+}
+const agent = new http.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+const total = Math.round(rate * seconds);
+const latenciesUs = new Float64Array(total);
+let done = 0;
+let errors = 0;
+let non2xx = 0;
+let scheduled = 0;
+const start = performance.now();
+const interval = 1000 / rate;
+
+function send(at) {
+  const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, agent, method: 'GET' }, (res) => {
+    if (res.statusCode < 200 || res.statusCode > 299) non2xx++;
+    res.on('data', () => {});
+    res.on('end', () => finish(at));
+  });
+  req.on('error', () => {
+    errors++;
+    finish(at);
+  });
+  req.end();
+}
+
+function finish(at) {
+  latenciesUs[done++] = (performance.now() - at) * 1000;
+  if (done === total) report();
+}
+
+function tick() {
+  const now = performance.now();
+  while (scheduled < total && start + scheduled * interval <= now) send(start + interval * scheduled++);
+  if (scheduled < total) setTimeout(tick, Math.max(0, start + scheduled * interval - performance.now()));
+}
+
+function report() {
+  const v = latenciesUs.slice(0, done).sort();
+  const q = (p) => v[Math.min(v.length - 1, Math.floor(p * v.length))] / 1000;
+  const out = { requests: done, seconds: (performance.now() - start) / 1000, errors, non2xx, p50_ms: q(0.5), p90_ms: q(0.9), p99_ms: q(0.99), p999_ms: q(0.999), max_ms: v[v.length - 1] / 1000 };
+  process.stdout.write(`FIXED_JSON ${JSON.stringify(out)}\n`);
+  agent.destroy();
+}
+
+// Bounded: a run that cannot finish (a proxy that stopped answering) ends after SECONDS + 30 s.
+setTimeout(() => {
+  if (done < total) {
+    errors += total - done;
+    done = total;
+    report();
+  }
+  process.exit(0);
+}, (seconds + 30) * 1000).unref();
+tick();
