@@ -6,6 +6,7 @@
 // Loopback only. Requests that would exceed CONNECTIONS in flight wait for a free connection, still timed
 // from their scheduled instant.
 import http from 'node:http';
+import https from 'node:https';
 
 const [url, rateArg, connArg, secondsArg] = process.argv.slice(2);
 const u = new URL(url);
@@ -16,7 +17,10 @@ const seconds = Number(secondsArg);
 if (!(rate > 0 && rate <= 100_000 && connections > 0 && connections <= 1000 && seconds > 0 && seconds <= 300)) {
   throw new Error('usage: fixed-rate.mjs URL RATE(1..100000) CONNECTIONS(1..1000) SECONDS(1..300)');
 }
-const agent = new http.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+const secure = u.protocol === 'https:';
+const client = secure ? https : http;
+// HTTPS: the benchmark's self-signed certificate for localhost; the client checks nothing (like wrk).
+const agent = new client.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections, ...(secure ? { rejectUnauthorized: false, servername: 'localhost' } : {}) });
 const total = Math.round(rate * seconds);
 const latenciesUs = new Float64Array(total);
 let done = 0;
@@ -27,7 +31,7 @@ const start = performance.now();
 const interval = 1000 / rate;
 
 function send(at) {
-  const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, agent, method: 'GET' }, (res) => {
+  const req = client.request({ host: u.hostname, port: u.port, path: u.pathname, agent, method: 'GET' }, (res) => {
     if (res.statusCode < 200 || res.statusCode > 299) non2xx++;
     res.on('data', () => {});
     res.on('end', () => finish(at));
