@@ -1,12 +1,12 @@
 // A bound listener: the server behind one Gateway port, its live connections, and how it stops.
 // HTTP → node:http; HTTPS → http2 secure server offering h2 and http/1.1 with the filter chain chosen
 // per connection by SNI; TLS → a net server that reads the SNI and tunnels bytes (passthrough).
-import { constants as cryptoConstants } from 'node:crypto';
+import { constants as cryptoConstants, randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { constants as http2Constants, createSecureServer, type Http2SecureServer, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { ListenerProtocol } from '../../core/snapshot.js';
+import type { FilterChain, Listener, ListenerProtocol } from '../../core/snapshot.js';
 import { ErrCode, GatehouseError } from '../../core/errors.js';
 import { selectFilterChain } from '../../routes/match.js';
 import type { EdgePolicy } from '../edge-policy.js';
@@ -32,6 +32,9 @@ export class BoundListener {
   boundPort = 0;
   private readonly sockets = new Set<Socket>();
   private readonly sessions = new Set<Http2Session>();
+  /** Session ticket keys and the chain context they were made for (see updateDefaultContext). */
+  private ticketKeys = randomBytes(48);
+  private ticketContext: unknown;
   private closed = false;
 
   private constructor(spec: ListenerSpec, server: HttpServer | Http2SecureServer | NetServer) {
@@ -120,8 +123,11 @@ export class BoundListener {
           // chain, if any) or a resumed session (OpenSSL skips the certificate callback then).
           const sni = typeof socket.servername === 'string' && socket.servername ? socket.servername : undefined;
           const listener = plane.current?.listeners.get(port);
-          const chain = listener ? selectFilterChain(listener, sni) : undefined;
-          if (!chain || (sni !== undefined && !plane.current?.contexts.has(chain))) {
+          const selected = listener ? selectFilterChain(listener, sni) : undefined;
+          const resumed = socket.isSessionReused() ? resumableChain(listener, plane.current) : undefined;
+          // A resumed session belongs to the listener's only chain; an SNI naming another is refused.
+          const chain = resumed && (sni === undefined || selected === resumed) ? resumed : selected;
+          if (!chain || (socket.isSessionReused() && chain !== resumed) || (sni !== undefined && !plane.current?.contexts.has(chain))) {
             socket.destroy();
             return;
           }
@@ -181,15 +187,28 @@ export class BoundListener {
    * HTTPS: the context served to clients that send no SNI (the catch-all chain's, or none). It is also
    * the session context, so it decides resumption. A resumed session skips node's SNI callback, and
    * with it the per-chain client-certificate request; a resumed TLS 1.2 session does not even report its
-   * SNI, so its chain cannot be known. So no session tickets are issued (node keeps no server session
-   * cache either) and every handshake is a full one; keep-alive and h2 amortise it.
+   * SNI, so with several chains its chain cannot be known. So session tickets are issued only when the
+   * listener has a single SIMPLE chain: every session on it belongs to that chain. Ticket keys are
+   * renewed whenever that chain's context changes (a rotated certificate ends old sessions) and kept
+   * across unrelated reloads.
    */
   updateDefaultContext(gen: Generation): void {
     if (this.protocol !== 'HTTPS') return;
     const listener = gen.listeners.get(this.port);
     const chain = listener ? selectFilterChain(listener, undefined) : undefined;
     const ctx = chain ? gen.contexts.get(chain) : undefined;
-    (this.server as Http2SecureServer).setSecureContext({ ciphers: EDGE_CIPHERS, ...(ctx ? ctx.options : {}), secureOptions: EDGE_SECURE_OPTIONS | cryptoConstants.SSL_OP_NO_TICKET });
+    const resumable = resumableChain(listener, gen);
+    const resumableContext = resumable ? gen.contexts.get(resumable) : undefined;
+    if (resumableContext !== this.ticketContext) {
+      this.ticketContext = resumableContext;
+      this.ticketKeys = randomBytes(48);
+    }
+    (this.server as Http2SecureServer).setSecureContext({
+      ciphers: EDGE_CIPHERS,
+      ...(ctx ? ctx.options : {}),
+      secureOptions: EDGE_SECURE_OPTIONS | (resumable ? 0 : cryptoConstants.SSL_OP_NO_TICKET),
+      ticketKeys: this.ticketKeys,
+    });
   }
 
   /** Stop accepting and ask connections to wind down: idle HTTP/1 closes, h2 sessions get GOAWAY. */
@@ -220,6 +239,12 @@ export class BoundListener {
     const timer = setTimeout(() => this.destroyConnections(), graceMs);
     timer.unref();
   }
+}
+
+/** The chain whose TLS sessions may resume on a listener: its only chain, when that is SIMPLE TLS. */
+function resumableChain(listener: Listener | undefined, gen: Generation | undefined): FilterChain | undefined {
+  const only = listener && listener.filterChains.length === 1 ? listener.filterChains[0] : undefined;
+  return only?.tls?.mode === 'SIMPLE' && gen?.contexts.has(only) ? only : undefined;
 }
 
 /**

@@ -116,3 +116,42 @@ test('client-initiated renegotiation is refused', async () => {
   r.destroy();
   assert.notEqual(outcome, 'renegotiated');
 });
+
+/** One request on a fresh connection, optionally resuming `session`. */
+function fetchOnce(opts: Partial<ConnectionOptions>): Promise<{ reused: boolean; statusLine: string; session: Buffer | undefined }> {
+  return new Promise((resolve) => {
+    let session: Buffer | undefined;
+    let text = '';
+    let reused = false;
+    const servername = opts.servername ?? 'tls.example.com';
+    const s = tlsConnect({ host: '127.0.0.1', port, servername, ca: ca.certPem, ALPNProtocols: ['http/1.1'], ...opts });
+    const timer = setTimeout(() => s.destroy(), 5000);
+    s.on('session', (sess: Buffer) => (session = sess));
+    s.on('secureConnect', () => {
+      reused = s.isSessionReused();
+      s.write(`GET /r HTTP/1.1\r\nHost: tls.example.com\r\nConnection: close\r\n\r\n`);
+    });
+    s.on('data', (d: Buffer) => (text += d.toString()));
+    s.on('error', () => undefined);
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve({ reused, statusLine: text.split('\r\n')[0] ?? '', session });
+    });
+  });
+}
+
+test('sessions resume on a listener whose only chain is SIMPLE TLS, for TLS 1.2 and 1.3', async () => {
+  for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
+    const first = await fetchOnce({ maxVersion });
+    assert.equal(first.statusLine, 'HTTP/1.1 200 OK');
+    assert.ok(first.session, `${maxVersion}: no session to resume`);
+    const second = await fetchOnce({ maxVersion, session: first.session });
+    assert.equal(second.reused, true, `${maxVersion}: the session was not resumed`);
+    assert.equal(second.statusLine, 'HTTP/1.1 200 OK', `${maxVersion}: a resumed connection was not served`);
+    // TLS 1.2 resumption reports the session's own SNI, so another name still lands on the listener's
+    // only chain (same certificate and routes: nothing crosses a boundary); TLS 1.3 reports the new one.
+    if (maxVersion === 'TLSv1.2') continue;
+    const elsewhere = await fetchOnce({ maxVersion, session: first.session, servername: 'other.example.com', checkServerIdentity: () => undefined });
+    assert.notEqual(elsewhere.statusLine, 'HTTP/1.1 200 OK', `${maxVersion}: a session resumed under an SNI the chain does not serve`);
+  }
+});
