@@ -4,7 +4,8 @@
 // ambiguous request cannot be trusted to start the next one.
 import { ResponseFlag } from '../../core/response-flags.js';
 import type { EdgePolicy } from '../edge-policy.js';
-import type { PlaneState } from '../plane-state.js';
+import { selectFilterChain } from '../../routes/match.js';
+import { kConnection, type ConnectionInfo, type ListenerContext } from '../plane-state.js';
 import type { DownstreamRequest, Exchange } from './exchange.js';
 import { normalizeHost } from './host.js';
 
@@ -100,7 +101,8 @@ function portOf(authority: string, url: string): string {
 }
 
 /** Answers a refused request and closes its HTTP/1 connection; true when refused. The request-handler hook. */
-export function refusedAtEdge(ex: Exchange, req: DownstreamRequest, plane: PlaneState): boolean {
+export function refusedAtEdge(ex: Exchange, req: DownstreamRequest, ctx: ListenerContext): boolean {
+  const plane = ctx.plane;
   if (plane.overloaded) {
     ex.localReply(503, ResponseFlag.OVERLOAD_MANAGER, 'overload_manager', 'envoy overloaded', req.httpVersionMajor === 2 ? undefined : CLOSE);
     return true;
@@ -111,11 +113,29 @@ export function refusedAtEdge(ex: Exchange, req: DownstreamRequest, plane: Plane
   // closed: anything after a refused request on its connection is refused with it and never sent.
   let r = req.httpVersionMajor === 2 ? undefined : socket[kRefused];
   r ??= refuseRequest(req, policy);
-  if (r === undefined) return false;
+  if (r === undefined) return ctx.scheme === 'https' && misdirected(ex, req, ctx);
   if (req.httpVersionMajor !== 2) socket[kRefused] = r;
   ex.localReply(r.status, r.flag, r.details, r.body, req.httpVersionMajor === 2 ? undefined : CLOSE);
   return true;
 }
+
+/**
+ * 421 (RFC 9110 §15.5.20) for a request whose host another chain of this listener would have served
+ * with a different certificate: the client reused a connection (h2 coalescing, or a lying SNI) for a
+ * name its TLS handshake did not establish. Single-chain listeners skip the check.
+ */
+function misdirected(ex: Exchange, req: DownstreamRequest, ctx: ListenerContext): boolean {
+  const listener = ctx.plane.current?.listeners.get(ctx.port);
+  if (!listener || listener.filterChains.length < 2) return false;
+  const connection = (req.socket as unknown as Record<symbol, ConnectionInfo | undefined>)[kConnection];
+  const host = normalizeHost(ex.authority);
+  if (!connection || host === undefined) return false;
+  const forHost = selectFilterChain(listener, host);
+  if (!forHost || forHost === connection.chain || forHost.tls?.secret === connection.chain.tls?.secret) return false;
+  ex.localReply(421, ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR, 'misdirected_request', 'misdirected request', req.httpVersionMajor === 2 ? undefined : CLOSE);
+  return true;
+}
+
 
 const kRefused = Symbol('gatehouse.refused');
 const CLOSE = Object.freeze({ connection: 'close' });

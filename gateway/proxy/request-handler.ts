@@ -35,7 +35,7 @@ export function createRequestHandler(ctx: ListenerContext): RequestHandler {
 }
 
 function route(ctx: ListenerContext, ex: Exchange, req: DownstreamRequest): void {
-  if (refusedAtEdge(ex, req, ctx.plane)) return;
+  if (refusedAtEdge(ex, req, ctx)) return;
   const gen = ex.gen;
   const headers = req.headers;
   const authority = ex.authority;

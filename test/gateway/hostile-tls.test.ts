@@ -13,15 +13,18 @@ let ca: TestCa;
 let up: EchoUpstream;
 let plane: DataPlaneInternals;
 let port: number;
+let multiPort: number;
 
 before(async () => {
   ca = createTestCa('tls-edge-ca');
   up = await startEchoUpstream('up');
   const c = cluster('up.default.svc.cluster.local', [{ port: up.port }]);
   const leaf = ca.issue('tls.example.com', ['DNS:tls.example.com']);
+  const a = ca.issue('a.example.com', ['DNS:a.example.com']);
+  const b = ca.issue('b.example.com', ['DNS:b.example.com']);
   plane = createDataPlane({
     bindAddress: '127.0.0.1',
-    portMap: new Map([[443, 0]]),
+    portMap: new Map([[443, 0], [8443, 0]]),
     registry: new Registry(),
     accessLogFormat: 'off',
     log: () => undefined,
@@ -29,13 +32,20 @@ before(async () => {
   });
   await plane.apply(
     snapshot({
-      listeners: [httpsListener(443, [tlsChain('t', ['tls.example.com'], 't', { secret: 'ns/t' })])],
-      routeTables: [routeTable('t', [vhost(['tls.example.com'], [route('r', forward([c.name]))])])],
+      listeners: [
+        httpsListener(443, [tlsChain('t', ['tls.example.com'], 't', { secret: 'ns/t' })]),
+        httpsListener(8443, [tlsChain('a', ['a.example.com'], 'ab', { secret: 'ns/a' }), tlsChain('b', ['b.example.com'], 'ab', { secret: 'ns/b' })]),
+      ],
+      routeTables: [
+        routeTable('t', [vhost(['tls.example.com'], [route('r', forward([c.name]))])]),
+        routeTable('ab', [vhost(['a.example.com', 'b.example.com'], [route('r', forward([c.name]))])]),
+      ],
       clusters: [c],
-      secrets: [{ name: 'ns/t', ...leaf }],
+      secrets: [{ name: 'ns/t', ...leaf }, { name: 'ns/a', ...a }, { name: 'ns/b', ...b }],
     }),
   );
   port = plane.boundPort(443) as number;
+  multiPort = plane.boundPort(8443) as number;
 });
 
 after(async () => {
@@ -154,4 +164,22 @@ test('sessions resume on a listener whose only chain is SIMPLE TLS, for TLS 1.2 
     const elsewhere = await fetchOnce({ maxVersion, session: first.session, servername: 'other.example.com', checkServerIdentity: () => undefined });
     assert.notEqual(elsewhere.statusLine, 'HTTP/1.1 200 OK', `${maxVersion}: a session resumed under an SNI the chain does not serve`);
   }
+});
+
+test('a request for a host whose certificate differs from the SNI-selected one gets 421', async () => {
+  const ask = (host: string) =>
+    new Promise<string>((resolve) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: multiPort, servername: 'a.example.com', ca: ca.certPem, ALPNProtocols: ['http/1.1'] });
+      let text = '';
+      const timer = setTimeout(() => s.destroy(), 5000);
+      s.on('secureConnect', () => s.write(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+      s.on('data', (d: Buffer) => (text += d.toString()));
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        clearTimeout(timer);
+        resolve(text.split('\r\n')[0] ?? '');
+      });
+    });
+  assert.equal(await ask('a.example.com'), 'HTTP/1.1 200 OK');
+  assert.equal(await ask('b.example.com'), 'HTTP/1.1 421 Misdirected Request');
 });
