@@ -98,3 +98,27 @@ describe('--headers-with-underscores drop, --xff-trusted-hops 1', () => {
     assert.deepEqual(got.get('x-forwarded-for'), ['6.6.6.6, 203.0.113.5, 127.0.0.1']);
   });
 });
+
+describe('WebSocket smuggling', () => {
+  let f: HostileFixture;
+  before(async () => {
+    f = await startHostileFixture();
+  });
+  after(async () => {
+    await f?.stop();
+  });
+
+  test('an upgrade the upstream answers without 101 is no tunnel: bytes after it never reach the upstream', async () => {
+    const heads = f.upstream.heads.length;
+    const answer = await sendRaw(
+      f.port,
+      `GET /ws HTTP/1.1\r\nHost: ${HOST}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n` +
+        `GET /smuggled HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`,
+    );
+    assert.deepEqual(statuses(answer.text), [200], 'the upstream refused the upgrade with a plain 200');
+    assert.ok(answer.closed);
+    const received = f.upstream.heads.slice(heads).map((h) => h.split(' ')[1]);
+    assert.deepEqual(received, ['/ws'], `upstream received: ${JSON.stringify(received)}`);
+    assert.ok(!f.upstream.bytes().includes('/smuggled'));
+  });
+});
