@@ -9,6 +9,8 @@
 //                                      saturation; report p50/p99 and "p99 added" over the direct upstream)
 //                        [--handshakes]   (HTTPS rows only: `openssl s_time -new`, full TLS handshakes per
 //                                      second, one at a time; CPU µs/req is then the proxy's CPU per handshake)
+//                        [--resume]       (with --handshakes: `s_time -reuse -www /`: resumed sessions, each with one GET /, since
+//                                      TLS 1.3 tickets reach a client that reads)
 // Targets: floor, gatehouse (the gateway's default data path), gatehouse-raw, gatehouse-fastify (GATEHOUSE_DATAPATH),
 // nginx (when installed). A gatehouse target ending in @base (gatehouse-raw@base) runs the build under --baseline-root
 // DIR instead (e.g. DIR made with `git archive BASE | tar -x -C DIR`, node_modules linked, then tsc): the named
@@ -29,7 +31,7 @@ const root = join(here, '..');
 
 function parseArgs(argv) {
   const o = { targets: ['floor', 'gatehouse-raw', 'gatehouse-fastify', 'nginx'], protos: ['http', 'https'], body: '1k', duration: 10,
-    warmup: 3, repeat: 3, connections: 64, accessLog: undefined, gatewayArgs: [], profile: undefined, keep: false, baselineRoot: undefined, rate: undefined, handshakes: false };
+    warmup: 3, repeat: 3, connections: 64, accessLog: undefined, gatewayArgs: [], profile: undefined, keep: false, baselineRoot: undefined, rate: undefined, handshakes: false, resume: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -49,6 +51,7 @@ function parseArgs(argv) {
       case '--baseline-root': o.baselineRoot = val(); break;
       case '--rate': o.rate = Number(val()); break;
       case '--handshakes': o.handshakes = true; o.protos = ['https']; break;
+      case '--resume': o.resume = true; break;
       default: console.error(`floor: unknown option ${a} (see the header of bench/floor.mjs)`); process.exit(2);
     }
   }
@@ -95,10 +98,10 @@ async function until(check, ms, child) {
 }
 
 /** Full TLS handshakes (no resumption), sequential, with openssl s_time pinned where the load generator goes. */
-async function handshakes(url, seconds, pin, tmp) {
+async function handshakes(url, seconds, pin, tmp, resume) {
   const u = new URL(url);
   const openssl = which('openssl');
-  const child = start('s_time', openssl, ['s_time', '-connect', `127.0.0.1:${u.port}`, '-new', '-time', String(seconds)],
+  const child = start('s_time', openssl, ['s_time', '-connect', `127.0.0.1:${u.port}`, ...(resume ? ['-reuse', '-www', '/'] : ['-new']), '-time', String(seconds)],
     { cpu: pin.loadgen, taskset: pin.taskset, logFile: join(tmp, 's_time.log'), pipeStdout: true });
   let out = '';
   child.stdout.setEncoding('utf8');
@@ -206,7 +209,7 @@ async function main() {
         const proc = procs[r.target];
         const c0 = coreTimes();
         const before = proc ? cpuMicros(proc.pid) : undefined;
-        const res = o.handshakes ? await handshakes(url, o.duration, pin, tmp) : o.rate ? await fixedRate(url, o.rate, o.connections, o.duration, pin, tmp) : await runLoad(gen, { ...load, url, seconds: o.duration });
+        const res = o.handshakes ? await handshakes(url, o.duration, pin, tmp, o.resume) : o.rate ? await fixedRate(url, o.rate, o.connections, o.duration, pin, tmp) : await runLoad(gen, { ...load, url, seconds: o.duration });
         const after = proc ? cpuMicros(proc.pid) : undefined;
         const c1 = coreTimes();
         const core = pin.proxy !== undefined ? { a: c0[`cpu${pin.proxy}`], b: c1[`cpu${pin.proxy}`] } : undefined;
