@@ -9,13 +9,14 @@
 //                                      saturation; report p50/p99 and "p99 added" over the direct upstream)
 //                        [--handshakes]   (HTTPS rows only: `openssl s_time -new`, full TLS handshakes per
 //                                      second, one at a time; CPU µs/req is then the proxy's CPU per handshake)
-//                        [--resume]       (with --handshakes: `s_time -reuse -www /`: resumed sessions, each with one GET /, since
-//                                      TLS 1.3 tickets reach a client that reads)
+//                        [--resume]       (with --handshakes: `s_time -reuse -www /`: resumed sessions, each
+//                                      with one GET /, since TLS 1.3 tickets only reach a client that reads)
 // Targets: floor, gatehouse (the gateway's default data path), gatehouse-raw, gatehouse-fastify (GATEHOUSE_DATAPATH),
 // nginx (when installed). A gatehouse target ending in @base (gatehouse-raw@base) runs the build under --baseline-root
 // DIR instead (e.g. DIR made with `git archive BASE | tar -x -C DIR`, node_modules linked, then tsc): the named
-// baseline of an optimisation, measured in the same run. Needs a build (npm run build) and wrk (or autocannon). Loopback only; every process it
-// starts is stopped by its PID.
+// baseline of an optimisation, measured in the same run. A gatehouse target ending in +nolog runs with
+// --access-log-format off (gatehouse-fastify+nolog), to price the access log in the same run.
+// Needs a build (npm run build) and wrk (or autocannon). Loopback only; every process it starts is stopped by its PID.
 import { mkdtempSync, mkdirSync, rmSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -164,7 +165,8 @@ async function main() {
         bases.floor = { http: `http://127.0.0.1:${ports.http}`, https: `https://localhost:${ports.https}` };
         procs.floor = p;
       } else if (target.startsWith('gatehouse')) {
-        const [kind, build] = target.split('@');
+        const noLog = target.endsWith('+nolog');
+        const [kind, build] = target.replace(/\+nolog$/, '').split('@');
         const gwRoot = build === 'base' ? o.baselineRoot : root;
         if (!gwRoot || !existsSync(join(gwRoot, 'dist', 'cli', 'main.js'))) throw new Error(`${target}: no build (need --baseline-root DIR with dist/)`);
         const dataPath = kind === 'gatehouse' ? undefined : kind.slice('gatehouse-'.length);
@@ -172,11 +174,11 @@ async function main() {
         mkdirSync(join(dir, 'config'), { recursive: true });
         const [httpPort, httpsPort, statusPort, statsPort, adminPort] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
         writeIstioConfig(join(dir, 'config'), { httpPort, httpsPort, upstreamPort: up.http, cert, key });
-        const prof = o.profile === target ? ['--cpu-prof', '--cpu-prof-dir', join(here, 'results'), '--cpu-prof-name', `${target.replace('@', '-')}-${Date.now()}.cpuprofile`] : [];
+        const prof = o.profile === target ? ['--cpu-prof', '--cpu-prof-dir', join(here, 'results'), '--cpu-prof-name', `${target.replace(/[@+]/g, '-')}-${Date.now()}.cpuprofile`] : [];
         if (prof.length) mkdirSync(join(here, 'results'), { recursive: true });
         const args = [...prof, join(gwRoot, 'dist', 'cli', 'main.js'), 'serve', '--config', join(dir, 'config'), '--status-port', String(statusPort),
           '--stats-port', String(statsPort), '--admin-port', String(adminPort), '--bind', '127.0.0.1',
-          ...(o.accessLog ? ['--access-log-format', o.accessLog] : []), ...o.gatewayArgs];
+          ...(noLog ? ['--access-log-format', 'off'] : o.accessLog ? ['--access-log-format', o.accessLog] : []), ...o.gatewayArgs];
         const env = { ...process.env };
         if (dataPath) env.GATEHOUSE_DATAPATH = dataPath;
         const p = start(target, process.execPath, args, { cpu: pin.proxy, taskset: pin.taskset, logFile: join(dir, 'gateway.log'), cwd: gwRoot, env });
