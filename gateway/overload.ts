@@ -21,6 +21,8 @@ export interface OverloadSample {
 const RECOVER_HEAP = 0.9;
 const RECOVER_LAG = 0.5;
 const SAMPLE_MS = 250;
+/** Consecutive calm samples before recovering (1 s): a single quiet moment inside a stall is not calm. */
+const RECOVER_SAMPLES = 4;
 
 /** Pure transition: the next overloaded state from the current one and a sample. */
 export function nextOverloaded(overloaded: boolean, sample: OverloadSample, t: OverloadThresholds): boolean {
@@ -33,6 +35,7 @@ export class OverloadGuard {
   private timer: NodeJS.Timeout | undefined;
   private histogram: IntervalHistogram | undefined;
   private lastTick = 0;
+  private calmSamples = 0;
 
   constructor(
     private readonly thresholds: OverloadThresholds,
@@ -63,8 +66,13 @@ export class OverloadGuard {
     this.lastTick = now;
     const sample: OverloadSample = { heapRatio: heap.used_heap_size / heap.heap_size_limit, eventLoopLagMs: Math.max(h.max / 1e6, late) };
     h.reset();
-    const next = nextOverloaded(this.overloaded, sample, this.thresholds);
+    let next = nextOverloaded(this.overloaded, sample, this.thresholds);
+    if (this.overloaded && !next) {
+      this.calmSamples++;
+      if (this.calmSamples < RECOVER_SAMPLES) next = true;
+    } else this.calmSamples = 0;
     if (next !== this.overloaded) {
+      this.calmSamples = 0;
       this.overloaded = next;
       this.onChange(next, sample);
     }
