@@ -23,6 +23,11 @@ const RECOVER_LAG = 0.5;
 const SAMPLE_MS = 250;
 /** Consecutive calm samples before recovering (1 s): a single quiet moment inside a stall is not calm. */
 const RECOVER_SAMPLES = 4;
+/**
+ * Consecutive lagging samples before event-loop lag counts as overload: one long synchronous task
+ * (a key generation, a large config compile) is a stall, not overload, and must not shed traffic.
+ */
+const LAG_SAMPLES = 2;
 
 /** Pure transition: the next overloaded state from the current one and a sample. */
 export function nextOverloaded(overloaded: boolean, sample: OverloadSample, t: OverloadThresholds): boolean {
@@ -36,6 +41,7 @@ export class OverloadGuard {
   private histogram: IntervalHistogram | undefined;
   private lastTick = 0;
   private calmSamples = 0;
+  private lagSamples = 0;
 
   constructor(
     private readonly thresholds: OverloadThresholds,
@@ -67,6 +73,8 @@ export class OverloadGuard {
     const sample: OverloadSample = { heapRatio: heap.used_heap_size / heap.heap_size_limit, eventLoopLagMs: Math.max(h.max / 1e6, late) };
     h.reset();
     let next = nextOverloaded(this.overloaded, sample, this.thresholds);
+    this.lagSamples = sample.eventLoopLagMs >= this.thresholds.eventLoopLagMs ? this.lagSamples + 1 : 0;
+    if (!this.overloaded && next && sample.heapRatio < this.thresholds.heapRatio && this.lagSamples < LAG_SAMPLES) next = false;
     if (this.overloaded && !next) {
       this.calmSamples++;
       if (this.calmSamples < RECOVER_SAMPLES) next = true;

@@ -37,7 +37,7 @@ function probe(port: number): Promise<number | 'refused'> {
   });
 }
 
-test('a stalled event loop makes the gateway refuse new connections until it recovers', async () => {
+test('a lagging event loop makes the gateway refuse new connections until it recovers; a single stall does not', async () => {
   const up = await startEchoUpstream('up');
   const logs: string[] = [];
   const c = cluster('up.default.svc.cluster.local', [{ port: up.port }]);
@@ -61,11 +61,17 @@ test('a stalled event loop makes the gateway refuse new connections until it rec
     kept.on('error', () => undefined);
     await new Promise((resolve) => kept.once('connect', resolve));
     const count = (word: string) => logs.filter((l) => l.includes(word)).length;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 800);
+    assert.equal(await probe(port), 200, 'one stall is not overload');
     const overloadedBefore = count('overloaded (');
     const recoveredBefore = count('recovered');
-    // Stall the loop (the stimulus, not a measurement): 1.5 s without yielding; recovery then needs
-    // a second of calm, which leaves the probes below time to see the overloaded state.
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
+    // Stall the loop (the stimulus, not a measurement) three times for 800 ms, letting timers run in
+    // between: sustained lag, where a single stall would not count. Recovery then needs a second of
+    // calm, which leaves the probes below time to see the overloaded state.
+    for (let i = 0; i < 3; i++) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 800);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
     await waitFor(() => count('overloaded (') > overloadedBefore, { timeoutMs: 3000, what: 'the guard to notice' });
     assert.equal(await probe(port), 'refused');
     kept.write('GET / HTTP/1.1\r\nHost: o.example.com\r\n\r\n');
