@@ -4,6 +4,7 @@
 import { constants as cryptoConstants, createHash } from 'node:crypto';
 import { createSecureContext, type SecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { DownstreamTls, FilterChain, Snapshot } from '../../core/snapshot.js';
+import { pinRefusal } from '../tls-pins.js';
 
 export interface ChainContext {
   readonly context: SecureContext;
@@ -119,7 +120,7 @@ export function refuseReason(socket: TLSSocket, tls: DownstreamTls): string | un
     const sans = (cert.subjectaltname ?? '').split(', ').map((e) => e.slice(e.indexOf(':') + 1));
     if (!sans.some((s) => tls.subjectAltNames.includes(s))) return 'client certificate SAN not accepted';
   }
-  return undefined;
+  return pinRefusal(socket.getPeerX509Certificate(), tls);
 }
 
 /**

@@ -3,6 +3,7 @@
 // identity reaches the upstream in x-forwarded-client-cert (Envoy's SANITIZE_SET: whatever the client sent
 // under that name is dropped).
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { request } from '../support/client.js';
 import { makeConfigDir, startGateway, type GatewayProcess } from '../support/gateway-process.js';
@@ -14,22 +15,27 @@ import { serviceEntryYaml } from './manifests.js';
 let gw: GatewayProcess;
 let mutualPort: number;
 let optionalPort: number;
+let pinnedPort: number;
 let serverCa: CertificateAuthority;
 let clientCa: CertificateAuthority;
 let strangerCa: CertificateAuthority;
 let client: LeafCertificate;
 let stranger: LeafCertificate;
+let sibling: LeafCertificate;
 let upstream: EchoUpstream;
 
 const CLIENT_ID = 'invoicer.partner.example';
 
 before(async () => {
-  [mutualPort, optionalPort] = (await freePorts(2)) as [number, number];
+  [mutualPort, optionalPort, pinnedPort] = (await freePorts(3)) as [number, number, number];
   serverCa = createCA('edge server CA');
   clientCa = createCA('partner client CA');
   strangerCa = createCA('stranger CA');
   client = issueLeaf(clientCa, [CLIENT_ID], { client: true });
   stranger = issueLeaf(strangerCa, [CLIENT_ID], { client: true });
+  sibling = issueLeaf(clientCa, [CLIENT_ID], { client: true });
+  // openssl's spelling of a SHA-256 fingerprint (upper case, colons): compile normalises it.
+  const pin = new X509Certificate(client.certPem).fingerprint256;
   upstream = await startEchoUpstream('api');
   const server = issueLeaf(serverCa, ['api.example.com']);
   const dir = makeConfigDir({
@@ -45,6 +51,13 @@ spec:
   - port: {number: ${optionalPort}, name: https-optional, protocol: HTTPS}
     hosts: [api.example.com]
     tls: {mode: OPTIONAL_MUTUAL, credentialName: api-cert, caCertCredentialName: partner-ca}
+  - port: {number: ${pinnedPort}, name: https-pinned, protocol: HTTPS}
+    hosts: [api.example.com]
+    tls:
+      mode: MUTUAL
+      credentialName: api-cert
+      caCertCredentialName: partner-ca
+      verifyCertificateHash: ["${pin}"]
 `,
     'secrets.yaml': [
       tlsSecretYaml('api-cert', 'istio-system', server),
@@ -109,4 +122,11 @@ test('OPTIONAL_MUTUAL accepts a client with or without a certificate; the forged
   assert.equal(known.status, 200, known.body);
   assert.match(String(known.json().headers['x-forwarded-client-cert']), new RegExp(`DNS=${CLIENT_ID.replaceAll('.', '\\.')}`));
   await assert.rejects(call(optionalPort, stranger), 'a certificate that does not verify is refused even when optional');
+});
+
+test('verifyCertificateHash pins one client certificate: another one from the same CA is refused', async () => {
+  const pinned = await call(pinnedPort, client);
+  assert.equal(pinned.status, 200, pinned.body);
+  await assert.rejects(call(pinnedPort, sibling), 'a valid certificate that is not the pinned one is refused');
+  await assert.rejects(call(pinnedPort));
 });
