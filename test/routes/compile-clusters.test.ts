@@ -1,17 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Cluster } from '../../core/snapshot.js';
-import { compileYaml } from '../simulate/support.js';
+import { HTTP_GATEWAY_YAML, compileYaml } from '../simulate/support.js';
 
-const GATEWAY = `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: istio-system}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ["*"]
-`;
+const GATEWAY = HTTP_GATEWAY_YAML;
 
 function routeTo(destinations: string): string {
   return `---

@@ -4,18 +4,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { UpstreamTls } from '../../core/snapshot.js';
-import { compileYaml } from '../simulate/support.js';
+import { HTTP_GATEWAY_YAML, compileYaml } from '../simulate/support.js';
 import { createCA, issueLeaf, tlsSecretYaml } from '../support/pki.js';
 
-const gateway = `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: istio-system}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ["*"]
-`;
+const gateway = HTTP_GATEWAY_YAML;
 
 function route(host: string, subset?: string): string {
   return `apiVersion: networking.istio.io/v1

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { dumpSnapshot } from '../../core/snapshot.js';
 import type { DownstreamTls } from '../../core/snapshot.js';
-import { compileYaml, issueCert, makeCa, secretYaml, tempDir } from '../simulate/support.js';
+import { HTTP_GATEWAY_YAML, compileYaml, issueCert, makeCa, secretYaml, tempDir } from '../simulate/support.js';
 
 const dir = tempDir('gh-secrets-');
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -104,15 +104,7 @@ test('a Secret outside the gateway namespace is not found', () => {
 });
 
 test('upstream TLS from a DestinationRule credentialName: SIMPLE takes the CA, MUTUAL the client certificate', () => {
-  const yaml = `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: istio-system}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ["*"]
----
+  const yaml = `${HTTP_GATEWAY_YAML}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: v, namespace: default}

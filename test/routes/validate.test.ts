@@ -9,6 +9,7 @@ import type { Diagnostic } from '../../core/diagnostics.js';
 import { formatDiagnostic } from '../../core/diagnostics.js';
 import { parseManifests } from '../../routes/parse.js';
 import { validateResources } from '../../routes/validate/index.js';
+import { HTTP_GATEWAY_YAML } from '../simulate/support.js';
 
 function lineOf(text: string, marker: string): number {
   const i = text.split('\n').findIndex((l) => l.includes(marker));
@@ -24,16 +25,7 @@ function validate(text: string, path = 'm.yaml'): Diagnostic[] {
 
 const show = (ds: readonly Diagnostic[]): string => ds.map((d) => `${d.severity} ${formatDiagnostic(d)}`).join('\n');
 
-const GATEWAY = `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: istio-system}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ["*"]
----
-`;
+const GATEWAY = `${HTTP_GATEWAY_YAML}---\n`;
 
 /** A VirtualService bound to the Gateway above, with the given `http` list. */
 const vs = (http: string): string => `${GATEWAY}apiVersion: networking.istio.io/v1

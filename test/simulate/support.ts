@@ -157,3 +157,14 @@ export function upstreamHeaders(route: Route, cluster: string): Record<string, s
   if (route.action.type === 'forward') apply(route.action.destinations.find((d) => d.cluster === cluster)?.requestHeaders);
   return out;
 }
+
+/** The smallest Gateway the compile tests bind to: `istio-system/gw`, HTTP on 80, every host. */
+export const HTTP_GATEWAY_YAML = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*"]
+`;
