@@ -1,8 +1,8 @@
-// How the proxy core is mounted on a listener's server. 'fastify' puts one catch-all route in front
-// of it (Istio routes are never fastify routes); 'raw' hands node's request event straight to it.
-// Both exist so the data path can be measured each way (bench/floor.mjs --targets gatehouse-raw,gatehouse-fastify);
-// GATEHOUSE_DATAPATH picks one. fastify stays the default: measured side by side it cost no more CPU per
-// request than raw over HTTP and less over HTTPS (docs/performance.md), so raw bought nothing.
+// How the proxy core is mounted on a listener's server. 'raw' hands node's request event straight to it;
+// 'fastify' puts one catch-all route in front of it (Istio routes are never fastify routes). Both exist so the
+// data path can be measured each way (bench/floor.mjs --targets gatehouse-raw,gatehouse-fastify);
+// GATEHOUSE_DATAPATH=fastify selects fastify. raw is the default: on a quiet core it cost the same as fastify
+// over HTTP and 6-8% less over HTTPS (docs/performance.md). fastify still serves the admin/status/stats ports.
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Http2SecureServer } from 'node:http2';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -11,7 +11,7 @@ import type { RequestHandler } from '../proxy/request-handler.js';
 export type DataPath = 'raw' | 'fastify';
 
 export function dataPathFromEnv(value: string | undefined): DataPath {
-  return value === 'raw' ? 'raw' : 'fastify';
+  return value === 'fastify' ? 'fastify' : 'raw';
 }
 
 type AnyServer = HttpServer | Http2SecureServer;
