@@ -31,7 +31,7 @@ export interface DataPlaneOptions {
   readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
   /** The gateway's workload identity, reported as the source in istio_* metrics. Optional (additive). */
   readonly identity?: WorkloadIdentity;
-  /** 'fastify' (default) or 'raw' node:http mounting of the proxy core; default from GATEHOUSE_DATAPATH. */
+  /** 'raw' node:http (default, measured cheaper: docs/performance.md) or 'fastify' mounting of the proxy core; default from GATEHOUSE_DATAPATH. */
   readonly dataPath?: DataPath;
   /** How long retired listeners' connections and pools may finish before being destroyed (default 30 s). */
   readonly retireGraceMs?: number;
