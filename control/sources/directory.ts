@@ -8,14 +8,15 @@
 //
 // Watching: fs.watch with `recursive: true` (supported on Linux since Node 19.1; it watches directories
 // created later too). Any event re-reads everything after a short settle; an update byte-identical to the
-// last one emitted is dropped, so editors' save dances and touch(1) cause no build.
+// last one emitted is dropped, so editors' save dances and touch(1) cause no build. Parsing is cached per
+// file by (relative path, sha256 of content): only changed files are parsed again, unchanged ones keep
+// their Located objects, and read order stays that of a full parse (see parse-cache.ts).
 //
 // Kubernetes ConfigMap and Secret volumes swap a `..data` symlink to a new `..<timestamp>` folder. Their
 // top-level files are symlinks into `..data`, which are read (symlinked files are followed), and the swap
 // is a rename in the root, which fires an event: covered by a test. Still open: a mounted volume whose
 // real files change without any event in the watched tree, and symlinked directories, which are never
 // descended into (no cycles).
-import { createHash } from 'node:crypto';
 import { watch } from 'node:fs';
 import type { Dirent, FSWatcher } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
@@ -23,8 +24,8 @@ import { join, posix } from 'node:path';
 import type { Diagnostic } from '../../core/diagnostics.js';
 import { ErrCode, GatehouseError } from '../../core/errors.js';
 import { CfgCode } from '../../core/codes.js';
-import { parseManifests } from '../../routes/parse.js';
-import type { ManifestFile } from '../../routes/parse.js';
+import { ParseCache, sha256 } from './parse-cache.js';
+import type { CachedFile } from './parse-cache.js';
 import type { ConfigSource, SourceUpdate } from '../source.js';
 
 /** A file or folder that exists but cannot be read; the candidate is rejected until it can. */
@@ -57,7 +58,7 @@ export function isIgnoredName(name: string): boolean {
 }
 
 interface DirectoryRead {
-  readonly files: ManifestFile[];
+  readonly files: CachedFile[];
   readonly diagnostics: Diagnostic[];
 }
 
@@ -72,6 +73,7 @@ export function createDirectorySource(dir: string, options: DirectorySourceOptio
   let rescanAfter = false;
   let lastFingerprint: string | undefined;
   let stopped = false;
+  const cache = new ParseCache(options.defaultNamespace, options.orderBase ?? 0);
 
   const display = (rel: string): string => join(dir, rel);
 
@@ -86,7 +88,7 @@ export function createDirectorySource(dir: string, options: DirectorySourceOptio
   }
 
   async function collect(): Promise<DirectoryRead> {
-    const files: ManifestFile[] = [];
+    const files: CachedFile[] = [];
     const diagnostics: Diagnostic[] = [];
     async function walk(relDir: string): Promise<void> {
       let entries: Dirent[];
@@ -114,7 +116,8 @@ export function createDirectorySource(dir: string, options: DirectorySourceOptio
           }
         } else if (!entry.isFile()) continue;
         try {
-          files.push({ path: rel, text: await readFile(join(dir, rel), 'utf8') });
+          const text = await readFile(join(dir, rel), 'utf8');
+          files.push({ rel, display: display(rel), text, hash: sha256(text) });
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') diagnostics.push(readError(rel, err));
         }
@@ -123,16 +126,17 @@ export function createDirectorySource(dir: string, options: DirectorySourceOptio
     await walk('');
     // Sorted by relative path with a plain code-unit comparison: locale-independent, so read order
     // (and VirtualService merge order) is the same on every machine.
-    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
     return { files, diagnostics };
   }
 
   function fingerprint(s: DirectoryRead): string {
-    const h = createHash('sha256');
-    for (const f of s.files) h.update(`${f.path}\0${Buffer.byteLength(f.text)}\0`).update(f.text);
-    h.update('\0diagnostics\0');
-    for (const d of s.diagnostics) h.update(`${d.code}\0${d.message}\0`);
-    return h.digest('hex');
+    // Over each file's path and content hash (already computed for the parse cache).
+    let text = '';
+    for (const f of s.files) text += `${f.rel}\0${f.hash}\0`;
+    text += '\0diagnostics\0';
+    for (const d of s.diagnostics) text += `${d.code}\0${d.message}\0`;
+    return sha256(text);
   }
 
   async function isDirectory(): Promise<boolean> {
@@ -225,10 +229,7 @@ export function createDirectorySource(dir: string, options: DirectorySourceOptio
     lastFingerprint = fp;
     let update: SourceUpdate;
     try {
-      const parsed = parseManifests(
-        s.files.map((f) => ({ path: display(f.path), text: f.text })),
-        { defaultNamespace: options.defaultNamespace, orderBase: options.orderBase ?? 0 },
-      );
+      const parsed = cache.parse(s.files);
       update = { resources: parsed.resources, diagnostics: [...s.diagnostics, ...parsed.diagnostics] };
     } catch (err) {
       update = { resources: [], diagnostics: [...s.diagnostics, readError('', err)] };

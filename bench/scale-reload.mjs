@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+// A one-file change through the directory source at configuration scale: the scale bench's manifests
+// (10,000 hosts, 50,000 routes, 1,000 ServiceEntries; 102 files) written to a temp directory, read by
+// control/sources/directory (fs.watch, settle, read, hash, parse), then timed from a file write to the
+// source's emit for (a) one VirtualService edited in one 100-document file and (b) one document added to
+// the first file (every later resource's read order shifts). Source only: no build.
+//   node --expose-gc --max-old-space-size=4096 bench/scale-reload.mjs [--hosts 10000] [--routes 50000]
+//     [--services 1000] [--rounds 3] [--dist DIR]
+// Imports the compiled modules under dist/ (npm run build first), or under --dist DIR.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { loadavg, tmpdir } from 'node:os';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const o = { hosts: 10_000, routes: 50_000, services: 1_000, rounds: 3, dist: join(here, '..', 'dist') };
+for (let i = 2; i < process.argv.length; i++) {
+  const [flag, inline] = process.argv[i].includes('=') ? process.argv[i].split('=', 2) : [process.argv[i], undefined];
+  const val = () => inline ?? process.argv[++i];
+  switch (flag) {
+    case '--hosts': o.hosts = Number(val()); break;
+    case '--routes': o.routes = Number(val()); break;
+    case '--services': o.services = Number(val()); break;
+    case '--rounds': o.rounds = Math.max(1, Math.min(20, Number(val()))); break;
+    case '--dist': o.dist = resolve(val()); break;
+    default: console.error(`scale-reload: unknown option ${process.argv[i]}`); process.exit(2);
+  }
+}
+const NS = 'bench';
+const hostName = (h) => `h${h}.bench.example.com`;
+const serviceHost = (s) => `svc${s}.${NS}.svc.cluster.local`;
+const gateway = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata:
+  name: scale-gateway
+  namespace: istio-system
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*/*.bench.example.com"]
+`;
+
+/** The same manifests as bench/scale.mjs. */
+function manifests({ hosts, routes, services }, { variant = 0, changedHost = -1 } = {}) {
+  const files = [{ path: 'gateway.yaml', text: gateway }];
+  let text = '';
+  for (let s = 0; s < services; s++) {
+    text += `---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: svc${s}, namespace: ${NS}}
+spec:
+  hosts: [${serviceHost(s)}]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  endpoints: [{address: 10.${(s >> 16) & 255}.${(s >> 8) & 255}.${s & 255}}]
+`;
+  }
+  files.push({ path: 'services.yaml', text });
+  const perHost = Math.floor(routes / hosts);
+  const extra = routes - perHost * hosts;
+  const CHUNK = 100;
+  for (let start = 0; start < hosts; start += CHUNK) {
+    let vs = '';
+    for (let h = start; h < Math.min(hosts, start + CHUNK); h++) {
+      const n = perHost + (h < extra ? 1 : 0);
+      const svc = h % services;
+      vs += `---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs${h}, namespace: ${NS}}
+spec:
+  hosts: [${hostName(h)}]
+  gateways: [istio-system/scale-gateway]
+  http:
+`;
+      for (let r = 0; r < n - 1; r++) {
+        vs += `  - name: r${r}
+    match: [{uri: {prefix: /api/v${r}${h === changedHost ? `x${variant}` : ''}/}}]
+    route: [{destination: {host: ${serviceHost((svc + r) % services)}, port: {number: 80}}}]
+`;
+      }
+      vs += `  - name: default
+    route: [{destination: {host: ${serviceHost(svc)}, port: {number: 80}}}]
+`;
+    }
+    files.push({ path: `virtual-services-${String(start / CHUNK).padStart(3, '0')}.yaml`, text: vs });
+  }
+  return files;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const ms = (t) => `${t.toFixed(0)} ms`;
+
+async function main() {
+  const { createDirectorySource } = await import(pathToFileURL(join(o.dist, 'control/sources/directory.js')).href);
+  console.log(`scale-reload ${new Date().toISOString()}  node ${process.version}  load avg ${loadavg().map((x) => x.toFixed(2)).join(' ')}  dist ${o.dist}`);
+  const files = manifests(o);
+  const bytes = files.reduce((a, f) => a + f.text.length, 0);
+  console.log(`config: ${files.length} files, ${(bytes / 2 ** 20).toFixed(1)} MiB of YAML; ${o.rounds} rounds, medians`);
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-scale-reload-'));
+  let updates = [];
+  let wake;
+  const emit = (u) => { updates.push(u); wake?.(); };
+  const waitFor = async (pred, timeoutMs = 300_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const u = updates.find(pred);
+      if (u) return u;
+      if (Date.now() > deadline) throw new Error('no matching update in time');
+      await new Promise((r) => { wake = r; setTimeout(r, Math.max(1, deadline - Date.now())); });
+    }
+  };
+  const source = createDirectorySource(dir, { defaultNamespace: 'default' });
+  try {
+    for (const f of files) writeFileSync(join(dir, f.path), f.text);
+    let t0 = performance.now();
+    await source.start(emit);
+    const cold = performance.now() - t0;
+    const first = updates[0];
+    if (!first || first.diagnostics.some((d) => d.severity === 'error')) throw new Error('initial read failed');
+    console.log(`cold read + parse (start → first emit)       ${ms(cold)}   ${first.resources.length} resources`);
+    globalThis.gc?.();
+
+    const changedHost = Math.floor(o.hosts / 2);
+    const changedPath = `virtual-services-${String(Math.floor(changedHost / 100)).padStart(3, '0')}.yaml`;
+    const vsName = `vs${changedHost}`;
+    const edit = [];
+    for (let round = 0; round < o.rounds; round++) {
+      const next = manifests(o, { variant: round + 1, changedHost }).find((f) => f.path === changedPath);
+      const marker = `/api/v0x${round + 1}/`;
+      updates = [];
+      t0 = performance.now();
+      writeFileSync(join(dir, changedPath), next.text);
+      await waitFor((u) => JSON.stringify(u.resources.find((r) => r.object.metadata.name === vsName)?.object ?? null).includes(marker));
+      edit.push(performance.now() - t0);
+    }
+    console.log(`one VirtualService edited (write → emit)     ${ms(median(edit))}   [${edit.map(ms).join(', ')}]`);
+    globalThis.gc?.();
+
+    const shift = [];
+    for (let round = 0; round < o.rounds; round++) {
+      const extraDocs = round + 1;
+      let text = gateway;
+      for (let k = 0; k < extraDocs; k++) text += `---\n${gateway.replace('name: scale-gateway', `name: extra-gateway-${k}`)}`;
+      updates = [];
+      t0 = performance.now();
+      writeFileSync(join(dir, 'gateway.yaml'), text);
+      await waitFor((u) => u.resources.filter((r) => r.object.kind === 'Gateway').length === extraDocs + 1);
+      shift.push(performance.now() - t0);
+    }
+    console.log(`document added to the first file (orders shift) ${ms(median(shift))}   [${shift.map(ms).join(', ')}]`);
+    console.log('(each includes the source\'s 20 ms settle and fs.watch latency; no build)');
+  } finally {
+    await source.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(`scale-reload: ${err.stack ?? err}`);
+  process.exit(1);
+});
