@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadavg, tmpdir } from 'node:os';
+import { SCALE_GATEWAY_YAML as gateway, manifests } from './lib/scale-manifests.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const o = { hosts: 10_000, routes: 50_000, services: 1_000, rounds: 3, dist: join(here, '..', 'dist') };
@@ -25,71 +26,6 @@ for (let i = 2; i < process.argv.length; i++) {
     case '--dist': o.dist = resolve(val()); break;
     default: console.error(`scale-reload: unknown option ${process.argv[i]}`); process.exit(2);
   }
-}
-const NS = 'bench';
-const hostName = (h) => `h${h}.bench.example.com`;
-const serviceHost = (s) => `svc${s}.${NS}.svc.cluster.local`;
-const gateway = `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata:
-  name: scale-gateway
-  namespace: istio-system
-spec:
-  selector:
-    istio: ingressgateway
-  servers:
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ["*/*.bench.example.com"]
-`;
-
-/** The same manifests as bench/scale.mjs. */
-function manifests({ hosts, routes, services }, { variant = 0, changedHost = -1 } = {}) {
-  const files = [{ path: 'gateway.yaml', text: gateway }];
-  let text = '';
-  for (let s = 0; s < services; s++) {
-    text += `---
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: svc${s}, namespace: ${NS}}
-spec:
-  hosts: [${serviceHost(s)}]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 80, name: http, protocol: HTTP}]
-  endpoints: [{address: 10.${(s >> 16) & 255}.${(s >> 8) & 255}.${s & 255}}]
-`;
-  }
-  files.push({ path: 'services.yaml', text });
-  const perHost = Math.floor(routes / hosts);
-  const extra = routes - perHost * hosts;
-  const CHUNK = 100;
-  for (let start = 0; start < hosts; start += CHUNK) {
-    let vs = '';
-    for (let h = start; h < Math.min(hosts, start + CHUNK); h++) {
-      const n = perHost + (h < extra ? 1 : 0);
-      const svc = h % services;
-      vs += `---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs${h}, namespace: ${NS}}
-spec:
-  hosts: [${hostName(h)}]
-  gateways: [istio-system/scale-gateway]
-  http:
-`;
-      for (let r = 0; r < n - 1; r++) {
-        vs += `  - name: r${r}
-    match: [{uri: {prefix: /api/v${r}${h === changedHost ? `x${variant}` : ''}/}}]
-    route: [{destination: {host: ${serviceHost((svc + r) % services)}, port: {number: 80}}}]
-`;
-      }
-      vs += `  - name: default
-    route: [{destination: {host: ${serviceHost(svc)}, port: {number: 80}}}]
-`;
-    }
-    files.push({ path: `virtual-services-${String(start / CHUNK).padStart(3, '0')}.yaml`, text: vs });
-  }
-  return files;
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];

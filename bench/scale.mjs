@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadavg } from 'node:os';
+import { hostName, manifests } from './lib/scale-manifests.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, '..', 'dist');
@@ -32,72 +33,6 @@ function parseArgs(argv) {
   return o;
 }
 
-const NS = 'bench';
-const hostName = (h) => `h${h}.bench.example.com`;
-const serviceHost = (s) => `svc${s}.${NS}.svc.cluster.local`;
-
-/** One Gateway (all hosts, port 80), `services` STATIC ServiceEntries, one VirtualService per host. */
-function manifests({ hosts, routes, services }, { variant = 0, changedHost = -1 } = {}) {
-  const files = [];
-  files.push({ path: 'gateway.yaml', text: `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata:
-  name: scale-gateway
-  namespace: istio-system
-spec:
-  selector:
-    istio: ingressgateway
-  servers:
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ["*/*.bench.example.com"]
-` });
-  let text = '';
-  for (let s = 0; s < services; s++) {
-    text += `---
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: svc${s}, namespace: ${NS}}
-spec:
-  hosts: [${serviceHost(s)}]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 80, name: http, protocol: HTTP}]
-  endpoints: [{address: 10.${(s >> 16) & 255}.${(s >> 8) & 255}.${s & 255}}]
-`;
-  }
-  files.push({ path: 'services.yaml', text });
-  const perHost = Math.floor(routes / hosts);
-  const extra = routes - perHost * hosts;
-  // 100 VirtualServices per file: a one-resource change re-reads one small file, as a directory source does.
-  const CHUNK = 100;
-  for (let start = 0; start < hosts; start += CHUNK) {
-    let vs = '';
-    for (let h = start; h < Math.min(hosts, start + CHUNK); h++) {
-      const n = perHost + (h < extra ? 1 : 0);
-      const svc = h % services;
-      vs += `---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs${h}, namespace: ${NS}}
-spec:
-  hosts: [${hostName(h)}]
-  gateways: [istio-system/scale-gateway]
-  http:
-`;
-      for (let r = 0; r < n - 1; r++) {
-        vs += `  - name: r${r}
-    match: [{uri: {prefix: /api/v${r}${h === changedHost ? `x${variant}` : ''}/}}]
-    route: [{destination: {host: ${serviceHost((svc + r) % services)}, port: {number: 80}}}]
-`;
-      }
-      vs += `  - name: default
-    route: [{destination: {host: ${serviceHost(svc)}, port: {number: 80}}}]
-`;
-    }
-    files.push({ path: `virtual-services-${String(start / CHUNK).padStart(3, '0')}.yaml`, text: vs });
-  }
-  return files;
-}
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const ms = (t) => `${t.toFixed(0)} ms`;
