@@ -25,7 +25,7 @@ import http from 'node:http';
 import { pinningPlan, start, stop, stopAll, killAllSync, freePort, cpuMicros, rssKiB, sleep, coreTimes, acquireMachineLock } from './lib/procs.mjs';
 import { makeCertificate, writeIstioConfig, nginxConf } from './lib/config.mjs';
 import { detectLoadGenerator, runLoad, INSTALL_HINT } from './lib/loadgen.mjs';
-import { which } from './lib/procs.mjs';
+import { which, readFirstLine } from './lib/procs.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -58,23 +58,6 @@ function parseArgs(argv) {
   }
   if (!(o.duration >= 1 && o.duration <= 300)) throw new Error('--duration must be 1..300');
   return o;
-}
-
-function readFirstLine(child, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error('child did not report its ports')), timeoutMs);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (d) => {
-      buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        resolve(buf.slice(0, nl));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`child exited (${code}) before reporting its ports`)));
-  });
 }
 
 function status(url) {

@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import {
-  which, pinningPlan, start, stop, stopAll, killAllSync, freePort, cpuMicros, rssKiB, sleep, coreTimes, reapedChildrenCpuMicros, acquireMachineLock,
+  which, pinningPlan, start, stop, stopAll, killAllSync, freePort, cpuMicros, rssKiB, sleep, coreTimes, reapedChildrenCpuMicros, acquireMachineLock, readFirstLine,
 } from './lib/procs.mjs';
 import { makeCertificate, writeIstioConfig, nginxConf } from './lib/config.mjs';
 import { detectLoadGenerator, runLoad, INSTALL_HINT } from './lib/loadgen.mjs';
@@ -147,26 +147,6 @@ async function waitFor(what, check, { timeoutMs, child, intervalMs = 250 }) {
     await sleep(intervalMs);
   }
   throw new Error(`${what}: not ready after ${timeoutMs} ms (last: ${last})`);
-}
-
-function readFirstLine(child, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error('upstream did not report its ports')), timeoutMs);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (d) => {
-      buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        resolve(buf.slice(0, nl));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`upstream exited (${code}) before reporting its ports`));
-    });
-  });
 }
 
 function tail(file, lines = 20) {

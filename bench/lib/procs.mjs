@@ -255,3 +255,24 @@ export async function acquireMachineLock(lockFile, waitMs, onWait) {
     await sleep(1000);
   }
 }
+
+/** The first line a child process prints on stdout (how the bench's helper processes report their ports). */
+export function readFirstLine(child, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('child did not report its ports')), timeoutMs);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(buf.slice(0, nl));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`child exited (${code}) before reporting its ports`));
+    });
+  });
+}
