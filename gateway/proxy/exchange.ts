@@ -77,7 +77,8 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
   /** The response (local or upstream) is settled: later upstream callbacks are ignored. */
   private settled = false;
   private connected = false;
-  private countingBody = false;
+  /** A body without Content-Length is counted as it streams; set in forward, cleared once listening. */
+  private countBody = false;
   /** The WebSocket upgrade asked for (HTTP/1.1 only), forwarded as a tunnel once the upstream agrees. */
   upgrade: string | undefined = undefined;
   private tunnelled = false;
@@ -166,6 +167,9 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     endpoint.inFlight++;
     const contentLength = this.req.headers['content-length'];
     if (contentLength !== undefined) this.bytesReceived = Number(contentLength) || 0;
+    // A 'data' listener switches the request stream to flowing mode, which costs a bodiless request
+    // several stream ticks for nothing: only a streamed body of unknown length is counted as it goes.
+    else this.countBody = hasBody;
     if (route.timeoutMs > 0) this.timer = setTimeout(onRouteTimeout, route.timeoutMs, this);
     this.dispatchedAt = Date.now();
     try {
@@ -194,8 +198,8 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
       return;
     }
     // Count streamed request bodies as they leave; a declared Content-Length is already counted.
-    if (this.req.headers['content-length'] === undefined && !this.countingBody) {
-      this.countingBody = true;
+    if (this.countBody) {
+      this.countBody = false;
       this.req.on('data', onRequestData);
     }
   }
