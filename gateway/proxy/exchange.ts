@@ -14,7 +14,7 @@ import type { ListenerContext } from '../plane-state.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { formatAccessLog } from '../telemetry/access-log.js';
 import type { EndpointPool } from '../upstream/endpoint-pool.js';
-import { applyHeaderOps, buildResponseHeaders } from './headers.js';
+import { applyHeaderOps, applyHeaderOpsToList, headerListToObject, listValue, responseHeaderList } from './headers.js';
 import { spliceTunnel } from './tunnel.js';
 import { classifyUpstreamFailure, errorText } from './upstream-failure.js';
 
@@ -212,18 +212,21 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     this.upstreamServiceTimeMs = Date.now() - this.dispatchedAt;
     this.responseCode = statusCode;
     this.responseCodeDetails = 'via_upstream';
-    const headers = buildResponseHeaders(rawHeaders) as Record<string, string | string[] | number | undefined>;
-    const grpcStatus = headers['grpc-status'];
-    if (typeof grpcStatus === 'string') this.grpcStatus = grpcStatus;
-    headers['x-envoy-upstream-service-time'] = String(this.upstreamServiceTimeMs);
-    headers.server = 'istio-envoy';
-    applyHeaderOps(headers, this.route?.responseHeaders);
-    applyHeaderOps(headers, this.destination?.responseHeaders);
-    this.applyDrain(headers);
+    const headers = responseHeaderList(rawHeaders);
+    const grpcStatus = listValue(headers, 'grpc-status');
+    if (grpcStatus !== undefined) this.grpcStatus = grpcStatus;
+    headers.push('x-envoy-upstream-service-time', String(this.upstreamServiceTimeMs), 'server', 'istio-envoy');
+    applyHeaderOpsToList(headers, this.route?.responseHeaders);
+    applyHeaderOpsToList(headers, this.destination?.responseHeaders);
+    if (this.ctx.plane.draining && this.req.httpVersionMajor === 1) {
+      (this.res as ServerResponse).shouldKeepAlive = false;
+      headers.push('connection', 'close');
+    }
     const res = this.res;
     if (this.finished || res.destroyed) return false;
     try {
-      (res as ServerResponse).writeHead(statusCode, headers as OutgoingHttpHeaders);
+      if (this.req.httpVersionMajor === 2) (res as Http2ServerResponse).writeHead(statusCode, headerListToObject(headers));
+      else (res as ServerResponse).writeHead(statusCode, headers);
     } catch (err) {
       // A header value node refuses to send downstream: the upstream response is unusable here.
       this.ctx.plane.log('warn', `upstream response headers rejected: ${(err as Error).message}`);

@@ -1,6 +1,6 @@
 // Header handling at the edge: upstream request headers are built, not copied, and responses lose
 // their hop-by-hop headers before header operations apply.
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { HeaderOps } from '../../core/snapshot.js';
 
 /** Connection-scoped headers (RFC 9110 §7.6.1) plus the ones HTTP/2 forbids; never forwarded. */
@@ -113,23 +113,65 @@ export function applyHeaderOps(headers: Record<string, string | string[] | numbe
   for (const name of ops.remove) delete headers[name];
 }
 
-/** Upstream raw response headers (name/value Buffer pairs) → downstream headers, hop-by-hop removed. */
-export function buildResponseHeaders(raw: readonly Buffer[]): OutgoingHttpHeaders {
-  const out: Record<string, string | string[]> = {};
+/**
+ * A response header list: `[name, value, name, value, …]`, names lower-case. node's writeHead takes it
+ * as it is, so the response path builds no header object (HTTP/1); HTTP/2 folds it with
+ * headerListToObject.
+ */
+export type HeaderList = string[];
+
+/**
+ * Upstream raw response headers (name/value Buffer pairs) → the downstream list: hop-by-hop headers
+ * and those the upstream's Connection header names are removed, and `server` and
+ * `x-envoy-upstream-service-time` are left out because the gateway sets its own (as Envoy does).
+ */
+export function responseHeaderList(raw: readonly Buffer[]): HeaderList {
+  const out: HeaderList = [];
   let named: Set<string> | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = (raw[i] as Buffer).toString('latin1').toLowerCase();
-    const value = (raw[i + 1] as Buffer).toString('latin1');
     if (name === 'connection') {
-      named = connectionTokens(value);
+      named = connectionTokens((raw[i + 1] as Buffer).toString('latin1'));
       continue;
     }
-    if (HOP_BY_HOP.has(name) || name.charCodeAt(0) === 0x3a) continue;
+    if (HOP_BY_HOP.has(name) || name.charCodeAt(0) === 0x3a || name === 'server' || name === 'x-envoy-upstream-service-time') continue;
+    out.push(name, (raw[i + 1] as Buffer).toString('latin1'));
+  }
+  if (named) for (const name of named) removeFromList(out, name);
+  return out;
+}
+
+/** The first value of `name` in a list, or undefined. */
+export function listValue(list: HeaderList, name: string): string | undefined {
+  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
+  return undefined;
+}
+
+function removeFromList(list: HeaderList, name: string): void {
+  for (let i = list.length - 2; i >= 0; i -= 2) if (list[i] === name) list.splice(i, 2);
+}
+
+/** applyHeaderOps for a header list: set replaces every value, add appends, remove drops every value. */
+export function applyHeaderOpsToList(list: HeaderList, ops: HeaderOps | undefined): void {
+  if (!ops) return;
+  for (const name in ops.set) {
+    removeFromList(list, name);
+    list.push(name, ops.set[name] as string);
+  }
+  for (const name in ops.add) list.push(name, ops.add[name] as string);
+  for (const name of ops.remove) removeFromList(list, name);
+}
+
+/** A list as a header object (repeated names become arrays), for the HTTP/2 compatibility API. */
+export function headerListToObject(list: HeaderList): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < list.length; i += 2) {
+    const name = list[i] as string;
+    const value = list[i + 1] as string;
     const existing = out[name];
     if (existing === undefined) out[name] = value;
     else if (Array.isArray(existing)) existing.push(value);
     else out[name] = [existing, value];
   }
-  if (named) for (const name of named) delete out[name];
   return out;
 }

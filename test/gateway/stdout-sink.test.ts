@@ -7,7 +7,7 @@ import { waitFor } from './support/wait.js';
 
 test('lines are written in batches, in order, and none is lost', async () => {
   const writes: string[] = [];
-  const sink = createStdoutSink({ write: (chunk: string) => writes.push(chunk) });
+  const sink = createStdoutSink({ write: (chunk: Buffer | string) => writes.push(chunk.toString()) });
   sink.write('one\n');
   sink.write('two\n');
   assert.equal(writes.length, 0, 'written synchronously per line');
@@ -20,4 +20,16 @@ test('lines are written in batches, in order, and none is lost', async () => {
   sink.write('tail\n');
   sink.flush();
   assert.equal(writes.join(''), 'one\ntwo\n' + big.repeat(70) + 'tail\n');
+});
+
+test('non-ASCII text and a line larger than a batch arrive intact', () => {
+  const writes: string[] = [];
+  const sink = createStdoutSink({ write: (chunk: Buffer | string) => writes.push(chunk.toString()) });
+  const accented = '"GET /caf\u00e9 HTTP/1.1" "agent \u2603"\n';
+  const huge = 'y'.repeat(70 * 1024) + '\n';
+  sink.write(accented);
+  sink.write(huge);
+  sink.write(accented);
+  sink.flush();
+  assert.equal(writes.join(''), accented + huge + accented);
 });
