@@ -44,7 +44,7 @@ export function createStdoutSink(out: SinkOutput = process.stdout): BufferedSink
         return;
       }
     }
-    used += batch.write(line, used);
+    used += batch.write(line, used, 'utf8');
     if (!timer) {
       timer = setTimeout(flush, FLUSH_INTERVAL_MS);
       timer.unref();
