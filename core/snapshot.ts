@@ -259,6 +259,11 @@ export interface Endpoint {
   readonly port: number;
   readonly weight: number;
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * Auto mTLS decided per endpoint (Istio's transport socket match): this endpoint is reached in plaintext
+   * although the cluster has `tls`. Absent: the endpoint uses the cluster's `tls`, if any.
+   */
+  readonly plaintext?: boolean;
 }
 
 export type UpstreamTlsMode = 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';

@@ -16,6 +16,8 @@ import type { RegisteredService, ServicePortInfo, ServiceRegistry } from './serv
 /** istiod's default root namespace: its DestinationRules apply mesh-wide. */
 const ROOT_NAMESPACE = 'istio-system';
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** Istio's sidecar injector labels every injected pod with this (value `istio`); auto mTLS reads it. */
+const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
 
 export interface DestinationRef {
   readonly host: string;
@@ -147,9 +149,9 @@ export class ClusterBuilder {
     if (labels && Object.keys(labels).length > 0) {
       endpoints = endpoints.filter((e) => Object.entries(labels).every(([k, v]) => e.labels[k] === v));
     }
-    const tls = policy.tls
-      ? this.explicitTls(policy.tls, rule?.rule ?? ref.referrer, ref, discovered.identities)
-      : this.autoMutualTls(ref, service, endpoints, discovered.identities);
+    let tls: UpstreamTls | undefined;
+    if (policy.tls) tls = this.explicitTls(policy.tls, rule?.rule ?? ref.referrer, ref, discovered.identities);
+    else ({ tls, endpoints } = this.autoMutualTls(ref, service, endpoints, discovered.identities));
     const cluster: Cluster = {
       name: ref.name,
       serviceHost: ref.fqdn,
@@ -279,35 +281,44 @@ export class ClusterBuilder {
   }
 
   /**
-   * Auto mTLS: with no DestinationRule TLS, a mesh-internal destination whose workloads PeerAuthentication
-   * makes STRICT gets Istio mutual TLS; PERMISSIVE and DISABLE stay plaintext (a permissive sidecar
-   * accepts it, and the gateway cannot tell which endpoints run one). Mesh-external ServiceEntries never do.
+   * Auto mTLS, decided per endpoint as istiod's mtlsChecker does: an endpoint whose workload runs a
+   * sidecar (label `security.istio.io/tlsMode: istio`) gets Istio mutual TLS unless PeerAuthentication
+   * DISABLEs it for that workload and port; one without gets plaintext. Gatehouse adds one case: an
+   * endpoint PeerAuthentication makes STRICT gets mutual TLS even without the label, since plaintext is
+   * certain to be refused there (workloads that terminate mTLS themselves carry no sidecar label). When
+   * some endpoints get mutual TLS, the cluster carries the ISTIO_MUTUAL settings and the others are marked
+   * `plaintext` (Envoy's transport socket match). No endpoints known: the namespace's STRICT decides.
+   * Mesh-external ServiceEntries never get it.
    */
-  private autoMutualTls(ref: ClusterRef, service: RegisteredService | undefined, endpoints: readonly Endpoint[], identities: readonly string[]): UpstreamTls | undefined {
-    if (!service || this.peers.empty) return undefined;
+  private autoMutualTls(
+    ref: ClusterRef,
+    service: RegisteredService | undefined,
+    endpoints: Endpoint[],
+    identities: readonly string[],
+  ): { tls: UpstreamTls | undefined; endpoints: Endpoint[] } {
+    const none = { tls: undefined, endpoints };
+    if (!service) return none;
     let namespace = service.namespace;
     if (service.kind === 'ServiceEntry') {
       const se = service.source as Located<ServiceEntryResource>;
-      if (se.object.spec.location !== 'MESH_INTERNAL') return undefined;
+      if (se.object.spec.location !== 'MESH_INTERNAL') return none;
       namespace = se.object.metadata.namespace;
     }
-    if (!namespace) return undefined;
-    let strict = 0;
+    if (!namespace) return none;
     if (endpoints.length === 0) {
-      if (this.peers.modeFor(namespace, {}, ref.port) === 'STRICT') strict = 1;
-    } else {
-      for (const e of endpoints) if (this.peers.modeFor(namespace, e.labels, e.port) === 'STRICT') strict++;
+      if (this.peers.empty || this.peers.modeFor(namespace, {}, ref.port) !== 'STRICT') return none;
+      return { tls: this.istioMutual(ref, undefined, undefined, identities, { resource: ref.referrer, field: ref.field }), endpoints };
     }
-    if (strict === 0) return undefined;
-    if (endpoints.length > 0 && strict < endpoints.length) {
-      this.ctx.warn(
-        CfgCode.CONFLICT,
-        `${strict} of ${endpoints.length} endpoints of ${ref.name} require mutual TLS (PeerAuthentication STRICT) and the others do not; Istio mutual TLS is used for all of them`,
-        ref.referrer,
-        ref.field,
-      );
-    }
-    return this.istioMutual(ref, undefined, undefined, identities, { resource: ref.referrer, field: ref.field });
+    const mutual = endpoints.map((e) => {
+      const sidecar = e.labels[TLS_MODE_LABEL] === 'istio';
+      if (!sidecar && this.peers.empty) return false;
+      const mode = this.peers.empty ? 'PERMISSIVE' : this.peers.modeFor(namespace, e.labels, e.port);
+      return mode === 'STRICT' || (sidecar && mode !== 'DISABLE');
+    });
+    if (!mutual.includes(true)) return none;
+    const tls = this.istioMutual(ref, undefined, undefined, identities, { resource: ref.referrer, field: ref.field });
+    if (!mutual.includes(false)) return { tls, endpoints };
+    return { tls, endpoints: endpoints.map((e, i) => (mutual[i] ? e : { ...e, plaintext: true })) };
   }
 
   /**

@@ -161,6 +161,30 @@ const autoCases: Array<{ name: string; docs: string[]; se?: Parameters<typeof se
     expect: undefined,
   },
   {
+    name: 'a sidecar (security.istio.io/tlsMode: istio) with no PeerAuthentication at all gets mTLS, as istiod decides',
+    docs: [],
+    se: { labels: '"security.istio.io/tlsMode": istio' },
+    expect: 'ISTIO_MUTUAL',
+  },
+  {
+    name: 'a sidecar in a PERMISSIVE namespace gets mTLS',
+    docs: [peer('default', 'shop', '  mtls: {mode: PERMISSIVE}\n')],
+    se: { labels: '"security.istio.io/tlsMode": istio' },
+    expect: 'ISTIO_MUTUAL',
+  },
+  {
+    name: 'a sidecar whose workload PeerAuthentication is DISABLE stays plaintext',
+    docs: [peer('cart', 'shop', '  selector: {matchLabels: {app: cart}}\n  mtls: {mode: DISABLE}\n')],
+    se: { labels: '"security.istio.io/tlsMode": istio, app: cart' },
+    expect: undefined,
+  },
+  {
+    name: 'tlsMode: disabled is no sidecar',
+    docs: [],
+    se: { labels: '"security.istio.io/tlsMode": disabled' },
+    expect: undefined,
+  },
+  {
     name: 'MESH_EXTERNAL services never get auto mTLS',
     docs: [peer('default', 'shop', '  mtls: {mode: STRICT}\n')],
     se: { location: 'MESH_EXTERNAL' },
@@ -226,4 +250,35 @@ status: {podIP: 10.1.0.2}
   );
   assert.equal(tls?.mode, 'ISTIO_MUTUAL');
   assert.deepEqual(tls?.subjectAltNames, ['spiffe://cluster.local/ns/shop/sa/cart', 'spiffe://cluster.local/ns/shop/sa/cart-canary']);
+});
+
+test('auto mTLS per endpoint: one cluster mixes mutual-TLS endpoints and plaintext ones, no conflict warning', () => {
+  const r = compileYaml(
+    [
+      gateway,
+      `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: cart, namespace: shop}
+spec:
+  hosts: [cart.shop.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  endpoints:
+  - {address: 10.0.0.1, labels: {app: cart, track: strict}}
+  - {address: 10.0.0.2, labels: {app: cart, track: legacy}}
+  - {address: 10.0.0.3, labels: {app: cart, "security.istio.io/tlsMode": istio}}
+  - {address: 10.0.0.4, labels: {app: cart}}
+`,
+      peer('strict', 'shop', '  selector: {matchLabels: {track: strict}}\n  mtls: {mode: STRICT}\n'),
+      route('cart.shop.svc.cluster.local'),
+    ].join('---\n'),
+  );
+  const c = r.body.clusters['outbound|80||cart.shop.svc.cluster.local'];
+  assert.equal(c?.tls?.mode, 'ISTIO_MUTUAL');
+  assert.deepEqual(
+    c?.endpoints.map((e) => [e.address, e.plaintext === true]),
+    [['10.0.0.1', false], ['10.0.0.2', true], ['10.0.0.3', false], ['10.0.0.4', true]],
+  );
+  assert.deepEqual(r.diagnostics.filter((d) => d.code === 'GH_CFG_CONFLICT'), []);
 });
