@@ -275,6 +275,14 @@ export interface UpstreamTls {
   readonly secret?: string;
   /** Inline CA PEM (caCertificates given as a file the control plane read). */
   readonly caPem?: string;
+  /** Inline CRL PEM (DestinationRule caCrl, a file the control plane read): revoked peers are refused. */
+  readonly crlPem?: string;
+  /**
+   * Set when TLS material this cluster needs could not be loaded (a missing or broken file): every
+   * connection attempt fails at once (503 UF), as Envoy fails handshakes on a bad SDS secret, instead of
+   * falling back to weaker trust. The text says why.
+   */
+  readonly unavailable?: string;
   readonly subjectAltNames: readonly string[];
   readonly insecureSkipVerify: boolean;
 }

@@ -25,11 +25,13 @@ export class EndpointPool {
     const tls = endpoint.plaintext ? undefined : cluster.tls;
     const scheme = tls ? 'https' : 'http';
     this.servername = tls ? serverName(cluster, tls) : undefined;
+    const unavailable = tls?.unavailable;
     this.pool = new Pool(`${scheme}://${this.hostPort}`, {
       // Plaintext HTTP2/GRPC clusters speak h2 with prior knowledge (h2c), as Envoy does. Pool builds
       // its own connector without undici's useH2c, so the connector is built here.
-      connect:
-        cluster.protocol === 'HTTP2' && !tls
+      connect: unavailable
+        ? refuseConnections(unavailable)
+        : cluster.protocol === 'HTTP2' && !tls
           ? buildConnector({ ...(connectOptions(cluster, tls, secrets) as buildConnector.BuildOptions), allowH2: true, useH2c: true } as unknown as buildConnector.BuildOptions)
           : connectOptions(cluster, tls, secrets),
       allowH2: cluster.protocol === 'HTTP2',
@@ -43,12 +45,24 @@ export class EndpointPool {
   }
 }
 
+/**
+ * The cluster's TLS material could not be loaded: fail every connection before it is opened, as Envoy
+ * fails handshakes on a bad SDS secret (503 UF), rather than connect with weaker trust or no client cert.
+ */
+function refuseConnections(why: string): buildConnector.connector {
+  return (_options, callback) => {
+    const err = Object.assign(new Error(`upstream TLS material unavailable: ${why}`), { code: 'ERR_TLS_MATERIAL_UNAVAILABLE' });
+    queueMicrotask(() => callback(err, null));
+  };
+}
+
 function connectOptions(cluster: Cluster, tls: UpstreamTls | undefined, secrets: Readonly<Record<string, TlsSecret>>): Record<string, unknown> {
   const options: Record<string, unknown> = { timeout: cluster.connectTimeoutMs > 0 ? cluster.connectTimeoutMs : 10_000 };
   if (!tls) return options;
   const secret = tls.secret ? secrets[tls.secret] : undefined;
   const ca = tls.caPem ?? secret?.caPem;
   if (ca) options.ca = ca;
+  if (tls.crlPem) options.crl = tls.crlPem;
   if (tls.mode === 'MUTUAL' || tls.mode === 'ISTIO_MUTUAL') {
     if (secret?.certPem) options.cert = secret.certPem;
     if (secret?.keyPem) options.key = secret.keyPem;

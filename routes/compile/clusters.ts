@@ -4,12 +4,14 @@
 import type { Cluster, Endpoint, LoadBalancerPolicy, UpstreamTls } from '../../core/snapshot.js';
 import type { ClientTLSSettings, DestinationRuleResource, ServiceEntryResource, ServiceResource, Subset, TrafficPolicy } from '../model/index.js';
 import type { Located } from '../model/resource.js';
+import type { CfgCodeValue } from '../../core/codes.js';
 import { CfgCode, compareByAge, exportedTo, parseDurationMs } from './context.js';
 import type { CompileContext } from './context.js';
 import { hostSubsetOf, isWildcard, resolveShortname } from './hosts.js';
 import { DEFAULT_TRUST_DOMAIN, MESH_IDENTITY_SECRET, istioMutualSni, spiffeUri } from './mesh-identity.js';
 import { PeerAuthentications } from './peer-authentication.js';
-import type { SecretStore } from './secrets.js';
+import { caBundleProblem, servingMaterial, type SecretStore } from './secrets.js';
+import { tlsFileText } from './tls-files.js';
 import { isHttp2Port } from './services.js';
 import type { RegisteredService, ServicePortInfo, ServiceRegistry } from './services.js';
 
@@ -264,8 +266,10 @@ export class ClusterBuilder {
     if (tls.mode === 'ISTIO_MUTUAL') {
       return this.istioMutual(ref, tls.sni, tls.subjectAltNames, identities, { resource: rule, field: 'spec.trafficPolicy.tls.mode' });
     }
-    if (tls.caCertificates || tls.clientCertificate || tls.privateKey) {
-      this.ctx.warn(CfgCode.UNSUPPORTED, 'file paths in DestinationRule tls are not read; use credentialName', rule, 'spec.trafficPolicy.tls');
+    const hasFiles = Boolean(tls.caCertificates || tls.clientCertificate || tls.privateKey || tls.caCrl);
+    if (hasFiles && !tls.credentialName) return this.fileTls(tls, tls.mode, rule, base);
+    if (hasFiles) {
+      this.ctx.warn(CfgCode.CONFLICT, 'credentialName is set: the file paths in this tls block are ignored (Istio does the same)', rule, 'spec.trafficPolicy.tls.credentialName');
     }
     const ns = this.ctx.options.identity.namespace;
     const use = { resource: rule, field: 'spec.trafficPolicy.tls.credentialName' };
@@ -278,6 +282,71 @@ export class ClusterBuilder {
     }
     const caKey = this.secrets.caBundle(ns, tls.credentialName, use);
     return { mode: 'SIMPLE', ...base, ...(caKey ? { secret: caKey } : {}) };
+  }
+
+  /**
+   * SIMPLE/MUTUAL from files in the gateway pod (caCertificates, clientCertificate + privateKey, caCrl),
+   * read by the control plane into reserved Secrets. Anything missing or broken is a warning at the
+   * rule's field and makes the cluster `unavailable`: its connections fail (503 UF) rather than trusting
+   * the system roots or connecting without the client certificate the user asked for.
+   */
+  private fileTls(
+    tls: ClientTLSSettings,
+    mode: 'SIMPLE' | 'MUTUAL',
+    rule: Located,
+    base: { sni?: string; subjectAltNames: string[]; insecureSkipVerify: boolean },
+  ): UpstreamTls {
+    const problems: string[] = [];
+    const fail = (field: string, path: string, why: string, code: CfgCodeValue = CfgCode.SECRET_INVALID): void => {
+      problems.push(`${field} ${path}: ${why}`);
+      this.ctx.warn(code, `DestinationRule tls.${field} ${path} cannot be used: ${why}; connections to this destination fail (503 UF)`, rule, `spec.trafficPolicy.tls.${field}`);
+    };
+    const read = (field: string, path: string): string | undefined => {
+      const file = tlsFileText(this.ctx, path);
+      if (file.ok) return file.text;
+      fail(field, path, file.why, CfgCode.SECRET_NOT_FOUND);
+      return undefined;
+    };
+    let caPem: string | undefined;
+    if (tls.caCertificates && !tls.insecureSkipVerify) {
+      const text = read('caCertificates', tls.caCertificates);
+      const problem = text === undefined ? undefined : (caBundleProblem({ 'ca.crt': text }) ?? (text.includes('-----BEGIN CERTIFICATE-----') ? undefined : 'no PEM certificate'));
+      if (problem) fail('caCertificates', tls.caCertificates, problem);
+      else caPem = text;
+    }
+    let crlPem: string | undefined;
+    if (tls.caCrl) {
+      const text = read('caCrl', tls.caCrl);
+      if (text !== undefined && !text.includes('-----BEGIN X509 CRL-----')) fail('caCrl', tls.caCrl, 'no PEM CRL (-----BEGIN X509 CRL-----)');
+      else crlPem = text;
+    }
+    let secret: string | undefined;
+    if (mode === 'MUTUAL' && tls.clientCertificate && tls.privateKey) {
+      const certPem = read('clientCertificate', tls.clientCertificate);
+      const keyPem = read('privateKey', tls.privateKey);
+      if (certPem !== undefined && keyPem !== undefined) {
+        const material = servingMaterial({ 'tls.crt': certPem, 'tls.key': keyPem }, this.ctx.now);
+        if (!material.ok) fail('clientCertificate', tls.clientCertificate, material.why);
+        else {
+          secret = `file:${tls.clientCertificate}`;
+          this.secrets.secrets[secret] = {
+            name: secret,
+            certPem: material.certPem,
+            keyPem: material.keyPem,
+            notAfter: new Date(material.leaf.validTo).toISOString(),
+            subjectAltNames: (material.leaf.subjectAltName ?? '').split(', ').filter((e) => e.includes(':')).map((e) => e.slice(e.indexOf(':') + 1)),
+          };
+        }
+      }
+    }
+    return {
+      mode,
+      ...base,
+      ...(secret ? { secret } : {}),
+      ...(caPem ? { caPem } : {}),
+      ...(crlPem ? { crlPem } : {}),
+      ...(problems.length > 0 ? { unavailable: problems.join('; ') } : {}),
+    };
   }
 
   /**

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { UpstreamTls } from '../../core/snapshot.js';
+import { tlsFileSecretName } from '../../routes/compile/tls-files.js';
 import { HTTP_GATEWAY_YAML, compileYaml } from '../simulate/support.js';
 import { createCA, issueLeaf, tlsSecretYaml } from '../support/pki.js';
 
@@ -281,4 +282,44 @@ spec:
     [['10.0.0.1', false], ['10.0.0.2', true], ['10.0.0.3', false], ['10.0.0.4', true]],
   );
   assert.deepEqual(r.diagnostics.filter((d) => d.code === 'GH_CFG_CONFLICT'), []);
+});
+
+test('DestinationRule file paths: read files become the cluster CA and client identity; unread or broken ones make it unavailable', () => {
+  const ca = createCA('file-ca', 'ec');
+  const client = issueLeaf(ca, ['gw.client'], { client: true });
+  const fileSecret = (path: string, text: string | undefined, error?: string): string =>
+    `apiVersion: v1
+kind: Secret
+metadata:
+  name: ${tlsFileSecretName(path)}
+  namespace: istio-system
+  annotations: {gatehouse.io/tls-file: "${path}"${error ? `, gatehouse.io/tls-file-error: "${error}"` : ''}}
+type: Opaque
+${text === undefined ? '' : `stringData:\n  file: |\n${text.trim().split('\n').map((l) => `    ${l}`).join('\n')}\n`}`;
+  const rule = (host: string, tls: string): string =>
+    `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: ${host.split('.')[0]}, namespace: shop}\nspec:\n  host: ${host}\n  trafficPolicy: {tls: ${tls}}\n`;
+  const r = compileYaml(
+    [
+      gateway,
+      serviceEntry('good', 'shop'),
+      rule('good.shop.svc.cluster.local', '{mode: MUTUAL, caCertificates: /etc/ca.pem, clientCertificate: /etc/c.pem, privateKey: /etc/k.pem}'),
+      route('good.shop.svc.cluster.local'),
+      serviceEntry('bad', 'shop'),
+      rule('bad.shop.svc.cluster.local', '{mode: MUTUAL, caCertificates: /etc/missing.pem, clientCertificate: /etc/c.pem, privateKey: /etc/ca.pem}'),
+      route('bad.shop.svc.cluster.local'),
+      fileSecret('/etc/ca.pem', ca.certPem),
+      fileSecret('/etc/c.pem', client.certPem),
+      fileSecret('/etc/k.pem', client.keyPem),
+      fileSecret('/etc/missing.pem', undefined, '/etc/missing.pem does not exist'),
+    ].join('---\n'),
+  );
+  const good = r.body.clusters['outbound|80||good.shop.svc.cluster.local']?.tls;
+  assert.equal(good?.mode, 'MUTUAL');
+  assert.equal(good?.caPem, ca.certPem.trim() + '\n');
+  assert.equal(good?.unavailable, undefined);
+  assert.equal(r.body.secrets[good?.secret ?? '']?.certPem?.trim(), client.certPem.trim());
+  const bad = r.body.clusters['outbound|80||bad.shop.svc.cluster.local']?.tls;
+  assert.match(bad?.unavailable ?? '', /caCertificates \/etc\/missing\.pem: \/etc\/missing\.pem does not exist; clientCertificate \/etc\/c\.pem: .*private key/);
+  const fields = r.diagnostics.filter((d) => d.resource === 'DestinationRule/shop/bad').map((d) => `${d.code} ${d.field}`);
+  assert.deepEqual(fields, ['GH_CFG_SECRET_NOT_FOUND spec.trafficPolicy.tls.caCertificates', 'GH_CFG_SECRET_INVALID spec.trafficPolicy.tls.clientCertificate']);
 });
