@@ -323,3 +323,45 @@ ${text === undefined ? '' : `stringData:\n  file: |\n${text.trim().split('\n').m
   const fields = r.diagnostics.filter((d) => d.resource === 'DestinationRule/shop/bad').map((d) => `${d.code} ${d.field}`);
   assert.deepEqual(fields, ['GH_CFG_SECRET_NOT_FOUND spec.trafficPolicy.tls.caCertificates', 'GH_CFG_SECRET_INVALID spec.trafficPolicy.tls.clientCertificate']);
 });
+
+test('auto mTLS per endpoint with Kubernetes endpoints: the pod carrying the injector label gets mTLS, the other pod plaintext', () => {
+  const r = compileYaml(
+    [
+      gateway,
+      `apiVersion: v1
+kind: Service
+metadata: {name: cart, namespace: shop}
+spec:
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: cart-1, namespace: shop, labels: {kubernetes.io/service-name: cart}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+- addresses: [10.1.0.1]
+  targetRef: {kind: Pod, name: cart-injected, namespace: shop}
+- addresses: [10.1.0.2]
+  targetRef: {kind: Pod, name: cart-plain, namespace: shop}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: cart-injected, namespace: shop, labels: {app: cart, security.istio.io/tlsMode: istio}}
+spec: {serviceAccountName: cart}
+status: {podIP: 10.1.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: cart-plain, namespace: shop, labels: {app: cart}}
+spec: {serviceAccountName: cart}
+status: {podIP: 10.1.0.2}
+`,
+      route('cart.shop.svc.cluster.local'),
+    ].join('---\n'),
+  );
+  const c = r.body.clusters['outbound|80||cart.shop.svc.cluster.local'];
+  assert.equal(c?.tls?.mode, 'ISTIO_MUTUAL');
+  assert.deepEqual(c?.tls?.subjectAltNames, ['spiffe://cluster.local/ns/shop/sa/cart']);
+  assert.deepEqual(c?.endpoints.map((e) => [e.address, e.plaintext === true]), [['10.1.0.1', false], ['10.1.0.2', true]]);
+});
