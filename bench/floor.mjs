@@ -9,6 +9,7 @@
 //                                      saturation; report p50/p99 and "p99 added" over the direct upstream)
 //                        [--handshakes]   (HTTPS rows only: `openssl s_time -new`, full TLS handshakes per
 //                                      second, one at a time; CPU µs/req is then the proxy's CPU per handshake)
+//                        [--cert ec|rsa]  (the listener certificate: ECDSA P-256, the default, or RSA 2048)
 //                        [--resume]       (with --handshakes: `s_time -reuse -www /`: resumed sessions, each
 //                                      with one GET /, since TLS 1.3 tickets only reach a client that reads)
 // Targets: floor, gatehouse (the gateway's default data path), gatehouse-raw, gatehouse-fastify (GATEHOUSE_DATAPATH),
@@ -32,7 +33,7 @@ const root = join(here, '..');
 
 function parseArgs(argv) {
   const o = { targets: ['floor', 'gatehouse-raw', 'gatehouse-fastify', 'nginx'], protos: ['http', 'https'], body: '1k', duration: 10,
-    warmup: 3, repeat: 3, connections: 64, accessLog: undefined, gatewayArgs: [], profile: undefined, keep: false, baselineRoot: undefined, rate: undefined, handshakes: false, resume: false };
+    warmup: 3, repeat: 3, connections: 64, accessLog: undefined, gatewayArgs: [], profile: undefined, keep: false, baselineRoot: undefined, rate: undefined, handshakes: false, resume: false, cert: 'ec' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -53,6 +54,7 @@ function parseArgs(argv) {
       case '--rate': o.rate = Number(val()); break;
       case '--handshakes': o.handshakes = true; o.protos = ['https']; break;
       case '--resume': o.resume = true; break;
+      case '--cert': o.cert = val(); if (!['ec', 'rsa'].includes(o.cert)) throw new Error('--cert must be ec or rsa'); break;
       default: console.error(`floor: unknown option ${a} (see the header of bench/floor.mjs)`); process.exit(2);
     }
   }
@@ -134,7 +136,7 @@ async function main() {
   console.log(`floor bench ${new Date().toISOString()}  load avg ${loadavg().map((x) => x.toFixed(2)).join(' ')}  pinning: ${pin.describe}`);
   console.log(`${gen.kind}, ${o.connections} connections, ${o.warmup} s warm-up + ${o.duration} s, ${o.repeat} interleaved rounds, body ${o.body}`);
   try {
-    const { cert, key } = makeCertificate(tmp);
+    const { cert, key } = makeCertificate(tmp, o.cert);
     const upstream = start('upstream', process.execPath, [join(here, 'lib', 'upstream.mjs'), '--cert', cert, '--key', key],
       { cpu: pin.upstream, taskset: pin.taskset, logFile: join(tmp, 'upstream.log'), pipeStdout: true });
     const up = JSON.parse(await readFirstLine(upstream, 10_000));

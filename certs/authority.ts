@@ -6,18 +6,18 @@ import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type forge from 'node-forge';
 import { ErrCode, GatehouseError, type ErrCodeValue } from '../core/errors.js';
 import { randomSerial } from './serial.js';
 import { DEFAULT_TRUST_DOMAIN, isTrustDomain } from './spiffe.js';
 import { parseCertificates, verifyChain } from './verify.js';
 import {
   buildAndSign,
-  forgeSigningKey,
   generateRsaKeyPair,
   issuerIdentity,
+  signingKey,
   type CertificateProfile,
   type IssuerIdentity,
+  type SigningKey,
 } from './x509-builder.js';
 
 /** The four files of Istio's `cacerts` Secret, as text. */
@@ -43,9 +43,8 @@ export const CA_FILES = {
 
 /**
  * RSA 2048 for our own root, as Istio's self-signed root (CITADEL_SELF_SIGNED_CA_RSA_KEY_SIZE defaults to
- * 2048). 4096 would buy margin past 2030, but forge signs every workload certificate in pure JavaScript on
- * the event loop, and a 4096-bit private-key operation costs several times a 2048-bit one. A user who
- * needs a stronger root plugs in `cacerts`.
+ * 2048). 4096 would buy margin past 2030 at several times the cost of every signature made on the event
+ * loop. A user who needs a stronger root (or an ECDSA one) plugs in `cacerts`.
  */
 export const ROOT_KEY_BITS = 2048;
 const ROOT_VALIDITY_MS = 10 * 365 * 24 * 60 * 60 * 1000;
@@ -65,7 +64,7 @@ export class CertificateAuthority {
   readonly notAfter: Date;
   /** Where our own root is kept; undefined for `cacerts`. */
   readonly stateDir: string | undefined;
-  readonly #signingKey: forge.pki.rsa.PrivateKey;
+  readonly #signingKey: SigningKey;
   readonly #issuer: IssuerIdentity;
 
   private constructor(init: {
@@ -75,7 +74,7 @@ export class CertificateAuthority {
     certPem: string;
     rootPem: string;
     intermediatePems: readonly string[];
-    signingKey: forge.pki.rsa.PrivateKey;
+    signingKey: SigningKey;
     stateDir: string | undefined;
   }) {
     this.source = init.source;
@@ -99,7 +98,7 @@ export class CertificateAuthority {
    * Validates Istio `cacerts` material with node:crypto and returns the CA, or throws a coded error:
    * GH_ERR_CA (does not parse), GH_ERR_CA_KEY_MISMATCH, GH_ERR_CA_NOT_CA, GH_ERR_CA_EXPIRED,
    * GH_ERR_CA_CHAIN (ca-cert does not lead to root-cert through cert-chain), GH_ERR_CA_KEY_UNSUPPORTED
-   * (an ECDSA key: forge cannot sign with it; see certs/README.md).
+   * (a key that is neither RSA nor ECDSA on P-256/P-384/P-521).
    */
   static fromCacerts(
     cacerts: IstioCacerts,
@@ -129,12 +128,11 @@ export class CertificateAuthority {
         expired ? `CA material is not valid now: ${verdict.reason}` : `${CA_FILES.caCert} does not chain to ${CA_FILES.rootCert}: ${verdict.reason}`,
       );
     }
-    if (key.asymmetricKeyType !== 'rsa') {
-      fail(
-        ErrCode.CA_KEY_UNSUPPORTED,
-        `${CA_FILES.caKey} is an ${key.asymmetricKeyType === 'ec' ? 'ECDSA' : key.asymmetricKeyType} key; Gatehouse signs workload ` +
-          'certificates with node-forge, which supports RSA only. Plug in an RSA intermediate (its root may be ECDSA).',
-      );
+    let signer: SigningKey;
+    try {
+      signer = signingKey(key);
+    } catch (err) {
+      fail(ErrCode.CA_KEY_UNSUPPORTED, `${CA_FILES.caKey}: ${(err as Error).message}`, err);
     }
     const rootFingerprints = new Set(roots.map((r) => r.fingerprint256));
     // Whatever the path used, minus the trust anchors: peers have those already.
@@ -146,7 +144,7 @@ export class CertificateAuthority {
       certPem: cert.toString(),
       rootPem: roots.map((r) => r.toString()).join(''),
       intermediatePems,
-      signingKey: forgeSigningKey(cacerts.caKeyPem),
+      signingKey: signer,
       stateDir: options.stateDir,
     });
   }
@@ -203,7 +201,7 @@ async function createRootMaterial(trustDomain: string, now: number): Promise<Roo
         { name: 'subjectKeyIdentifier' },
       ],
     },
-    forgeSigningKey(keyPem),
+    signingKey(keyPem),
   );
   return { caCertPem: certPem, caKeyPem: keyPem, rootCertPem: certPem };
 }

@@ -1,7 +1,8 @@
-// The one place node-forge assembles and signs X.509 certificates (RSA keys, SHA-256). node:crypto makes
-// the keys and reads the CA certificate; forge never parses a certificate here, so an issuer certificate
-// signed with ECDSA (say, the user's intermediate under an EC root) is no obstacle.
-import { X509Certificate, createHash, createPrivateKey, createPublicKey, generateKeyPair } from 'node:crypto';
+// The one place node-forge is used: it lays out the TBSCertificate of the certificates we issue. node:crypto
+// makes the keys, reads the CA certificate and signs (RSA or ECDSA CA keys); forge never parses a
+// certificate here, since it cannot read an EC one, so the issuer's Name and key identifier are taken from
+// the CA certificate's DER with forge's ASN.1 reader.
+import { X509Certificate, createHash, createPrivateKey, createPublicKey, generateKeyPair, sign, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
 import { ErrCode, GatehouseError } from '../core/errors.js';
@@ -95,10 +96,50 @@ export interface CertificateProfile {
 }
 
 /**
- * Builds the certificate and signs it (SHA-256 with RSA). With no issuer the certificate is self-signed:
- * its own subject is the issuer and no AKI is added.
+ * The CA key, as node:crypto signs with it: RSA (PKCS#1 v1.5, SHA-256) or ECDSA on P-256/P-384/P-521 with
+ * the hash RFC 5480 pairs with the curve. forge has no ECDSA, so forge only lays out the TBSCertificate and
+ * node:crypto signs it, for both key types (natively, and so far cheaper than forge's JavaScript RSA).
  */
-export function buildAndSign(profile: CertificateProfile, signingKey: forge.pki.rsa.PrivateKey, issuer?: IssuerIdentity): string {
+export interface SigningKey {
+  readonly key: KeyObject;
+  /** node:crypto's digest name for sign(). */
+  readonly hash: 'sha256' | 'sha384' | 'sha512';
+  /** The signature AlgorithmIdentifier's OID, written into the TBSCertificate and the Certificate. */
+  readonly algorithmOid: string;
+  /** RSA's AlgorithmIdentifier carries a NULL parameter; ECDSA's has none (RFC 5758 §3.2). */
+  readonly nullParameters: boolean;
+}
+
+const ECDSA_BY_CURVE: Readonly<Record<string, { hash: SigningKey['hash']; oid: string }>> = {
+  prime256v1: { hash: 'sha256', oid: '1.2.840.10045.4.3.2' }, // ecdsa-with-SHA256
+  secp384r1: { hash: 'sha384', oid: '1.2.840.10045.4.3.3' }, // ecdsa-with-SHA384
+  secp521r1: { hash: 'sha512', oid: '1.2.840.10045.4.3.4' }, // ecdsa-with-SHA512
+};
+const SHA256_WITH_RSA = '1.2.840.113549.1.1.11';
+
+/**
+ * Reads a CA private key (any encoding node reads) for signing. RSA and ECDSA on the NIST curves Istio
+ * and cert-manager use; anything else (Ed25519, RSA-PSS, other curves) is GH_ERR_CA_KEY_UNSUPPORTED.
+ */
+export function signingKey(pem: string | KeyObject): SigningKey {
+  const key = typeof pem === 'string' ? createPrivateKey(pem) : pem;
+  if (key.asymmetricKeyType === 'rsa') return { key, hash: 'sha256', algorithmOid: SHA256_WITH_RSA, nullParameters: true };
+  if (key.asymmetricKeyType === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve ?? '';
+    const ecdsa = ECDSA_BY_CURVE[curve];
+    if (ecdsa) return { key, hash: ecdsa.hash, algorithmOid: ecdsa.oid, nullParameters: false };
+    throw new GatehouseError(ErrCode.CA_KEY_UNSUPPORTED, `the CA key is ECDSA on curve ${curve || '(unknown)'}; P-256, P-384 and P-521 are supported`);
+  }
+  throw new GatehouseError(ErrCode.CA_KEY_UNSUPPORTED, `the CA key is ${key.asymmetricKeyType ?? 'of an unknown type'}; RSA and ECDSA (P-256, P-384, P-521) are supported`);
+}
+
+/**
+ * Builds the certificate and signs it with `signer`. With no issuer the certificate is self-signed: its
+ * own subject is the issuer and no AKI is added. forge assembles the TBSCertificate (it only has to encode
+ * the subject's RSA public key); the issuer Name is the CA's subject DER, verbatim; the signature
+ * algorithm in both places is the signer's; node:crypto signs the TBS DER.
+ */
+export function buildAndSign(profile: CertificateProfile, signer: SigningKey, issuer?: IssuerIdentity): string {
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(profile.publicKeyPem);
   cert.serialNumber = profile.serialNumber;
@@ -109,27 +150,29 @@ export function buildAndSign(profile: CertificateProfile, signingKey: forge.pki.
   const extensions: object[] = [...profile.extensions];
   if (issuer) extensions.push({ name: 'authorityKeyIdentifier', keyIdentifier: issuer.keyIdentifier });
   cert.setExtensions(extensions);
-
-  const md = forge.md.sha256.create();
+  // Any OID forge knows, replaced below: forge refuses to lay out a TBS for an algorithm it does not know.
   cert.signatureOid = cert.siginfo.algorithmOid = forge.pki.oids['sha256WithRSAEncryption']!;
   const tbs = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
+  if (!Array.isArray(tbs.value)) throw new GatehouseError(ErrCode.CA, 'node-forge produced a TBSCertificate without fields');
   // TBSCertificate: [0] version, serial, signature algorithm, issuer, ...
-  if (issuer && Array.isArray(tbs.value)) tbs.value[3] = forge.asn1.fromDer(forge.util.createBuffer(issuer.nameDer));
-  (cert as unknown as { tbsCertificate: forge.asn1.Asn1 }).tbsCertificate = tbs;
-  md.update(forge.asn1.toDer(tbs).getBytes());
-  cert.signature = signingKey.sign(md);
-  // forge writes CRLF line ends; the rest of the PEM world (node, openssl, kubectl) writes LF.
-  return forge.pki.certificateToPem(cert).replace(/\r\n/g, '\n');
+  tbs.value[2] = algorithmIdentifier(signer);
+  if (issuer) tbs.value[3] = forge.asn1.fromDer(forge.util.createBuffer(issuer.nameDer));
+  const tbsDer = forge.asn1.toDer(tbs).getBytes();
+  // ECDSA: node writes the DER ECDSA-Sig-Value X.509 wants; RSA: the PKCS#1 v1.5 signature.
+  const signature = sign(signer.hash, Buffer.from(tbsDer, 'binary'), signer.key);
+  const { Class, Type } = forge.asn1;
+  const certificate = forge.asn1.create(Class.UNIVERSAL, Type.SEQUENCE, true, [
+    tbs,
+    algorithmIdentifier(signer),
+    forge.asn1.create(Class.UNIVERSAL, Type.BITSTRING, false, `\x00${signature.toString('binary')}`),
+  ]);
+  const der = Buffer.from(forge.asn1.toDer(certificate).getBytes(), 'binary');
+  return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
 }
 
-/**
- * The key in the form forge signs with. forge reads only PKCS#1 and unencrypted PKCS#8 RSA keys, so node
- * normalises every other encoding first; an EC key is refused, since forge has no ECDSA.
- */
-export function forgeSigningKey(pem: string): forge.pki.rsa.PrivateKey {
-  const key = createPrivateKey(pem);
-  if (key.asymmetricKeyType !== 'rsa') {
-    throw new GatehouseError(ErrCode.CA_KEY_UNSUPPORTED, `node-forge signs with RSA keys only, this key is ${key.asymmetricKeyType}`);
-  }
-  return forge.pki.privateKeyFromPem(key.export({ type: 'pkcs8', format: 'pem' }).toString()) as forge.pki.rsa.PrivateKey;
+function algorithmIdentifier(signer: SigningKey): forge.asn1.Asn1 {
+  const { Class, Type } = forge.asn1;
+  const oid = forge.asn1.create(Class.UNIVERSAL, Type.OID, false, forge.asn1.oidToDer(signer.algorithmOid).getBytes());
+  const parts = signer.nullParameters ? [oid, forge.asn1.create(Class.UNIVERSAL, Type.NULL, false, '')] : [oid];
+  return forge.asn1.create(Class.UNIVERSAL, Type.SEQUENCE, true, parts);
 }

@@ -5,6 +5,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createControlPlane } from '../control/index.js';
 import { createDirectorySource } from '../control/sources/directory.js';
 import { createMeshIdentitySource } from '../control/sources/mesh-identity.js';
+import { createTlsFileSource } from '../control/sources/tls-files.js';
 import { MESH_IDENTITY_SECRET } from '../routes/compile/mesh-identity.js';
 import { startAdminPorts } from '../gateway/admin/index.js';
 import { createDataPlane, type WorkloadIdentity } from '../gateway/index.js';
@@ -51,7 +52,9 @@ export async function serve(options: ServeOptions): Promise<RunningGateway> {
     orderBase: directories.length * ORDER_STRIDE,
     log,
   });
-  const sources = [...directories, meshIdentity];
+  // Files named by DestinationRule tls (caCertificates, clientCertificate, privateKey, caCrl), read as Secrets.
+  const tlsFiles = createTlsFileSource({ namespace: options.namespace, orderBase: (directories.length + 1) * ORDER_STRIDE, log });
+  const sources = [...directories, meshIdentity, tlsFiles];
   const control = createControlPlane({
     sources,
     compile: {

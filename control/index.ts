@@ -126,6 +126,7 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
           await source.start((update) => {
             if (stopped) return;
             store.replace(index, update);
+            for (const other of options.sources) if (other !== source) other.observe?.(index, update.resources);
             if (building) debouncer.notify();
           });
         } catch (err) {

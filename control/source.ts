@@ -19,4 +19,10 @@ export interface ConfigSource {
    */
   start(emit: (update: SourceUpdate) => void): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Optional: sees every other source's full set as it is stored (`from` = that source's index), also
+   * before this source has started. For sources whose output depends on configuration others hold: the
+   * mesh identity signs with the `cacerts` Secret, and DestinationRule file paths are read by a source.
+   */
+  observe?(from: number, resources: readonly Located[]): void;
 }

@@ -259,6 +259,11 @@ export interface Endpoint {
   readonly port: number;
   readonly weight: number;
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * Auto mTLS decided per endpoint (Istio's transport socket match): this endpoint is reached in plaintext
+   * although the cluster has `tls`. Absent: the endpoint uses the cluster's `tls`, if any.
+   */
+  readonly plaintext?: boolean;
 }
 
 export type UpstreamTlsMode = 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
@@ -270,6 +275,14 @@ export interface UpstreamTls {
   readonly secret?: string;
   /** Inline CA PEM (caCertificates given as a file the control plane read). */
   readonly caPem?: string;
+  /** Inline CRL PEM (DestinationRule caCrl, a file the control plane read): revoked peers are refused. */
+  readonly crlPem?: string;
+  /**
+   * Set when TLS material this cluster needs could not be loaded (a missing or broken file): every
+   * connection attempt fails at once (503 UF), as Envoy fails handshakes on a bad SDS secret, instead of
+   * falling back to weaker trust. The text says why.
+   */
+  readonly unavailable?: string;
   readonly subjectAltNames: readonly string[];
   readonly insecureSkipVerify: boolean;
 }

@@ -10,13 +10,14 @@ export const GATEWAY_NAME = 'bench-gateway';
 export const UPSTREAM_HOST = 'upstream.bench.internal';
 
 /** Writes cert.pem/key.pem into `dir` with the openssl CLI; returns their paths. */
-export function makeCertificate(dir) {
+/** `kind`: 'ec' (P-256, the default) or 'rsa' (2048), to price each in the handshake benchmark. */
+export function makeCertificate(dir, kind = 'ec') {
   const openssl = which('openssl');
   if (!openssl) throw new Error('openssl CLI not found (apt-get install -y openssl)');
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
   execFileSync(openssl, [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    'req', '-x509', ...(kind === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']), '-nodes',
     '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost',
     '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
   ], { stdio: ['ignore', 'ignore', 'pipe'] });

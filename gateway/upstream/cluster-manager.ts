@@ -30,7 +30,7 @@ export type ClusterSet = ReadonlyMap<string, ClusterRuntime>;
 
 export class ClusterManager {
   private live: Map<string, ClusterRuntime> = new Map();
-  /** `connection hash|address|port` → pool, for every pool a live or candidate runtime uses. */
+  /** `connection hash|address|port[|plaintext]` → pool, for every pool a live or candidate runtime uses. */
   private pools = new Map<string, EndpointPool>();
   private readonly retiring = new Set<Promise<void>>();
 
@@ -46,7 +46,7 @@ export class ClusterManager {
         continue;
       }
       const pools = cluster.endpoints.map((e) => {
-        const key = `${connection}|${e.address}|${e.port}`;
+        const key = `${connection}|${e.address}|${e.port}${e.plaintext ? '|plaintext' : ''}`;
         let pool = this.pools.get(key);
         if (!pool) {
           pool = new EndpointPool(cluster, e, snapshot.secrets);

@@ -1,8 +1,9 @@
 // One undici Pool per endpoint origin. The pool's connect options (CA, client identity, SNI, expected
-// SAN) are fixed when the pool is created, so a request never builds TLS options.
+// SAN) are fixed when the pool is created, so a request never builds TLS options. Under auto mTLS one
+// cluster can mix endpoints with and without TLS (Endpoint.plaintext): each pool has its own fixed transport.
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { buildConnector, Pool } from 'undici';
-import type { Cluster, Endpoint, TlsSecret } from '../../core/snapshot.js';
+import type { Cluster, Endpoint, TlsSecret, UpstreamTls } from '../../core/snapshot.js';
 
 export class EndpointPool {
   readonly endpoint: Endpoint;
@@ -21,15 +22,18 @@ export class EndpointPool {
     this.endpoint = endpoint;
     const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
     this.hostPort = `${host}:${endpoint.port}`;
-    const scheme = cluster.tls ? 'https' : 'http';
-    this.servername = cluster.tls ? serverName(cluster) : undefined;
+    const tls = endpoint.plaintext ? undefined : cluster.tls;
+    const scheme = tls ? 'https' : 'http';
+    this.servername = tls ? serverName(cluster, tls) : undefined;
+    const unavailable = tls?.unavailable;
     this.pool = new Pool(`${scheme}://${this.hostPort}`, {
       // Plaintext HTTP2/GRPC clusters speak h2 with prior knowledge (h2c), as Envoy does. Pool builds
       // its own connector without undici's useH2c, so the connector is built here.
-      connect:
-        cluster.protocol === 'HTTP2' && !cluster.tls
-          ? buildConnector({ ...(connectOptions(cluster, secrets) as buildConnector.BuildOptions), allowH2: true, useH2c: true } as unknown as buildConnector.BuildOptions)
-          : connectOptions(cluster, secrets),
+      connect: unavailable
+        ? refuseConnections(unavailable)
+        : cluster.protocol === 'HTTP2' && !tls
+          ? buildConnector({ ...(connectOptions(cluster, tls, secrets) as buildConnector.BuildOptions), allowH2: true, useH2c: true } as unknown as buildConnector.BuildOptions)
+          : connectOptions(cluster, tls, secrets),
       allowH2: cluster.protocol === 'HTTP2',
       // Upstream keep-alive is ours to manage, independent of what the client asked for.
       keepAliveTimeout: 60_000,
@@ -41,18 +45,29 @@ export class EndpointPool {
   }
 }
 
-function connectOptions(cluster: Cluster, secrets: Readonly<Record<string, TlsSecret>>): Record<string, unknown> {
+/**
+ * The cluster's TLS material could not be loaded: fail every connection before it is opened, as Envoy
+ * fails handshakes on a bad SDS secret (503 UF), rather than connect with weaker trust or no client cert.
+ */
+function refuseConnections(why: string): buildConnector.connector {
+  return (_options, callback) => {
+    const err = Object.assign(new Error(`upstream TLS material unavailable: ${why}`), { code: 'ERR_TLS_MATERIAL_UNAVAILABLE' });
+    queueMicrotask(() => callback(err, null));
+  };
+}
+
+function connectOptions(cluster: Cluster, tls: UpstreamTls | undefined, secrets: Readonly<Record<string, TlsSecret>>): Record<string, unknown> {
   const options: Record<string, unknown> = { timeout: cluster.connectTimeoutMs > 0 ? cluster.connectTimeoutMs : 10_000 };
-  const tls = cluster.tls;
   if (!tls) return options;
   const secret = tls.secret ? secrets[tls.secret] : undefined;
   const ca = tls.caPem ?? secret?.caPem;
   if (ca) options.ca = ca;
+  if (tls.crlPem) options.crl = tls.crlPem;
   if (tls.mode === 'MUTUAL' || tls.mode === 'ISTIO_MUTUAL') {
     if (secret?.certPem) options.cert = secret.certPem;
     if (secret?.keyPem) options.key = secret.keyPem;
   }
-  const sni = serverName(cluster);
+  const sni = serverName(cluster, tls);
   if (sni) options.servername = sni;
   options.rejectUnauthorized = !tls.insecureSkipVerify;
   const sans = tls.subjectAltNames;
@@ -80,6 +95,6 @@ function isIpAddress(host: string): boolean {
   return /^[0-9.]+$/.test(host) || host.includes(':');
 }
 
-function serverName(cluster: Cluster): string | undefined {
-  return cluster.tls?.sni ?? (isIpAddress(cluster.serviceHost) ? undefined : cluster.serviceHost);
+function serverName(cluster: Cluster, tls: UpstreamTls): string | undefined {
+  return tls.sni ?? (isIpAddress(cluster.serviceHost) ? undefined : cluster.serviceHost);
 }

@@ -4,18 +4,22 @@
 import type { Cluster, Endpoint, LoadBalancerPolicy, UpstreamTls } from '../../core/snapshot.js';
 import type { ClientTLSSettings, DestinationRuleResource, ServiceEntryResource, ServiceResource, Subset, TrafficPolicy } from '../model/index.js';
 import type { Located } from '../model/resource.js';
+import type { CfgCodeValue } from '../../core/codes.js';
 import { CfgCode, compareByAge, exportedTo, parseDurationMs } from './context.js';
 import type { CompileContext } from './context.js';
 import { hostSubsetOf, isWildcard, resolveShortname } from './hosts.js';
 import { DEFAULT_TRUST_DOMAIN, MESH_IDENTITY_SECRET, istioMutualSni, spiffeUri } from './mesh-identity.js';
 import { PeerAuthentications } from './peer-authentication.js';
-import type { SecretStore } from './secrets.js';
+import { caBundleProblem, servingMaterial, type SecretStore } from './secrets.js';
+import { tlsFileText } from './tls-files.js';
 import { isHttp2Port } from './services.js';
 import type { RegisteredService, ServicePortInfo, ServiceRegistry } from './services.js';
 
 /** istiod's default root namespace: its DestinationRules apply mesh-wide. */
 const ROOT_NAMESPACE = 'istio-system';
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** Istio's sidecar injector labels every injected pod with this (value `istio`); auto mTLS reads it. */
+const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
 
 export interface DestinationRef {
   readonly host: string;
@@ -147,9 +151,9 @@ export class ClusterBuilder {
     if (labels && Object.keys(labels).length > 0) {
       endpoints = endpoints.filter((e) => Object.entries(labels).every(([k, v]) => e.labels[k] === v));
     }
-    const tls = policy.tls
-      ? this.explicitTls(policy.tls, rule?.rule ?? ref.referrer, ref, discovered.identities)
-      : this.autoMutualTls(ref, service, endpoints, discovered.identities);
+    let tls: UpstreamTls | undefined;
+    if (policy.tls) tls = this.explicitTls(policy.tls, rule?.rule ?? ref.referrer, ref, discovered.identities);
+    else ({ tls, endpoints } = this.autoMutualTls(ref, service, endpoints, discovered.identities));
     const cluster: Cluster = {
       name: ref.name,
       serviceHost: ref.fqdn,
@@ -262,8 +266,10 @@ export class ClusterBuilder {
     if (tls.mode === 'ISTIO_MUTUAL') {
       return this.istioMutual(ref, tls.sni, tls.subjectAltNames, identities, { resource: rule, field: 'spec.trafficPolicy.tls.mode' });
     }
-    if (tls.caCertificates || tls.clientCertificate || tls.privateKey) {
-      this.ctx.warn(CfgCode.UNSUPPORTED, 'file paths in DestinationRule tls are not read; use credentialName', rule, 'spec.trafficPolicy.tls');
+    const hasFiles = Boolean(tls.caCertificates || tls.clientCertificate || tls.privateKey || tls.caCrl);
+    if (hasFiles && !tls.credentialName) return this.fileTls(tls, tls.mode, rule, base);
+    if (hasFiles) {
+      this.ctx.warn(CfgCode.CONFLICT, 'credentialName is set: the file paths in this tls block are ignored (Istio does the same)', rule, 'spec.trafficPolicy.tls.credentialName');
     }
     const ns = this.ctx.options.identity.namespace;
     const use = { resource: rule, field: 'spec.trafficPolicy.tls.credentialName' };
@@ -279,35 +285,109 @@ export class ClusterBuilder {
   }
 
   /**
-   * Auto mTLS: with no DestinationRule TLS, a mesh-internal destination whose workloads PeerAuthentication
-   * makes STRICT gets Istio mutual TLS; PERMISSIVE and DISABLE stay plaintext (a permissive sidecar
-   * accepts it, and the gateway cannot tell which endpoints run one). Mesh-external ServiceEntries never do.
+   * SIMPLE/MUTUAL from files in the gateway pod (caCertificates, clientCertificate + privateKey, caCrl),
+   * read by the control plane into reserved Secrets. Anything missing or broken is a warning at the
+   * rule's field and makes the cluster `unavailable`: its connections fail (503 UF) rather than trusting
+   * the system roots or connecting without the client certificate the user asked for.
    */
-  private autoMutualTls(ref: ClusterRef, service: RegisteredService | undefined, endpoints: readonly Endpoint[], identities: readonly string[]): UpstreamTls | undefined {
-    if (!service || this.peers.empty) return undefined;
+  private fileTls(
+    tls: ClientTLSSettings,
+    mode: 'SIMPLE' | 'MUTUAL',
+    rule: Located,
+    base: { sni?: string; subjectAltNames: string[]; insecureSkipVerify: boolean },
+  ): UpstreamTls {
+    const problems: string[] = [];
+    const fail = (field: string, path: string, why: string, code: CfgCodeValue = CfgCode.SECRET_INVALID): void => {
+      problems.push(`${field} ${path}: ${why}`);
+      this.ctx.warn(code, `DestinationRule tls.${field} ${path} cannot be used: ${why}; connections to this destination fail (503 UF)`, rule, `spec.trafficPolicy.tls.${field}`);
+    };
+    const read = (field: string, path: string): string | undefined => {
+      const file = tlsFileText(this.ctx, path);
+      if (file.ok) return file.text;
+      fail(field, path, file.why, CfgCode.SECRET_NOT_FOUND);
+      return undefined;
+    };
+    let caPem: string | undefined;
+    if (tls.caCertificates && !tls.insecureSkipVerify) {
+      const text = read('caCertificates', tls.caCertificates);
+      const problem = text === undefined ? undefined : (caBundleProblem({ 'ca.crt': text }) ?? (text.includes('-----BEGIN CERTIFICATE-----') ? undefined : 'no PEM certificate'));
+      if (problem) fail('caCertificates', tls.caCertificates, problem);
+      else caPem = text;
+    }
+    let crlPem: string | undefined;
+    if (tls.caCrl) {
+      const text = read('caCrl', tls.caCrl);
+      if (text !== undefined && !text.includes('-----BEGIN X509 CRL-----')) fail('caCrl', tls.caCrl, 'no PEM CRL (-----BEGIN X509 CRL-----)');
+      else crlPem = text;
+    }
+    let secret: string | undefined;
+    if (mode === 'MUTUAL' && tls.clientCertificate && tls.privateKey) {
+      const certPem = read('clientCertificate', tls.clientCertificate);
+      const keyPem = read('privateKey', tls.privateKey);
+      if (certPem !== undefined && keyPem !== undefined) {
+        const material = servingMaterial({ 'tls.crt': certPem, 'tls.key': keyPem }, this.ctx.now);
+        if (!material.ok) fail('clientCertificate', tls.clientCertificate, material.why);
+        else {
+          secret = `file:${tls.clientCertificate}`;
+          this.secrets.secrets[secret] = {
+            name: secret,
+            certPem: material.certPem,
+            keyPem: material.keyPem,
+            notAfter: new Date(material.leaf.validTo).toISOString(),
+            subjectAltNames: (material.leaf.subjectAltName ?? '').split(', ').filter((e) => e.includes(':')).map((e) => e.slice(e.indexOf(':') + 1)),
+          };
+        }
+      }
+    }
+    return {
+      mode,
+      ...base,
+      ...(secret ? { secret } : {}),
+      ...(caPem ? { caPem } : {}),
+      ...(crlPem ? { crlPem } : {}),
+      ...(problems.length > 0 ? { unavailable: problems.join('; ') } : {}),
+    };
+  }
+
+  /**
+   * Auto mTLS, decided per endpoint as istiod's mtlsChecker does: an endpoint whose workload runs a
+   * sidecar (label `security.istio.io/tlsMode: istio`) gets Istio mutual TLS unless PeerAuthentication
+   * DISABLEs it for that workload and port; one without gets plaintext. Gatehouse adds one case: an
+   * endpoint PeerAuthentication makes STRICT gets mutual TLS even without the label, since plaintext is
+   * certain to be refused there (workloads that terminate mTLS themselves carry no sidecar label). When
+   * some endpoints get mutual TLS, the cluster carries the ISTIO_MUTUAL settings and the others are marked
+   * `plaintext` (Envoy's transport socket match). No endpoints known: the namespace's STRICT decides.
+   * Mesh-external ServiceEntries never get it.
+   */
+  private autoMutualTls(
+    ref: ClusterRef,
+    service: RegisteredService | undefined,
+    endpoints: Endpoint[],
+    identities: readonly string[],
+  ): { tls: UpstreamTls | undefined; endpoints: Endpoint[] } {
+    const none = { tls: undefined, endpoints };
+    if (!service) return none;
     let namespace = service.namespace;
     if (service.kind === 'ServiceEntry') {
       const se = service.source as Located<ServiceEntryResource>;
-      if (se.object.spec.location !== 'MESH_INTERNAL') return undefined;
+      if (se.object.spec.location !== 'MESH_INTERNAL') return none;
       namespace = se.object.metadata.namespace;
     }
-    if (!namespace) return undefined;
-    let strict = 0;
+    if (!namespace) return none;
     if (endpoints.length === 0) {
-      if (this.peers.modeFor(namespace, {}, ref.port) === 'STRICT') strict = 1;
-    } else {
-      for (const e of endpoints) if (this.peers.modeFor(namespace, e.labels, e.port) === 'STRICT') strict++;
+      if (this.peers.empty || this.peers.modeFor(namespace, {}, ref.port) !== 'STRICT') return none;
+      return { tls: this.istioMutual(ref, undefined, undefined, identities, { resource: ref.referrer, field: ref.field }), endpoints };
     }
-    if (strict === 0) return undefined;
-    if (endpoints.length > 0 && strict < endpoints.length) {
-      this.ctx.warn(
-        CfgCode.CONFLICT,
-        `${strict} of ${endpoints.length} endpoints of ${ref.name} require mutual TLS (PeerAuthentication STRICT) and the others do not; Istio mutual TLS is used for all of them`,
-        ref.referrer,
-        ref.field,
-      );
-    }
-    return this.istioMutual(ref, undefined, undefined, identities, { resource: ref.referrer, field: ref.field });
+    const mutual = endpoints.map((e) => {
+      const sidecar = e.labels[TLS_MODE_LABEL] === 'istio';
+      if (!sidecar && this.peers.empty) return false;
+      const mode = this.peers.empty ? 'PERMISSIVE' : this.peers.modeFor(namespace, e.labels, e.port);
+      return mode === 'STRICT' || (sidecar && mode !== 'DISABLE');
+    });
+    if (!mutual.includes(true)) return none;
+    const tls = this.istioMutual(ref, undefined, undefined, identities, { resource: ref.referrer, field: ref.field });
+    if (!mutual.includes(false)) return { tls, endpoints };
+    return { tls, endpoints: endpoints.map((e, i) => (mutual[i] ? e : { ...e, plaintext: true })) };
   }
 
   /**

@@ -193,6 +193,7 @@ export interface ClientTLSSettings {
   clientCertificate?: string;
   privateKey?: string;
   caCertificates?: string;
+  caCrl?: string;
   credentialName?: string;
   subjectAltNames?: string[];
   sni?: string;

@@ -171,11 +171,36 @@ test('CA material that has expired is refused with GH_ERR_CA_EXPIRED', () => {
   });
 });
 
-test('an ECDSA CA key is refused with GH_ERR_CA_KEY_UNSUPPORTED, naming the node-forge limitation', () => {
-  const cacerts = createIstioCacerts({ root: 'ec', intermediate: 'ec' });
+for (const [kind, curve, hash, algorithm] of [
+  ['ec', 'P-256', 'SHA256', '2a8648ce3d040302'],
+  ['ec384', 'P-384', 'SHA384', '2a8648ce3d040303'],
+] as const) {
+  test(`an ECDSA ${curve} intermediate (cert-manager's kind) signs workload certificates with ecdsa-with-${hash} that node and openssl verify`, async () => {
+    const cacerts = createIstioCacerts({ root: 'ec', intermediate: kind });
+    const ca = CertificateAuthority.fromCacerts(cacerts);
+    const leaf = await issueWorkloadCertificate(ca, { namespace: 'shop', serviceAccount: 'cart' });
+    const x509 = new X509Certificate(leaf.certPem);
+    assert.equal(x509.publicKey.asymmetricKeyType, 'rsa', 'workload keys stay RSA 2048, as Istio issues them');
+    assert.ok(x509.verify(new X509Certificate(cacerts.caCertPem).publicKey), 'node:crypto verifies the ECDSA signature');
+    assert.ok(x509.checkIssued(new X509Certificate(cacerts.caCertPem)));
+    const verdict = verifyChain(leaf.certPem, [leaf.chainPem], [cacerts.rootCertPem]);
+    assert.ok(verdict.valid, verdict.valid ? '' : verdict.reason);
+    assert.equal(opensslVerifies(leaf.certPem, leaf.chainPem, cacerts.rootCertPem), true, 'openssl verify -CAfile root -untrusted chain');
+    assert.match(opensslText(leaf.certPem), new RegExp(`Signature Algorithm: ecdsa-with-${hash}`));
+    // RFC 5758: the AlgorithmIdentifier is the OID alone (SEQUENCE of 10 bytes), no NULL parameter, in
+    // both the TBSCertificate and the outer Certificate.
+    const der = x509.raw.toString('hex');
+    const algorithmIdentifier = `300a0608${algorithm}`;
+    assert.equal(der.split(algorithmIdentifier).length - 1, 2, 'the bare AlgorithmIdentifier appears twice');
+    assert.equal(der.includes(`300c0608${algorithm}0500`), false, 'never with a NULL parameter');
+  });
+}
+
+test('a CA key that is neither RSA nor ECDSA on a NIST curve is refused with GH_ERR_CA_KEY_UNSUPPORTED', () => {
+  const cacerts = createIstioCacerts({ root: 'ec', intermediate: 'ed25519' });
   assert.throws(() => CertificateAuthority.fromCacerts(cacerts), (err: Error & { code?: string }) => {
     assert.equal(err.code, 'GH_ERR_CA_KEY_UNSUPPORTED');
-    assert.match(err.message, /ECDSA key.*node-forge.*RSA only/);
+    assert.match(err.message, /ca-key\.pem: the CA key is ed25519; RSA and ECDSA/);
     return true;
   });
 });

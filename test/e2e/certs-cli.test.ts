@@ -88,12 +88,17 @@ test('certs issue --ca-dir signs with the user\'s Istio cacerts; inspect prints 
   assert.match(inspect.out, /root-cert\.pem\n +subject: +O=gatehouse-test, CN=Test Root CA\n[\s\S]*?key: +ECDSA prime256v1/);
 });
 
-test('certs issue refuses an ECDSA CA key, bad flags and bad names, with codes and exit status', () => {
-  const ecdsa = createIstioCacerts({ root: 'ec', intermediate: 'ec' });
+test('certs issue signs with an ECDSA CA key, refuses an Ed25519 one, bad flags and bad names, with codes and exit status', () => {
   const dir = scratch();
-  const refused = gatehouse(['certs', 'issue', '--namespace', 'default', '--service-account', 'web', '--out', join(dir, 'out'), '--ca-dir', ecdsa.dir]);
+  const ecdsa = createIstioCacerts({ root: 'ec', intermediate: 'ec' });
+  const signed = gatehouse(['certs', 'issue', '--namespace', 'default', '--service-account', 'web', '--out', join(dir, 'ec-out'), '--ca-dir', ecdsa.dir]);
+  assert.equal(signed.code, 0, signed.err);
+  const ecChain = readFileSync(join(dir, 'ec-out', 'cert-chain.pem'), 'utf8');
+  assert.ok(verifyChain(ecChain, [ecChain], [ecdsa.rootCertPem]).valid);
+  const edwards = createIstioCacerts({ root: 'ec', intermediate: 'ed25519' });
+  const refused = gatehouse(['certs', 'issue', '--namespace', 'default', '--service-account', 'web', '--out', join(dir, 'out'), '--ca-dir', edwards.dir]);
   assert.equal(refused.code, 1);
-  assert.match(refused.err, /GH_ERR_CA_KEY_UNSUPPORTED: .*ECDSA key.*node-forge/);
+  assert.match(refused.err, /GH_ERR_CA_KEY_UNSUPPORTED: .*ed25519/);
 
   const missing = gatehouse(['certs', 'issue', '--service-account', 'web', '--out', join(dir, 'out'), '--state-dir', join(dir, 'state')]);
   assert.equal(missing.code, 2);

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { UpstreamTls } from '../../core/snapshot.js';
+import { tlsFileSecretName } from '../../routes/compile/tls-files.js';
 import { HTTP_GATEWAY_YAML, compileYaml } from '../simulate/support.js';
 import { createCA, issueLeaf, tlsSecretYaml } from '../support/pki.js';
 
@@ -161,6 +162,30 @@ const autoCases: Array<{ name: string; docs: string[]; se?: Parameters<typeof se
     expect: undefined,
   },
   {
+    name: 'a sidecar (security.istio.io/tlsMode: istio) with no PeerAuthentication at all gets mTLS, as istiod decides',
+    docs: [],
+    se: { labels: '"security.istio.io/tlsMode": istio' },
+    expect: 'ISTIO_MUTUAL',
+  },
+  {
+    name: 'a sidecar in a PERMISSIVE namespace gets mTLS',
+    docs: [peer('default', 'shop', '  mtls: {mode: PERMISSIVE}\n')],
+    se: { labels: '"security.istio.io/tlsMode": istio' },
+    expect: 'ISTIO_MUTUAL',
+  },
+  {
+    name: 'a sidecar whose workload PeerAuthentication is DISABLE stays plaintext',
+    docs: [peer('cart', 'shop', '  selector: {matchLabels: {app: cart}}\n  mtls: {mode: DISABLE}\n')],
+    se: { labels: '"security.istio.io/tlsMode": istio, app: cart' },
+    expect: undefined,
+  },
+  {
+    name: 'tlsMode: disabled is no sidecar',
+    docs: [],
+    se: { labels: '"security.istio.io/tlsMode": disabled' },
+    expect: undefined,
+  },
+  {
     name: 'MESH_EXTERNAL services never get auto mTLS',
     docs: [peer('default', 'shop', '  mtls: {mode: STRICT}\n')],
     se: { location: 'MESH_EXTERNAL' },
@@ -226,4 +251,117 @@ status: {podIP: 10.1.0.2}
   );
   assert.equal(tls?.mode, 'ISTIO_MUTUAL');
   assert.deepEqual(tls?.subjectAltNames, ['spiffe://cluster.local/ns/shop/sa/cart', 'spiffe://cluster.local/ns/shop/sa/cart-canary']);
+});
+
+test('auto mTLS per endpoint: one cluster mixes mutual-TLS endpoints and plaintext ones, no conflict warning', () => {
+  const r = compileYaml(
+    [
+      gateway,
+      `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: cart, namespace: shop}
+spec:
+  hosts: [cart.shop.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  endpoints:
+  - {address: 10.0.0.1, labels: {app: cart, track: strict}}
+  - {address: 10.0.0.2, labels: {app: cart, track: legacy}}
+  - {address: 10.0.0.3, labels: {app: cart, "security.istio.io/tlsMode": istio}}
+  - {address: 10.0.0.4, labels: {app: cart}}
+`,
+      peer('strict', 'shop', '  selector: {matchLabels: {track: strict}}\n  mtls: {mode: STRICT}\n'),
+      route('cart.shop.svc.cluster.local'),
+    ].join('---\n'),
+  );
+  const c = r.body.clusters['outbound|80||cart.shop.svc.cluster.local'];
+  assert.equal(c?.tls?.mode, 'ISTIO_MUTUAL');
+  assert.deepEqual(
+    c?.endpoints.map((e) => [e.address, e.plaintext === true]),
+    [['10.0.0.1', false], ['10.0.0.2', true], ['10.0.0.3', false], ['10.0.0.4', true]],
+  );
+  assert.deepEqual(r.diagnostics.filter((d) => d.code === 'GH_CFG_CONFLICT'), []);
+});
+
+test('DestinationRule file paths: read files become the cluster CA and client identity; unread or broken ones make it unavailable', () => {
+  const ca = createCA('file-ca', 'ec');
+  const client = issueLeaf(ca, ['gw.client'], { client: true });
+  const fileSecret = (path: string, text: string | undefined, error?: string): string =>
+    `apiVersion: v1
+kind: Secret
+metadata:
+  name: ${tlsFileSecretName(path)}
+  namespace: istio-system
+  annotations: {gatehouse.io/tls-file: "${path}"${error ? `, gatehouse.io/tls-file-error: "${error}"` : ''}}
+type: Opaque
+${text === undefined ? '' : `stringData:\n  file: |\n${text.trim().split('\n').map((l) => `    ${l}`).join('\n')}\n`}`;
+  const rule = (host: string, tls: string): string =>
+    `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: ${host.split('.')[0]}, namespace: shop}\nspec:\n  host: ${host}\n  trafficPolicy: {tls: ${tls}}\n`;
+  const r = compileYaml(
+    [
+      gateway,
+      serviceEntry('good', 'shop'),
+      rule('good.shop.svc.cluster.local', '{mode: MUTUAL, caCertificates: /etc/ca.pem, clientCertificate: /etc/c.pem, privateKey: /etc/k.pem}'),
+      route('good.shop.svc.cluster.local'),
+      serviceEntry('bad', 'shop'),
+      rule('bad.shop.svc.cluster.local', '{mode: MUTUAL, caCertificates: /etc/missing.pem, clientCertificate: /etc/c.pem, privateKey: /etc/ca.pem}'),
+      route('bad.shop.svc.cluster.local'),
+      fileSecret('/etc/ca.pem', ca.certPem),
+      fileSecret('/etc/c.pem', client.certPem),
+      fileSecret('/etc/k.pem', client.keyPem),
+      fileSecret('/etc/missing.pem', undefined, '/etc/missing.pem does not exist'),
+    ].join('---\n'),
+  );
+  const good = r.body.clusters['outbound|80||good.shop.svc.cluster.local']?.tls;
+  assert.equal(good?.mode, 'MUTUAL');
+  assert.equal(good?.caPem, ca.certPem.trim() + '\n');
+  assert.equal(good?.unavailable, undefined);
+  assert.equal(r.body.secrets[good?.secret ?? '']?.certPem?.trim(), client.certPem.trim());
+  const bad = r.body.clusters['outbound|80||bad.shop.svc.cluster.local']?.tls;
+  assert.match(bad?.unavailable ?? '', /caCertificates \/etc\/missing\.pem: \/etc\/missing\.pem does not exist; clientCertificate \/etc\/c\.pem: .*private key/);
+  const fields = r.diagnostics.filter((d) => d.resource === 'DestinationRule/shop/bad').map((d) => `${d.code} ${d.field}`);
+  assert.deepEqual(fields, ['GH_CFG_SECRET_NOT_FOUND spec.trafficPolicy.tls.caCertificates', 'GH_CFG_SECRET_INVALID spec.trafficPolicy.tls.clientCertificate']);
+});
+
+test('auto mTLS per endpoint with Kubernetes endpoints: the pod carrying the injector label gets mTLS, the other pod plaintext', () => {
+  const r = compileYaml(
+    [
+      gateway,
+      `apiVersion: v1
+kind: Service
+metadata: {name: cart, namespace: shop}
+spec:
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: cart-1, namespace: shop, labels: {kubernetes.io/service-name: cart}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+- addresses: [10.1.0.1]
+  targetRef: {kind: Pod, name: cart-injected, namespace: shop}
+- addresses: [10.1.0.2]
+  targetRef: {kind: Pod, name: cart-plain, namespace: shop}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: cart-injected, namespace: shop, labels: {app: cart, security.istio.io/tlsMode: istio}}
+spec: {serviceAccountName: cart}
+status: {podIP: 10.1.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: cart-plain, namespace: shop, labels: {app: cart}}
+spec: {serviceAccountName: cart}
+status: {podIP: 10.1.0.2}
+`,
+      route('cart.shop.svc.cluster.local'),
+    ].join('---\n'),
+  );
+  const c = r.body.clusters['outbound|80||cart.shop.svc.cluster.local'];
+  assert.equal(c?.tls?.mode, 'ISTIO_MUTUAL');
+  assert.deepEqual(c?.tls?.subjectAltNames, ['spiffe://cluster.local/ns/shop/sa/cart']);
+  assert.deepEqual(c?.endpoints.map((e) => [e.address, e.plaintext === true]), [['10.1.0.1', false], ['10.1.0.2', true]]);
 });

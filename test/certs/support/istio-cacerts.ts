@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IstioCacerts } from '../../../certs/authority.js';
 
-export type KeyKind = 'ec' | 'rsa';
+/** `ec` is P-256; `ec384` P-384 (cert-manager's ECDSA default sizes); `ed25519` is what Gatehouse refuses. */
+export type KeyKind = 'ec' | 'ec384' | 'rsa' | 'ed25519';
 
 export interface TestCacerts extends Required<IstioCacerts> {
   /** Holds the four files under Istio's names. */
@@ -19,7 +20,16 @@ function openssl(args: string[], cwd: string): void {
 }
 
 function keyArgs(kind: KeyKind): string[] {
-  return kind === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', 'rsa:2048'];
+  switch (kind) {
+    case 'ec':
+      return ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+    case 'ec384':
+      return ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384'];
+    case 'ed25519':
+      return ['-newkey', 'ed25519'];
+    default:
+      return ['-newkey', 'rsa:2048'];
+  }
 }
 
 /** A root (30 days) and an intermediate CA it signs (20 days), with the keys of the kinds asked for. */
