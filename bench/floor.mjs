@@ -121,6 +121,15 @@ const median = (xs) => {
 };
 const fmt = (n, d = 0) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
 
+/** Whether a build knows `--workers` (its default forks one worker per core). */
+function supportsWorkers(gwRoot) {
+  try {
+    return readFileSync(join(gwRoot, 'dist', 'cli', 'args.js'), 'utf8').includes("'workers'");
+  } catch {
+    return false;
+  }
+}
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const gen = detectLoadGenerator();
@@ -163,7 +172,9 @@ async function main() {
         if (prof.length) mkdirSync(join(here, 'results'), { recursive: true });
         const args = [...prof, join(gwRoot, 'dist', 'cli', 'main.js'), 'serve', '--config', join(dir, 'config'), '--status-port', String(statusPort),
           '--stats-port', String(statsPort), '--admin-port', String(adminPort), '--bind', '127.0.0.1',
-          ...(noLog ? ['--access-log-format', 'off'] : o.accessLog ? ['--access-log-format', o.accessLog] : []), ...o.gatewayArgs];
+          ...(noLog ? ['--access-log-format', 'off'] : o.accessLog ? ['--access-log-format', o.accessLog] : []),
+          // One process per row, as the floor is one: builds from before --workers have no such flag.
+          ...(supportsWorkers(gwRoot) ? ['--workers', '1'] : []), ...o.gatewayArgs];
         const env = { ...process.env };
         if (dataPath) env.GATEHOUSE_DATAPATH = dataPath;
         const p = start(target, process.execPath, args, { cpu: pin.proxy, taskset: pin.taskset, logFile: join(dir, 'gateway.log'), cwd: gwRoot, env });
