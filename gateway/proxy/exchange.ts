@@ -14,7 +14,7 @@ import type { ListenerContext } from '../plane-state.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { formatAccessLog } from '../telemetry/access-log.js';
 import type { EndpointPool } from '../upstream/endpoint-pool.js';
-import { applyHeaderOps, buildResponseHeaders } from './headers.js';
+import { addHsts, applyHeaderOps, buildResponseHeaders } from './headers.js';
 import { spliceTunnel } from './tunnel.js';
 import { classifyUpstreamFailure, errorText } from './upstream-failure.js';
 
@@ -60,6 +60,8 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
 
   // --- forwarding state ---
   readonly ctx: ListenerContext;
+  /** Strict-Transport-Security to add (TLS listeners with --hsts), else undefined. */
+  private readonly hsts: string | undefined;
   readonly gen: Generation | undefined;
   readonly req: DownstreamRequest;
   readonly res: DownstreamResponse;
@@ -91,6 +93,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     this.startTime = Date.now();
     this.startMonotonic = performance.now();
     this.ctx = ctx;
+    this.hsts = ctx.scheme === 'https' ? ctx.plane.edge.hsts : undefined;
     this.gen = gen;
     this.req = req;
     this.res = res;
@@ -133,6 +136,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     } else if (status !== 304 && status !== 204) headers['content-length'] = 0;
     headers.server = 'istio-envoy';
     applyHeaderOps(headers, ops);
+    addHsts(headers, this.hsts);
     this.applyDrain(headers);
     this.bytesSent = body ? Buffer.byteLength(body) : 0;
     try {
@@ -215,6 +219,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     headers.server = 'istio-envoy';
     applyHeaderOps(headers, this.route?.responseHeaders);
     applyHeaderOps(headers, this.destination?.responseHeaders);
+    addHsts(headers, this.hsts);
     this.applyDrain(headers);
     const res = this.res;
     if (this.finished || res.destroyed) return false;
@@ -322,6 +327,25 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     this.cancelUpstream(new AbortReason(ResponseFlag.UPSTREAM_REQUEST_TIMEOUT));
     if (this.settled) this.abortDownstream();
     else this.localReply(504, ResponseFlag.UPSTREAM_REQUEST_TIMEOUT, 'response_timeout', 'upstream request timeout');
+  }
+
+  /**
+   * The route's request-body deadline passed before the body was whole: the upstream request is
+   * aborted (it must never see a complete body), the client gets 408 if nothing was sent yet, and the
+   * connection closes (the rest of the body would otherwise be read as the next request).
+   */
+  requestBodyTimeout(): void {
+    if (this.finished) return;
+    const reason = new AbortReason(ResponseFlag.NONE);
+    if (this.settled) {
+      this.cancelUpstream(reason);
+      this.abortDownstream();
+      return;
+    }
+    // The 408 is written before the upstream is cut: aborting it destroys the request body stream.
+    if (this.req.httpVersionMajor === 1) (this.res as ServerResponse).shouldKeepAlive = false;
+    this.localReply(408, ResponseFlag.NONE, 'request_body_timeout', 'request body timeout', this.req.httpVersionMajor === 1 ? { connection: 'close' } : undefined);
+    this.cancelUpstream(reason);
   }
 
   /** The client went away before the response completed. */

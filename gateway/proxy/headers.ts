@@ -133,3 +133,8 @@ export function buildResponseHeaders(raw: readonly Buffer[]): OutgoingHttpHeader
   if (named) for (const name of named) delete out[name];
   return out;
 }
+
+/** Strict-Transport-Security from the edge policy, on TLS listeners only, unless the response has one. */
+export function addHsts(headers: Record<string, unknown>, hsts: string | undefined): void {
+  if (hsts !== undefined && headers['strict-transport-security'] === undefined) headers['strict-transport-security'] = hsts;
+}
