@@ -263,3 +263,11 @@ test('a new certificate for a chain ends resumption of its old sessions', async 
   assert.doesNotMatch(after, /Reused, TLS/, 'a session made with the old certificate resumed');
   assert.ok(served(after), after);
 });
+
+test('an --hsts value without max-age, or with a directive twice, stops serve with a usage error', () => {
+  for (const bad of ['includeSubDomains', 'max-age=1; max-age=2', 'max-age=soon']) {
+    const r = spawnSync(process.execPath, [GATEHOUSE_BIN, 'serve', '--config', gw.configDir, '--hsts', bad], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 2, `${bad}: ${r.stderr}`);
+    assert.match(r.stderr, /GH_ERR_USAGE: --hsts/);
+  }
+});
