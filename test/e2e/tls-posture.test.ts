@@ -68,7 +68,8 @@ function gatewayYaml(): string {
     server('https-v13', 'v13.example.com', 'mode: SIMPLE, credentialName: v13-cert, minProtocolVersion: TLSV1_3') +
     server('https-m', 'm.example.com', 'mode: MUTUAL, credentialName: m-cert') +
     server('https-o', 'o.example.com', 'mode: SIMPLE, credentialName: o-cert') +
-    server('https-u', 'u.example.com', 'mode: SIMPLE, credentialName: a-cert');
+    server('https-u', 'u.example.com', 'mode: SIMPLE, credentialName: a-cert') +
+    server('https-c', 'c.example.com', 'mode: SIMPLE, credentialName: c-cert, cipherSuites: [ECDHE-ECDSA-AES256-GCM-SHA384]');
 }
 
 const ROUTES = `
@@ -76,7 +77,7 @@ apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: all, namespace: default }
 spec:
-  hosts: ["a.example.com", "v13.example.com", "m.example.com", "o.example.com", "plain.example.com"]
+  hosts: ["a.example.com", "v13.example.com", "m.example.com", "o.example.com", "c.example.com", "plain.example.com"]
   gateways: [istio-system/public]
   http:
   - match: [{ uri: { prefix: /vs-hsts } }]
@@ -120,6 +121,7 @@ before(async () => {
       tlsSecretYaml('v13-cert', 'istio-system', issueLeaf(ca, ['v13.example.com'])),
       tlsSecretYaml('m-cert', 'istio-system', issueLeaf(ca, ['m.example.com']), clientCa.certPem),
       secretWithStaple('o-cert', leafO, staple),
+      tlsSecretYaml('c-cert', 'istio-system', issueLeaf(ca, ['c.example.com'])),
     ].join('---\n'),
     'services.yaml': [
       serviceEntryYaml('echo', 'echo.internal', [{ port: up.port }]),
@@ -171,6 +173,16 @@ test('a chain with minProtocolVersion TLSV1_3 refuses a TLS 1.2 client in the ha
   const a12 = await sClient('a.example.com', ['-tls1_2']);
   assert.match(a12, /New, TLSv1\.2/);
   assert.ok(served(a12), a12);
+});
+
+test('a chain\'s cipherSuites bound its TLS 1.2 suites in the handshake; other chains keep the defaults', async () => {
+  const refused = await sClient('c.example.com', ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256']);
+  assert.match(refused, /handshake failure/, refused);
+  assert.ok(!served(refused));
+  const named = await sClient('c.example.com', ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES256-GCM-SHA384']);
+  assert.ok(served(named), named);
+  const other = await sClient('a.example.com', ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256']);
+  assert.ok(served(other), other);
 });
 
 test('sessions resume on their own chain for TLS 1.2 and 1.3, and not under another SNI or a MUTUAL chain', async () => {
