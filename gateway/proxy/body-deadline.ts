@@ -1,6 +1,7 @@
 // A route's request-body deadline (VirtualService annotation gatehouse.io/request-body-timeout): the
 // whole body must have arrived within it, counted from route selection (just after the headers).
 // Only routes that set one pay for a timer; the listeners are module functions, not closures.
+import { constants as h2, type Http2ServerRequest, type ServerHttp2Stream } from 'node:http2';
 import type { DownstreamRequest, Exchange } from './exchange.js';
 
 const kDeadline = Symbol('gatehouse.bodyDeadline');
@@ -30,4 +31,19 @@ function onDeadline(req: DownstreamRequest): void {
   holder[kDeadline] = undefined;
   if (!d || req.complete) return;
   d.exchange.requestBodyTimeout();
+  if (req.httpVersionMajor === 2) stopUpload((req as Http2ServerRequest).stream);
+}
+
+/**
+ * HTTP/2 has no connection to close for one request: once the 408 is complete, RST_STREAM(NO_ERROR)
+ * tells the client to stop sending the body (RFC 9113 section 8.1).
+ */
+function stopUpload(stream: ServerHttp2Stream): void {
+  if (stream.closed || stream.destroyed) return;
+  if (stream.writableFinished) stream.close(h2.NGHTTP2_NO_ERROR);
+  else stream.once('finish', closeNoError);
+}
+
+function closeNoError(this: ServerHttp2Stream): void {
+  if (!this.closed && !this.destroyed) this.close(h2.NGHTTP2_NO_ERROR);
 }

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
+import http2 from 'node:http2';
 import { request } from '../support/client.js';
 import { GATEHOUSE_BIN, makeConfigDir, startGateway, writeConfig, type GatewayProcess } from '../support/gateway-process.js';
 import { createCA, issueLeaf, tlsSecretYaml, type CertificateAuthority, type LeafCertificate } from '../support/pki.js';
@@ -69,10 +70,23 @@ function gatewayYaml(): string {
     server('https-m', 'm.example.com', 'mode: MUTUAL, credentialName: m-cert') +
     server('https-o', 'o.example.com', 'mode: SIMPLE, credentialName: o-cert') +
     server('https-u', 'u.example.com', 'mode: SIMPLE, credentialName: a-cert') +
+    server('https-upload', 'upload.example.com', 'mode: SIMPLE, credentialName: a-cert') +
     server('https-c', 'c.example.com', 'mode: SIMPLE, credentialName: c-cert, cipherSuites: [ECDHE-ECDSA-AES256-GCM-SHA384]');
 }
 
 const ROUTES = `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: upload
+  namespace: default
+  annotations: { gatehouse.io/request-body-timeout: 1s }
+spec:
+  hosts: ["upload.example.com"]
+  gateways: [istio-system/public]
+  http:
+  - route: [{ destination: { host: echo.internal } }]
+---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: all, namespace: default }
@@ -107,7 +121,7 @@ before(async () => {
     res.end('own');
   });
   await new Promise<void>((r) => hstsUpstream.listen(0, '127.0.0.1', r));
-  leafA = issueLeaf(ca, ['a.example.com', 'u.example.com']);
+  leafA = issueLeaf(ca, ['a.example.com', 'u.example.com', 'upload.example.com']);
   const leafO = issueLeaf(ca, ['o.example.com']);
   staple = makeOcspResponse(ca, leafO, work);
   writeFileSync(join(work, 'ca.crt'), ca.certPem);
@@ -250,6 +264,31 @@ test('HSTS is added on the TLS listener only, and never replaces an upstream or 
   const byUpstream = await request({ port: httpsPort, authority: 'u.example.com', path: '/', tls });
   assert.equal(byUpstream.status, 200);
   assert.equal(byUpstream.headers['strict-transport-security'], 'max-age=7');
+});
+
+test('over HTTP/2, a request body not whole at the route deadline gets 408 and never reaches the upstream whole', async () => {
+  const session = http2.connect(`https://upload.example.com:${httpsPort}`, { host: '127.0.0.1', servername: 'upload.example.com', ca: ca.certPem } as http2.SecureClientSessionOptions);
+  session.on('error', () => undefined);
+  try {
+    const outcome = await new Promise<{ status: number | undefined; closed: boolean }>((resolve) => {
+      const stream = session.request({ ':method': 'POST', ':path': '/h2-slow', 'content-length': '100' });
+      let status: number | undefined;
+      const timer = setTimeout(() => resolve({ status, closed: false }), 5000);
+      stream.on('response', (h) => (status = Number(h[':status'])));
+      stream.on('error', () => undefined);
+      stream.on('close', () => {
+        clearTimeout(timer);
+        resolve({ status, closed: true });
+      });
+      stream.resume();
+      stream.write(Buffer.alloc(10, 120));
+    });
+    assert.equal(outcome.status, 408);
+    assert.equal(outcome.closed, true, 'the stream stayed open after the 408');
+    assert.equal(up.hits.filter((h) => h.url === '/h2-slow').length, 0, 'the upstream received the whole request');
+  } finally {
+    session.destroy();
+  }
 });
 
 test('a new certificate for a chain ends resumption of its old sessions', async () => {
