@@ -7,7 +7,7 @@ export const EDGE_FLAGS = [
   'max-request-headers-kb', 'max-request-headers', 'max-uri-bytes', 'request-headers-timeout', 'request-timeout',
   'idle-timeout', 'max-connections', 'max-connections-per-listener', 'max-concurrent-streams',
   'max-stream-resets-per-second', 'headers-with-underscores', 'xff-trusted-hops', 'path-normalization',
-  'overload-heap-ratio', 'overload-event-loop-lag',
+  'overload-heap-ratio', 'overload-event-loop-lag', 'hsts',
 ] as const;
 
 export const EDGE_USAGE = `
@@ -27,6 +27,8 @@ export const EDGE_USAGE = `
   --path-normalization P              NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES (default ${D.pathNormalization})
   --overload-heap-ratio R             used/limit heap at which new work is refused (503), 0..1 (default ${D.overloadHeapRatio})
   --overload-event-loop-lag D         event-loop delay at which new work is refused (default ${D.overloadEventLoopLagMs}ms)
+  --hsts 'max-age=N[; includeSubDomains][; preload]'
+                                      Strict-Transport-Security added to HTTPS responses that have none (default off)
 `;
 
 function usage(message: string): never {
@@ -36,6 +38,22 @@ function usage(message: string): never {
 function count(flag: string, v: string, min: number): number {
   if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > 2 ** 31 - 1) usage(`--${flag}: expected a whole number ≥ ${min}, got ${JSON.stringify(v)}`);
   return Number(v);
+}
+
+/** RFC 6797 section 6.1 directives: max-age required, includeSubDomains and preload optional, each once. */
+function hstsValue(flag: string, v: string): string {
+  const directives = v.split(';').map((d) => d.trim()).filter((d) => d !== '');
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const d of directives) {
+    const m = /^(max-age)\s*=\s*"?(\d{1,10})"?$|^(includesubdomains|preload)$/i.exec(d);
+    const name = (m?.[1] ?? m?.[3])?.toLowerCase();
+    if (!m || !name || seen.has(name)) usage(`--${flag}: expected 'max-age=N[; includeSubDomains][; preload]', got ${JSON.stringify(v)}`);
+    seen.add(name);
+    out.push(name === 'max-age' ? `max-age=${m[2]}` : name === 'includesubdomains' ? 'includeSubDomains' : 'preload');
+  }
+  if (!seen.has('max-age')) usage(`--${flag}: max-age is required, got ${JSON.stringify(v)}`);
+  return out.join('; ');
 }
 
 /** The edge options given on the command line; unset ones take the gateway's defaults. */
@@ -72,6 +90,7 @@ export function parseEdgeArgs(
         break;
       }
       case 'overload-event-loop-lag': edge.overloadEventLoopLagMs = Math.max(1, parseDurationMs(`--${name}`, v)); break;
+      case 'hsts': edge.hsts = hstsValue(name, v); break;
       case 'path-normalization': {
         const p = v.toUpperCase();
         if (p !== 'NONE' && p !== 'BASE' && p !== 'MERGE_SLASHES' && p !== 'DECODE_AND_MERGE_SLASHES') {

@@ -36,6 +36,8 @@ export const CfgCode = {
   SECRET_NOT_FOUND: 'GH_CFG_SECRET_NOT_FOUND',
   /** A Secret that cannot serve: bad PEM, key not matching the certificate, expired, missing keys. */
   SECRET_INVALID: 'GH_CFG_SECRET_INVALID',
+  /** A Secret's `tls.ocsp-staple` that cannot be stapled (unparsable, unsuccessful, another certificate, expired); none is sent. */
+  OCSP_STAPLE: 'GH_CFG_OCSP_STAPLE',
   /** Two servers or routes that claim the same thing; the loser is named. */
   CONFLICT: 'GH_CFG_CONFLICT',
   /** A value Gatehouse parses but does not act on yet. */

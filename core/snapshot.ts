@@ -145,6 +145,11 @@ export interface Route {
   readonly responseHeaders?: HeaderOps;
   /** Route timeout in ms; 0 means none (Istio's default for HTTP routes). */
   readonly timeoutMs: number;
+  /**
+   * Time allowed to receive the whole request body, in ms, from the VirtualService annotation
+   * `gatehouse.io/request-body-timeout`; absent means none beyond the edge's --request-timeout.
+   */
+  readonly requestBodyTimeoutMs?: number;
 }
 
 export type StringMatch =
@@ -302,6 +307,8 @@ export interface TlsSecret {
   /** Leaf certificate facts, for /certs and expiry metrics. */
   readonly notAfter?: string;
   readonly subjectAltNames?: readonly string[];
+  /** Base64 DER OCSP response (the Secret's `tls.ocsp-staple`), checked at compile time; stapled when asked. */
+  readonly ocspStaple?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------

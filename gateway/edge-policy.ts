@@ -37,6 +37,11 @@ export interface EdgePolicy {
   readonly overloadHeapRatio: number;
   /** Event-loop delay at which the overload guard stops accepting work. */
   readonly overloadEventLoopLagMs: number;
+  /**
+   * Strict-Transport-Security value added to responses on TLS-terminating listeners that carry none
+   * (RFC 6797: never over plain HTTP). Undefined: not added.
+   */
+  readonly hsts?: string;
 }
 
 export const DEFAULT_EDGE_POLICY: EdgePolicy = Object.freeze({

@@ -1,19 +1,20 @@
 // A bound listener: the server behind one Gateway port, its live connections, and how it stops.
 // HTTP → node:http; HTTPS → http2 secure server offering h2 and http/1.1 with the filter chain chosen
 // per connection by SNI; TLS → a net server that reads the SNI and tunnels bytes (passthrough).
-import { constants as cryptoConstants, randomBytes } from 'node:crypto';
+import { constants as cryptoConstants } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { constants as http2Constants, createSecureServer, type Http2SecureServer, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { FilterChain, Listener, ListenerProtocol } from '../../core/snapshot.js';
+import type { FilterChain, ListenerProtocol } from '../../core/snapshot.js';
 import { ErrCode, GatehouseError } from '../../core/errors.js';
 import { selectFilterChain } from '../../routes/match.js';
 import type { EdgePolicy } from '../edge-policy.js';
 import type { Generation } from '../generation.js';
 import { kConnection, type ConnectionInfo, type PlaneState } from '../plane-state.js';
 import { createRequestHandler, createUpgradeHandler } from '../proxy/request-handler.js';
-import { applyClientCertPolicy, EDGE_CIPHERS, EDGE_SECURE_OPTIONS, forwardedClientCert, refuseReason } from '../tls/secure-contexts.js';
+import { readClientHello } from '../tls/hello-reader.js';
+import { applyClientCertPolicy, certificateKey, EDGE_CIPHERS, EDGE_SECURE_OPTIONS, forwardedClientCert, refuseReason, type ChainContext } from '../tls/secure-contexts.js';
 import { mountHandler, type DataPath } from './mount.js';
 import { handlePassthrough } from './passthrough.js';
 
@@ -32,9 +33,8 @@ export class BoundListener {
   boundPort = 0;
   private readonly sockets = new Set<Socket>();
   private readonly sessions = new Set<Http2Session>();
-  /** Session ticket keys and the chain context they were made for (see updateDefaultContext). */
-  private ticketKeys = randomBytes(48);
-  private ticketContext: unknown;
+  /** OCSP responses by SHA-256 of the leaf certificate they cover (see updateDefaultContext). */
+  private staples: ReadonlyMap<string, Buffer> = new Map();
   private closed = false;
 
   private constructor(spec: ListenerSpec, server: HttpServer | Http2SecureServer | NetServer) {
@@ -77,6 +77,7 @@ export class BoundListener {
       await mountHandler(dataPath, listener.server as Http2SecureServer, handler, true);
       listener.server.on('upgrade', createUpgradeHandler(handler));
       listener.watchSessions(plane);
+      listener.stapleOcsp();
     }
     await listener.listen(spec);
     return listener;
@@ -103,6 +104,13 @@ export class BoundListener {
         secureOptions: EDGE_SECURE_OPTIONS | cryptoConstants.SSL_OP_NO_TICKET,
         // Invoked with the TLS socket as `this` (node calls it as socket._SNICallback).
         SNICallback: function (this: TLSSocket, servername, cb) {
+          const early = preRead(this);
+          if (early) {
+            // The connection already started in this chain's context: keep the chain chosen then.
+            (this as unknown as Record<symbol, ConnectionInfo>)[kConnection] = { chain: early.chain, sni: servername };
+            cb(null, early.context.context);
+            return;
+          }
           const gen = plane.current;
           const listener = gen?.listeners.get(port);
           const chain = listener && listener.protocol === 'HTTPS' ? selectFilterChain(listener, servername) : undefined;
@@ -116,18 +124,24 @@ export class BoundListener {
           cb(null, context.context);
         },
       });
+      startInChainContext(server, plane, port);
       server.on('secureConnection', (socket: TLSSocket) => {
         let info = (socket as unknown as Record<symbol, ConnectionInfo | undefined>)[kConnection];
+        const early = preRead(socket);
+        if (!info && early) {
+          // No SNI callback: no SNI (the catch-all chain), or a resumed session (OpenSSL skips the
+          // certificate callback then). Either way the chain is the one whose context it started in,
+          // the only one whose ticket keys could have decrypted a resumed session.
+          info = { chain: early.chain, sni: early.sni };
+          (socket as unknown as Record<symbol, ConnectionInfo>)[kConnection] = info;
+        }
         if (!info) {
-          // The SNI callback did not run: either no SNI (the default context served the catch-all
-          // chain, if any) or a resumed session (OpenSSL skips the certificate callback then).
+          // The ClientHello could not be pre-read and no SNI callback ran: the default context served
+          // the catch-all chain, if any. It issues no tickets, so nothing here can be a resumption.
           const sni = typeof socket.servername === 'string' && socket.servername ? socket.servername : undefined;
           const listener = plane.current?.listeners.get(port);
-          const selected = listener ? selectFilterChain(listener, sni) : undefined;
-          const resumed = socket.isSessionReused() ? resumableChain(listener, plane.current) : undefined;
-          // A resumed session belongs to the listener's only chain; an SNI naming another is refused.
-          const chain = resumed && (sni === undefined || selected === resumed) ? resumed : selected;
-          if (!chain || (socket.isSessionReused() && chain !== resumed) || (sni !== undefined && !plane.current?.contexts.has(chain))) {
+          const chain = listener ? selectFilterChain(listener, sni) : undefined;
+          if (!chain || socket.isSessionReused() || (sni !== undefined && !plane.current?.contexts.has(chain))) {
             socket.destroy();
             return;
           }
@@ -164,6 +178,16 @@ export class BoundListener {
     });
   }
 
+  /**
+   * node asks for a staple (a client sent status_request) with the certificate being served, not the
+   * connection; the certificate identifies the chain's staple. No staple: the handshake goes on without.
+   */
+  private stapleOcsp(): void {
+    (this.server as Http2SecureServer).on('OCSPRequest', (certificate: Buffer, _issuer: Buffer, cb: (err: Error | null, response?: Buffer) => void) => {
+      cb(null, this.staples.size === 0 || !certificate ? undefined : this.staples.get(certificateKey(certificate)));
+    });
+  }
+
   private listen(spec: ListenerSpec): Promise<void> {
     return new Promise((resolve, reject) => {
       const server = this.server;
@@ -184,30 +208,26 @@ export class BoundListener {
   }
 
   /**
-   * HTTPS: the context served to clients that send no SNI (the catch-all chain's, or none). It is also
-   * the session context, so it decides resumption. A resumed session skips node's SNI callback, and
-   * with it the per-chain client-certificate request; a resumed TLS 1.2 session does not even report its
-   * SNI, so with several chains its chain cannot be known. So session tickets are issued only when the
-   * listener has a single SIMPLE chain: every session on it belongs to that chain. Ticket keys are
-   * renewed whenever that chain's context changes (a rotated certificate ends old sessions) and kept
-   * across unrelated reloads.
+   * HTTPS: the context a connection starts in when its ClientHello could not be pre-read (its chain is
+   * chosen at SNI time): the catch-all chain's certificate, or none. It issues no session tickets: such a
+   * connection's chain is not known when OpenSSL decides on resumption. Sessions resume only through the
+   * per-chain contexts (see startInChainContext). Also indexes this listener's OCSP staples.
    */
   updateDefaultContext(gen: Generation): void {
     if (this.protocol !== 'HTTPS') return;
     const listener = gen.listeners.get(this.port);
     const chain = listener ? selectFilterChain(listener, undefined) : undefined;
     const ctx = chain ? gen.contexts.get(chain) : undefined;
-    const resumable = resumableChain(listener, gen);
-    const resumableContext = resumable ? gen.contexts.get(resumable) : undefined;
-    if (resumableContext !== this.ticketContext) {
-      this.ticketContext = resumableContext;
-      this.ticketKeys = randomBytes(48);
+    const staples = new Map<string, Buffer>();
+    for (const c of listener?.filterChains ?? []) {
+      const cc = gen.contexts.get(c);
+      if (cc?.staple) staples.set(cc.leafKey, cc.staple);
     }
+    this.staples = staples;
     (this.server as Http2SecureServer).setSecureContext({
       ciphers: EDGE_CIPHERS,
       ...(ctx ? ctx.options : {}),
-      secureOptions: EDGE_SECURE_OPTIONS | (resumable ? 0 : cryptoConstants.SSL_OP_NO_TICKET),
-      ticketKeys: this.ticketKeys,
+      secureOptions: EDGE_SECURE_OPTIONS | cryptoConstants.SSL_OP_NO_TICKET,
     });
   }
 
@@ -241,12 +261,6 @@ export class BoundListener {
   }
 }
 
-/** The chain whose TLS sessions may resume on a listener: its only chain, when that is SIMPLE TLS. */
-function resumableChain(listener: Listener | undefined, gen: Generation | undefined): FilterChain | undefined {
-  const only = listener && listener.filterChains.length === 1 ? listener.filterChains[0] : undefined;
-  return only?.tls?.mode === 'SIMPLE' && gen?.contexts.has(only) ? only : undefined;
-}
-
 /**
  * Rapid reset (CVE-2023-44487): a client that opens streams and cancels them at once makes the gateway
  * start (and pay for) upstream requests without ever being limited by max concurrent streams. nghttp2's
@@ -274,6 +288,74 @@ function limitStreamResets(session: Http2Session, perSecond: number): void {
         session.goaway(http2Constants.NGHTTP2_ENHANCE_YOUR_CALM);
         session.close();
         setTimeout(() => session.destroy(), 1000).unref();
+      }
+    });
+  });
+}
+
+/** The chain a connection was started for, from its pre-read ClientHello. */
+interface EarlyChain {
+  readonly chain: FilterChain;
+  readonly context: ChainContext;
+  readonly sni: string | undefined;
+}
+
+const kEarlyChain = Symbol('gatehouse.earlyChain');
+
+/** The pre-read decision, kept on the raw socket (a server TLSSocket's `_parent`). */
+function preRead(socket: TLSSocket): EarlyChain | undefined {
+  const raw = (socket as unknown as { _parent?: Record<symbol, EarlyChain | undefined> })._parent;
+  return raw?.[kEarlyChain];
+}
+
+/** Internals of node's tls.Server read synchronously by its connection listener (node 20). */
+interface TlsServerInternals {
+  _sharedCreds: unknown;
+  requestCert: boolean;
+  rejectUnauthorized: boolean;
+}
+
+/**
+ * Starts each connection's TLS in its chain's own context, chosen from the pre-read ClientHello's SNI.
+ * OpenSSL takes the protocol versions, TLS 1.2 cipher list, session id context and session ticket keys
+ * from the context an SSL starts with; node's SNI callback runs after the version is negotiated and
+ * only swaps the certificate. So a chain's minProtocolVersion is enforced in the handshake (a TLS 1.2
+ * client gets a protocol_version alert from a TLS 1.3-only chain while other chains accept it), and a
+ * session ticket made by one chain cannot be decrypted by another: resumption stays within its chain.
+ * node's own connection listener builds the TLSSocket from `_sharedCreds`, `requestCert` and
+ * `rejectUnauthorized` synchronously, so they are set to the chain's for that one call.
+ */
+function startInChainContext(server: Http2SecureServer, plane: PlaneState, port: number): void {
+  const start = server.listeners('connection').find((f) => f.name === 'tlsConnectionListener') as ((this: Http2SecureServer, s: Socket) => void) | undefined;
+  if (!start) {
+    plane.log('warn', `port ${port}: node's TLS connection listener not found; chains are chosen at SNI time only`);
+    return;
+  }
+  server.removeListener('connection', start);
+  const internals = server as unknown as TlsServerInternals;
+  server.on('connection', (raw: Socket) => {
+    if (raw.destroyed) return;
+    readClientHello(raw, (parsed, sni) => {
+      if (raw.destroyed) return;
+      const gen = plane.current;
+      const listener = parsed ? gen?.listeners.get(port) : undefined;
+      const chain = listener?.protocol === 'HTTPS' ? selectFilterChain(listener, sni) : undefined;
+      const context = chain ? gen?.contexts.get(chain) : undefined;
+      if (!chain?.tls || !context) {
+        start.call(server, raw);
+        return;
+      }
+      (raw as unknown as Record<symbol, EarlyChain>)[kEarlyChain] = { chain, context, sni };
+      const saved = { creds: internals._sharedCreds, requestCert: internals.requestCert, reject: internals.rejectUnauthorized };
+      internals._sharedCreds = context.context;
+      internals.requestCert = chain.tls.mode !== 'SIMPLE';
+      internals.rejectUnauthorized = chain.tls.mode === 'MUTUAL';
+      try {
+        start.call(server, raw);
+      } finally {
+        internals._sharedCreds = saved.creds;
+        internals.requestCert = saved.requestCert;
+        internals.rejectUnauthorized = saved.reject;
       }
     });
   });

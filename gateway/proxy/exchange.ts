@@ -14,7 +14,7 @@ import type { ListenerContext } from '../plane-state.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { formatAccessLog } from '../telemetry/access-log.js';
 import type { EndpointPool } from '../upstream/endpoint-pool.js';
-import { applyHeaderOps, applyHeaderOpsToList, headerListToObject, listValue, responseHeaderList } from './headers.js';
+import { addHsts, addHstsToList, applyHeaderOps, applyHeaderOpsToList, headerListToObject, listValue, responseHeaderList } from './headers.js';
 import { spliceTunnel } from './tunnel.js';
 import { classifyUpstreamFailure, errorText } from './upstream-failure.js';
 
@@ -60,6 +60,8 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
 
   // --- forwarding state ---
   readonly ctx: ListenerContext;
+  /** Strict-Transport-Security to add (TLS listeners with --hsts), else undefined. */
+  private readonly hsts: string | undefined;
   readonly gen: Generation | undefined;
   readonly req: DownstreamRequest;
   readonly res: DownstreamResponse;
@@ -92,6 +94,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     this.startTime = Date.now();
     this.startMonotonic = performance.now();
     this.ctx = ctx;
+    this.hsts = ctx.scheme === 'https' ? ctx.plane.edge.hsts : undefined;
     this.gen = gen;
     this.req = req;
     this.res = res;
@@ -134,6 +137,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     } else if (status !== 304 && status !== 204) headers['content-length'] = 0;
     headers.server = 'istio-envoy';
     applyHeaderOps(headers, ops);
+    addHsts(headers, this.hsts);
     this.applyDrain(headers);
     this.bytesSent = body ? Buffer.byteLength(body) : 0;
     try {
@@ -218,6 +222,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     headers.push('x-envoy-upstream-service-time', String(this.upstreamServiceTimeMs), 'server', 'istio-envoy');
     applyHeaderOpsToList(headers, this.route?.responseHeaders);
     applyHeaderOpsToList(headers, this.destination?.responseHeaders);
+    addHstsToList(headers, this.hsts);
     if (this.ctx.plane.draining && this.req.httpVersionMajor === 1) {
       (this.res as ServerResponse).shouldKeepAlive = false;
       headers.push('connection', 'close');
@@ -329,6 +334,25 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     this.cancelUpstream(new AbortReason(ResponseFlag.UPSTREAM_REQUEST_TIMEOUT));
     if (this.settled) this.abortDownstream();
     else this.localReply(504, ResponseFlag.UPSTREAM_REQUEST_TIMEOUT, 'response_timeout', 'upstream request timeout');
+  }
+
+  /**
+   * The route's request-body deadline passed before the body was whole: the upstream request is
+   * aborted (it must never see a complete body), the client gets 408 if nothing was sent yet, and the
+   * connection closes (the rest of the body would otherwise be read as the next request).
+   */
+  requestBodyTimeout(): void {
+    if (this.finished) return;
+    const reason = new AbortReason(ResponseFlag.NONE);
+    if (this.settled) {
+      this.cancelUpstream(reason);
+      this.abortDownstream();
+      return;
+    }
+    // The 408 is written before the upstream is cut: aborting it destroys the request body stream.
+    if (this.req.httpVersionMajor === 1) (this.res as ServerResponse).shouldKeepAlive = false;
+    this.localReply(408, ResponseFlag.NONE, 'request_body_timeout', 'request body timeout', this.req.httpVersionMajor === 1 ? { connection: 'close' } : undefined);
+    this.cancelUpstream(reason);
   }
 
   /** The client went away before the response completed. */

@@ -175,3 +175,13 @@ export function headerListToObject(list: HeaderList): Record<string, string | st
   }
   return out;
 }
+
+/** Strict-Transport-Security from the edge policy, on TLS listeners only, unless the response has one. */
+export function addHsts(headers: Record<string, unknown>, hsts: string | undefined): void {
+  if (hsts !== undefined && headers['strict-transport-security'] === undefined) headers['strict-transport-security'] = hsts;
+}
+
+/** addHsts for a response header list. */
+export function addHstsToList(list: HeaderList, hsts: string | undefined): void {
+  if (hsts !== undefined && listValue(list, 'strict-transport-security') === undefined) list.push('strict-transport-security', hsts);
+}

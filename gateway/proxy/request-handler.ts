@@ -10,6 +10,7 @@ import type { FilterChain, Route, RouteMatch } from '../../core/snapshot.js';
 import { ResponseFlag } from '../../core/response-flags.js';
 import { findVirtualHost, matchRoute, pickDestination, type RouteRequest } from '../../routes/match.js';
 import { kConnection, type ConnectionInfo, type ListenerContext } from '../plane-state.js';
+import { armBodyDeadline } from './body-deadline.js';
 import { Exchange, type DownstreamRequest, type DownstreamResponse } from './exchange.js';
 import { applyHeaderOps, buildUpstreamHeaders } from './headers.js';
 import { normalizeHost } from './host.js';
@@ -125,7 +126,9 @@ function route(ctx: ListenerContext, ex: Exchange, req: DownstreamRequest): void
     upstreamPath = query ? `${rewritten}?${query}` : rewritten;
   }
   if (isWebSocketUpgrade(req)) ex.upgrade = 'websocket';
-  ex.forward(matched, destination, runtime.cluster, endpoint, upstreamPath, upstreamHeaders, ex.upgrade ? false : hasBody(req));
+  const body = ex.upgrade ? false : hasBody(req);
+  ex.forward(matched, destination, runtime.cluster, endpoint, upstreamPath, upstreamHeaders, body);
+  if (body && matched.requestBodyTimeoutMs !== undefined) armBodyDeadline(ex, req, matched.requestBodyTimeoutMs);
 }
 
 function chainFor(ctx: ListenerContext, req: DownstreamRequest, chains: readonly FilterChain[] | undefined): FilterChain | undefined {

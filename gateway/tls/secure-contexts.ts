@@ -1,7 +1,7 @@
 // Server-side TLS: SecureContexts per terminating filter chain, cached by the content that shapes
 // them so an unchanged secret keeps its context across snapshots, and the per-chain client
 // certificate policy that node only exposes per server.
-import { constants as cryptoConstants, createHash } from 'node:crypto';
+import { constants as cryptoConstants, createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { DownstreamTls, FilterChain, Snapshot } from '../../core/snapshot.js';
 import { pinRefusal } from '../tls-pins.js';
@@ -10,6 +10,10 @@ export interface ChainContext {
   readonly context: SecureContext;
   /** The options it was built from, for `server.setSecureContext` (clients that send no SNI). */
   readonly options: SecureContextOptions;
+  /** SHA-256 (hex) of the leaf certificate's DER, the key node's OCSPRequest event can be matched on. */
+  readonly leafKey: string;
+  /** DER OCSP response stapled to handshakes that ask for one (the Secret's `tls.ocsp-staple`). */
+  readonly staple?: Buffer;
 }
 
 export class SecureContextCache {
@@ -46,11 +50,18 @@ export class SecureContextCache {
           ciphers: tls.cipherSuites && tls.cipherSuites.length > 0 ? tls.cipherSuites.join(':') : EDGE_CIPHERS,
           secureOptions: EDGE_SECURE_OPTIONS,
         };
-        const key = contentKey(options);
+        // The chain and its whole TLS policy are part of the key: each chain gets its own context and
+        // ticket keys, so a session resumes only on the chain (and policy, and certificate) that made it.
+        const key = contentKey(chain.name, tls, options, secret.ocspStaple);
         let entry = next.get(key) ?? this.cache.get(key);
         if (!entry) {
           try {
-            entry = { context: createSecureContext(options), options };
+            entry = {
+              context: createSecureContext({ ...options, ticketKeys: randomBytes(48), sessionIdContext: sessionIdContext(chain.name) }),
+              options,
+              leafKey: leafKey(secret.certPem),
+              ...(secret.ocspStaple ? { staple: Buffer.from(secret.ocspStaple, 'base64') } : {}),
+            };
           } catch (err) {
             problems.push(`chain ${chain.name}: ${(err as Error).message}`);
             continue;
@@ -78,8 +89,22 @@ export const EDGE_CIPHERS = [
 /** No renegotiation (a client-driven CPU cost with no use at the edge); the server's suite order wins. */
 export const EDGE_SECURE_OPTIONS = cryptoConstants.SSL_OP_NO_RENEGOTIATION | cryptoConstants.SSL_OP_CIPHER_SERVER_PREFERENCE;
 
-function contentKey(options: SecureContextOptions): string {
-  return createHash('sha256').update(JSON.stringify(options)).digest('hex');
+function contentKey(chainName: string, tls: DownstreamTls, options: SecureContextOptions, staple: string | undefined): string {
+  return createHash('sha256').update(JSON.stringify([chainName, tls, options, staple ?? ''])).digest('hex');
+}
+
+/** OpenSSL's session id context is at most 32 bytes; a session is only resumed within its own. */
+function sessionIdContext(chainName: string): string {
+  return createHash('sha256').update(chainName).digest('hex').slice(0, 32);
+}
+
+/** SHA-256 of the DER leaf; the same value `certificateKey` computes from node's OCSPRequest argument. */
+function leafKey(certPem: string): string {
+  return certificateKey(new X509Certificate(certPem).raw);
+}
+
+export function certificateKey(der: Buffer): string {
+  return createHash('sha256').update(der).digest('hex');
 }
 
 /** Node internals used to choose client-certificate policy per connection, at SNI time. */
@@ -104,8 +129,8 @@ export function applyClientCertPolicy(socket: TLSSocket, tls: DownstreamTls): vo
 }
 
 /**
- * After the handshake: the negotiated version must sit within the chain's bounds (node negotiates the
- * version before SNI picks the chain), and a presented client certificate must verify and carry an
+ * After the handshake: the negotiated version must sit within the chain's bounds (enforced in the
+ * handshake when the ClientHello could be pre-read; this catches the fallback path), and a presented client certificate must verify and carry an
  * accepted SAN. Returns why the connection is refused, or undefined.
  */
 export function refuseReason(socket: TLSSocket, tls: DownstreamTls): string | undefined {

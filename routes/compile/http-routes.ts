@@ -46,6 +46,7 @@ export function buildHttpRoutes(
   const meta = vs.object.metadata;
   const vsKey = `${meta.namespace}/${meta.name}`;
   const http = vs.object.spec.http ?? [];
+  const bodyTimeoutMs = requestBodyTimeoutMs(ctx, vs);
   for (let i = 0; i < http.length; i++) {
     const h = http[i] as HTTPRoute;
     const field = `spec.http[${i}]`;
@@ -61,7 +62,7 @@ export function buildHttpRoutes(
     const matches = h.match ?? [];
     if (matches.length === 0) {
       action ??= buildAction(ctx, vs, h, field, scope, clusters);
-      extra ??= routeExtras(ctx, vs, h, field);
+      extra ??= routeExtras(ctx, vs, h, field, bodyTimeoutMs);
       out.push(makeRoute(baseName, vsKey, NONE, action, extra));
       catchAll = true;
     } else {
@@ -70,7 +71,7 @@ export function buildHttpRoutes(
         if (!blockApplies(ctx, block, scope, meta.namespace)) continue;
         const rm = translateMatch(block, ctx.regexes);
         action ??= buildAction(ctx, vs, h, field, scope, clusters);
-        extra ??= routeExtras(ctx, vs, h, field);
+        extra ??= routeExtras(ctx, vs, h, field, bodyTimeoutMs);
         const name = block.name ? `${baseName}.${block.name}` : baseName;
         out.push(makeRoute(name, vsKey, [rm], action, extra));
         if (isCatchAllMatch(rm)) {
@@ -94,6 +95,7 @@ function makeRoute(name: string, virtualService: string, match: readonly RouteMa
     requestHeaders: extra.requestHeaders,
     responseHeaders: extra.responseHeaders,
     timeoutMs: extra.timeoutMs ?? 0,
+    requestBodyTimeoutMs: extra.requestBodyTimeoutMs,
   };
 }
 
@@ -101,6 +103,33 @@ interface RouteExtras {
   requestHeaders?: HeaderOps;
   responseHeaders?: HeaderOps;
   timeoutMs?: number;
+  requestBodyTimeoutMs?: number;
+}
+
+/** Istio has no field for a request-body deadline; this annotation gives one to every HTTP route of the VirtualService. */
+export const REQUEST_BODY_TIMEOUT_ANNOTATION = 'gatehouse.io/request-body-timeout';
+/**
+ * Parsed once per VirtualService and build, so a bad value is reported once however many ports it binds
+ * to (and again in every build: parsed resources can be reused across builds).
+ */
+const bodyTimeoutsByBuild = new WeakMap<CompileContext, Map<Located, number | null>>();
+
+function requestBodyTimeoutMs(ctx: CompileContext, vs: Located<VirtualServiceResource>): number | undefined {
+  let bodyTimeouts = bodyTimeoutsByBuild.get(ctx);
+  if (!bodyTimeouts) bodyTimeoutsByBuild.set(ctx, (bodyTimeouts = new Map()));
+  const known = bodyTimeouts.get(vs);
+  if (known !== undefined) return known ?? undefined;
+  const raw = vs.object.metadata.annotations?.[REQUEST_BODY_TIMEOUT_ANNOTATION];
+  let ms: number | undefined;
+  if (raw !== undefined) {
+    ms = parseDurationMs(raw);
+    if (ms === undefined || ms <= 0) {
+      ctx.warn(CfgCode.VALUE, `${REQUEST_BODY_TIMEOUT_ANNOTATION} ${JSON.stringify(raw)} is not a positive duration (e.g. "30s"); no request-body deadline applied`, vs, `metadata.annotations["${REQUEST_BODY_TIMEOUT_ANNOTATION}"]`);
+      ms = undefined;
+    }
+  }
+  bodyTimeouts.set(vs, ms ?? null);
+  return ms;
 }
 
 /** Istio's translateRoute guards: `port` must be this listener's, `gateways` must name this Gateway,
@@ -177,8 +206,9 @@ export function isCatchAllRoute(r: Route): boolean {
   return r.match.length === 1 && isCatchAllMatch(r.match[0] as RouteMatch);
 }
 
-function routeExtras(ctx: CompileContext, vs: Located, h: HTTPRoute, field: string): RouteExtras {
+function routeExtras(ctx: CompileContext, vs: Located, h: HTTPRoute, field: string, bodyTimeoutMs: number | undefined): RouteExtras {
   const extras: RouteExtras = {};
+  if (bodyTimeoutMs !== undefined) extras.requestBodyTimeoutMs = bodyTimeoutMs;
   const req = headerOps(h.headers?.request);
   const res = headerOps(h.headers?.response);
   if (req) extras.requestHeaders = req;

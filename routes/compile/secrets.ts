@@ -9,8 +9,11 @@ import type { TlsSecret } from '../../core/snapshot.js';
 import type { SecretResource } from '../model/index.js';
 import type { Located } from '../model/resource.js';
 import { CfgCode } from './context.js';
+import { ocspStapleProblem } from './ocsp.js';
 import type { CompileContext } from './context.js';
 
+/** Where Istio's credentials controller (1.17+) and cert-manager's proposal keep a DER OCSP response. */
+const OCSP_STAPLE_KEY = 'tls.ocsp-staple';
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 /** Where a Secret is needed, for the diagnostic that explains why it cannot be used. */
@@ -72,6 +75,7 @@ export class SecretStore {
     const rawCa = data.cacert || data['ca.crt'];
     if (rawCa && parseBundle(rawCa).ok) caPem = rawCa;
     const key = `${namespace}/${name}`;
+    const ocspStaple = this.readStaple(secret, leaf);
     const existing = this.secrets[key];
     this.secrets[key] = {
       ...existing,
@@ -79,10 +83,25 @@ export class SecretStore {
       certPem,
       keyPem,
       ...(caPem ? { caPem } : {}),
+      ...(ocspStaple ? { ocspStaple } : {}),
       notAfter: new Date(leaf.validTo).toISOString(),
       subjectAltNames: parseSubjectAltNames(leaf.subjectAltName),
     };
     return key;
+  }
+
+  /** The Secret's `tls.ocsp-staple` (base64 DER in `data`), when it can be stapled for `leaf`; else a warning. */
+  private readStaple(secret: Located<SecretResource>, leaf: X509Certificate): string | undefined {
+    const raw = secret.object.data?.[OCSP_STAPLE_KEY];
+    if (typeof raw !== 'string' || raw.length === 0) return undefined;
+    const der = Buffer.from(raw, 'base64');
+    const problem = ocspStapleProblem(der, leaf, this.ctx.now);
+    if (problem) {
+      const { namespace, name } = secret.object.metadata;
+      this.ctx.warn(CfgCode.OCSP_STAPLE, `Secret ${namespace}/${name} ${OCSP_STAPLE_KEY} is not stapled: ${problem}`, secret, `data["${OCSP_STAPLE_KEY}"]`);
+      return undefined;
+    }
+    return der.toString('base64');
   }
 
   private readCa(namespace: string, name: string, use: SecretUse): string | undefined {

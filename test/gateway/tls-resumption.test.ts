@@ -1,6 +1,5 @@
-// TLS session resumption skips node's SNI callback (and a resumed TLS 1.2 session does not report its
-// SNI), so the chain, its certificate policy and its route table could not be known. The gateway issues
-// no tickets: a client offering a stored session gets a full handshake and is served normally.
+// TLS session resumption on listeners with several chains: each chain's context has its own ticket keys,
+// so a session resumes on the chain that made it and nowhere else, whatever certificate they share.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
@@ -45,7 +44,7 @@ function get(port: number, servername: string, ca: string, opts: Partial<Connect
   });
 }
 
-test('clients offering stored sessions get full handshakes and are served by their SNI chain', async () => {
+test('a stored session resumes on the chain that issued it only, never on another chain or a MUTUAL one', async () => {
   const ca = createTestCa('resume-ca');
   const clientCa = createTestCa('resume-client-ca');
   const up = await startEchoUpstream('up');
@@ -73,17 +72,25 @@ test('clients offering stored sessions get full handshakes and are served by the
     for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
       const first = await get(gw.port(443), 'b.example.com', ca.certPem, { maxVersion });
       assert.equal(first.statusLine, 'HTTP/1.1 200 OK', `${maxVersion} first`);
-      const second = await get(gw.port(443), 'b.example.com', ca.certPem, { maxVersion, ...(first.session ? { session: first.session } : {}) });
-      assert.equal(second.reused, false, `${maxVersion}: a session was resumed`);
-      assert.equal(second.statusLine, 'HTTP/1.1 200 OK', `${maxVersion}: the second connection was not served`);
+      assert.ok(first.session, `${maxVersion}: no session issued`);
+      const second = await get(gw.port(443), 'b.example.com', ca.certPem, { maxVersion, session: first.session });
+      assert.equal(second.reused, true, `${maxVersion}: the session was not resumed on its own chain`);
+      assert.equal(second.statusLine, 'HTTP/1.1 200 OK', `${maxVersion}: the resumed connection was not served`);
+      const other = await get(gw.port(443), 'a.example.com', ca.certPem, { maxVersion, session: first.session });
+      assert.equal(other.reused, false, `${maxVersion}: chain b's session resumed on chain a`);
+      assert.equal(other.statusLine, 'HTTP/1.1 200 OK', `${maxVersion}: chain a did not serve after a full handshake`);
     }
+    // Same certificate on both ports: a SIMPLE chain's session must not stand in for a client certificate.
+    const simple = await get(gw.port(443), 'a.example.com', ca.certPem, {});
+    assert.ok(simple.session);
+    const anonymous = await get(gw.port(8443), 'a.example.com', ca.certPem, { session: simple.session });
+    assert.equal(anonymous.reused, false, 'a SIMPLE chain\'s session resumed on a MUTUAL chain');
+    assert.notEqual(anonymous.statusLine, 'HTTP/1.1 200 OK', 'a client without a certificate got in with a stored session');
     const m1 = await get(gw.port(8443), 'a.example.com', ca.certPem, { client });
     assert.equal(m1.statusLine, 'HTTP/1.1 200 OK');
     const m2 = await get(gw.port(8443), 'a.example.com', ca.certPem, { client, ...(m1.session ? { session: m1.session } : {}) });
-    assert.equal(m2.reused, false, 'a mutual-TLS listener resumed a session');
+    assert.equal(m2.reused, true, 'a mutual-TLS chain did not resume its own session');
     assert.equal(m2.statusLine, 'HTTP/1.1 200 OK');
-    const anonymous = await get(gw.port(8443), 'a.example.com', ca.certPem, m1.session ? { session: m1.session } : {});
-    assert.notEqual(anonymous.statusLine, 'HTTP/1.1 200 OK', 'a client without a certificate got in with a stored session');
   } finally {
     await gw.close();
     await up.close();
