@@ -54,9 +54,14 @@ export interface WorkerPool {
   workers(): Promise<WorkerStatus[]>;
 }
 
-/** NODE_CLUSTER_SCHED_POLICY wins when set; otherwise the measured choice (docs/performance.md, workers). */
+/**
+ * Workers accept from the shared socket themselves (SCHED_NONE) rather than the primary accepting every
+ * connection and passing it over IPC (SCHED_RR, node's default on Linux): measured equal per keep-alive
+ * request, and ~0.6x the CPU per new connection, with no single accepting process to cap handshakes/s
+ * (docs/performance.md, workers). NODE_CLUSTER_SCHED_POLICY=rr|none still wins when set.
+ */
 function chooseSchedulingPolicy(): void {
-  if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_RR;
+  if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
 }
 
 export function startWorkerPool(options: ServeOptions, log: Log): WorkerPool {
@@ -198,7 +203,11 @@ export function startWorkerPool(options: ServeOptions, log: Log): WorkerPool {
     async drain(timeoutMs) {
       draining = true;
       const exits = [...slots.values()].map((s) => new Promise<void>((r) => (s.worker.isDead() ? r() : s.worker.once('exit', () => r()))));
-      for (const s of slots.values()) send(s, { t: 'gh:drain', timeoutMs });
+      for (const s of slots.values()) {
+        // Not yet listening for messages, so it could miss the drain; it serves nothing yet either.
+        if (s.hello) send(s, { t: 'gh:drain', timeoutMs });
+        else s.worker.kill();
+      }
       const timer = setTimeout(() => {
         for (const s of slots.values()) {
           log('error', `worker ${s.worker.id} did not exit after draining; killing it`);

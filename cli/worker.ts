@@ -78,7 +78,8 @@ export async function runWorker(): Promise<number> {
   process.on('message', (m: ToWorker) => {
     switch (m.t) {
       case 'gh:apply':
-        dataPlane.apply(decodeSnapshot(m.snapshot)).then(
+        // A snapshot that does not decode is refused like one that does not bind, not a crash.
+        Promise.resolve(m.snapshot).then((text) => dataPlane.apply(decodeSnapshot(text))).then(
           () => {
             generation = m.generation;
             send({ t: 'gh:applied', generation: m.generation });

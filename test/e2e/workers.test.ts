@@ -81,7 +81,11 @@ async function metricSum(name: string): Promise<number> {
   return sum;
 }
 
-/** Fresh connections, a few at a time: the primary deals connections out to the workers in turn. */
+/**
+ * Fresh connections, a few at a time. Which worker accepts a connection is the kernel's choice (workers
+ * accept from the shared socket), so tests that need both workers keep sending until both have served,
+ * bounded by `untilBothServed`.
+ */
 async function burst(n: number): Promise<string[]> {
   const seen: string[] = [];
   for (let i = 0; i < n; i += 4) {
@@ -94,6 +98,19 @@ async function burst(n: number): Promise<string[]> {
   return seen;
 }
 
+/** Bursts until every worker served at least one more request than in `before`: at most 100 bursts / 20 s. */
+async function untilBothServed(before: readonly WorkerView[]): Promise<{ sent: number; seen: string[]; served: number[] }> {
+  const deadline = Date.now() + 20_000;
+  const seen: string[] = [];
+  for (let round = 0; round < 100 && Date.now() < deadline; round++) {
+    seen.push(...(await burst(4)));
+    const now = await workers();
+    const served = now.map((w) => w.requestsTotal - (before.find((b) => b.pid === w.pid)?.requestsTotal ?? 0));
+    if (now.length === 2 && served.every((n) => n > 0)) return { sent: seen.length, seen, served };
+  }
+  throw new Error(`after ${seen.length} requests, not every worker had served one`);
+}
+
 test('two worker processes serve the listener, and /stats/prometheus sums their istio_* series', async () => {
   const before = await workers();
   assert.equal(before.length, 2);
@@ -104,13 +121,10 @@ test('two worker processes serve the listener, and /stats/prometheus sums their 
   }
   const requestsBefore = await metricSum('istio_requests_total');
   const countBefore = await metricSum('istio_request_duration_milliseconds_count');
-  await burst(40);
-  const afterBurst = await workers();
-  const served = afterBurst.map((w) => w.requestsTotal - (before.find((b) => b.pid === w.pid)?.requestsTotal ?? 0));
-  assert.ok(served.every((n) => n > 0), `both workers served requests: ${served.join(' + ')}`);
-  assert.equal(served.reduce((a, b) => a + b, 0), 40);
-  assert.equal((await metricSum('istio_requests_total')) - requestsBefore, 40, 'counters are summed across workers');
-  assert.equal((await metricSum('istio_request_duration_milliseconds_count')) - countBefore, 40, 'histograms are summed across workers');
+  const { sent, served } = await untilBothServed(before);
+  assert.equal(served.reduce((a, b) => a + b, 0), sent, `per-worker counts ${served.join(' + ')} add up to the requests sent`);
+  assert.equal((await metricSum('istio_requests_total')) - requestsBefore, sent, 'counters are summed across workers');
+  assert.equal((await metricSum('istio_request_duration_milliseconds_count')) - countBefore, sent, 'histograms are summed across workers');
   // The primary's own series are there once, not per worker.
   const text = (await request({ port: gw.statsPort, path: '/stats/prometheus' })).body;
   assert.equal(text.split('\n').filter((l) => l.startsWith('gatehouse_config_published_total ')).length, 1);
@@ -122,11 +136,9 @@ test('a configuration change reaches every worker, and readiness means all of th
   await waitFor(async () => (await workers()).every((w) => w.generation > generation && w.ready), { what: 'both workers on the new generation' });
   const views = await workers();
   assert.equal(new Set(views.map((w) => w.snapshotVersion)).size, 1, 'one snapshot version across workers');
-  const before = new Map(views.map((w) => [w.pid, w.requestsTotal]));
-  const seen = await burst(20);
+  // Both workers serve requests after the change, and every answer comes from the new route.
+  const { seen } = await untilBothServed(views);
   assert.deepEqual(new Set(seen), new Set(['green']));
-  const after = await workers();
-  assert.ok(after.every((w) => w.requestsTotal > before.get(w.pid)!), 'both workers routed with the new config');
   assert.equal(await ready(), 200);
 });
 
@@ -158,16 +170,9 @@ test('a killed worker is replaced, receives the live snapshot, and only then cou
     },
     { what: 'readiness with the replacement', timeoutMs: 15_000 },
   );
-  let served = 0;
-  await waitFor(
-    async () => {
-      assert.deepEqual(new Set(await burst(4)), new Set(['green']), 'the replacement serves the live config');
-      served = (await workers()).find((w) => w.pid === replacement!.pid)?.requestsTotal ?? 0;
-      return served > 0;
-    },
-    { what: 'the replacement to serve a request' },
-  );
-  assert.ok(served > 0);
+  const { seen, served } = await untilBothServed(await workers());
+  assert.deepEqual(new Set(seen), new Set(['green']), 'the replacement serves the live config');
+  assert.ok(served.every((n) => n > 0));
 });
 
 test('a snapshot no worker can bind is refused by all: every worker stays on the last good config', async () => {
@@ -208,7 +213,7 @@ test('access-log lines from two workers reach stdout whole', async () => {
 
 test('SIGTERM to the primary drains the requests in flight on every worker, then all processes exit', async () => {
   let arrived = 0;
-  const slow = await startEchoUpstream('slow', { delayMs: 1500, onRequest: () => arrived++ });
+  const slow = await startEchoUpstream('slow', { delayMs: 4000, onRequest: () => arrived++ });
   const slowPort = await freePort();
   const g = await startGateway(
     makeConfigDir({
@@ -216,14 +221,20 @@ test('SIGTERM to the primary drains the requests in flight on every worker, then
       'se.yaml': serviceEntryYaml('slow', 'slow.internal', [{ port: slow.port }]),
       'vs.yaml': routeTo('slow.internal'),
     }),
-    { args: ['--workers', '2', '--drain-timeout', '10s'] },
+    { args: ['--workers', '2', '--drain-timeout', '15s'] },
   );
   try {
     const pids = (await workers(g)).map((w) => w.pid);
     assert.equal(pids.length, 2);
-    const inFlight = Array.from({ length: 6 }, () => request({ port: slowPort, authority: 'slow.example.com', path: '/slow', timeoutMs: 10_000 }));
-    await waitFor(() => arrived === 6, { what: 'six requests at the upstream' });
-    const busy = (await workers(g)).map((w) => w.inFlight);
+    // One slow request at a time on a fresh connection, until both workers hold one (at most 30).
+    const inFlight: Promise<Awaited<ReturnType<typeof request>>>[] = [];
+    let busy: number[] = [];
+    while (inFlight.length < 30) {
+      inFlight.push(request({ port: slowPort, authority: 'slow.example.com', path: '/slow', timeoutMs: 15_000 }));
+      await waitFor(() => arrived === inFlight.length, { what: 'the request at the upstream' });
+      busy = (await workers(g)).map((w) => w.inFlight);
+      if (busy.length === 2 && busy.every((n) => n > 0)) break;
+    }
     assert.ok(busy.every((n) => n > 0), `requests in flight on both workers: ${busy.join(', ')}`);
     g.child.kill('SIGTERM');
     await waitFor(async () => (await ready(g)) !== 200, { what: 'readiness to fail' });
@@ -236,5 +247,28 @@ test('SIGTERM to the primary drains the requests in flight on every worker, then
   } finally {
     await g.stop();
     await slow.close();
+  }
+});
+
+test('a Gateway port mapped to 0 is one port shared by both workers', async () => {
+  const g = await startGateway(
+    makeConfigDir({
+      'gateway.yaml': gatewayYaml('edge', [{ port: 8080, protocol: 'HTTP' }]),
+      'se.yaml': serviceEntryYaml('blue', 'blue.internal', [{ port: blue.port }]),
+      'vs.yaml': routeTo('blue.internal'),
+    }),
+    { args: ['--workers', '2', '--port-map', '8080=0'] },
+  );
+  try {
+    const views = await workers(g);
+    assert.equal(views.length, 2);
+    const bound = views[0]!.listeners['8080'];
+    assert.ok(bound !== undefined && bound > 0, 'a real port was chosen');
+    assert.equal(views[1]!.listeners['8080'], bound, 'both workers accept on the same port');
+    const r = await request({ port: bound, authority: 'app.example.com', path: '/zero' });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['x-upstream'], 'blue');
+  } finally {
+    await g.stop();
   }
 });
