@@ -24,6 +24,9 @@ const QUERY_TIMEOUT_MS = 2000;
 /** After the drain timeout, how long workers may take to flush and exit before they are killed. */
 const EXIT_GRACE_MS = 5000;
 
+/** How long a publish waits for forked workers to come up before going ahead with those that did. */
+const STARTUP_WAIT_MS = 30_000;
+
 /** Why a worker did not acknowledge a generation: it exited first. */
 const GONE = Symbol('gone');
 type Ack = undefined | string | typeof GONE;
@@ -82,6 +85,31 @@ export function startWorkerPool(options: ServeOptions, log: Log): WorkerPool {
     return next;
   };
 
+  // Publishes wait for workers still starting, so "live" means live in every worker, from the first snapshot on.
+  let upWaiters: (() => void)[] = [];
+  const allUp = (): boolean => [...slots.values()].every((s) => s.hello);
+  const checkUp = (): void => {
+    if (!allUp()) return;
+    const waiters = upWaiters;
+    upWaiters = [];
+    for (const w of waiters) w();
+  };
+  const everyoneUp = (): Promise<void> => {
+    if (allUp()) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        upWaiters = upWaiters.filter((w) => w !== done);
+        log('warn', `worker(s) not started after ${STARTUP_WAIT_MS} ms; publishing to those that are`);
+        resolve();
+      }, STARTUP_WAIT_MS);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      upWaiters.push(done);
+    });
+  };
+
   const send = (slot: Slot, m: ToWorker): void => {
     if (slot.worker.isConnected()) slot.worker.send(m);
   };
@@ -103,6 +131,7 @@ export function startWorkerPool(options: ServeOptions, log: Log): WorkerPool {
       switch (m.t) {
         case 'gh:hello':
           slot.hello = true;
+          checkUp();
           void serialized(() => catchUp(slot));
           return;
         case 'gh:applied': {
@@ -125,6 +154,7 @@ export function startWorkerPool(options: ServeOptions, log: Log): WorkerPool {
       slots.delete(worker.id);
       for (const ack of slot.acks.values()) ack(GONE);
       for (const reply of slot.queries.values()) reply(undefined);
+      checkUp();
       if (draining) return;
       log('warn', `worker ${worker.id} (pid ${worker.process.pid}) exited with ${signal ?? code}; starting a replacement`);
       const lived = Date.now() - slot.startedAt;
@@ -145,6 +175,7 @@ export function startWorkerPool(options: ServeOptions, log: Log): WorkerPool {
 
   async function applyAll(snapshot: Snapshot): Promise<void> {
     if (draining) throw new Error('the gateway is draining');
+    await everyoneUp();
     const previous = live;
     const next: Live = { generation: nextGeneration++, snapshot, encoded: encodeSnapshot(snapshot) };
     const targets = [...slots.values()].filter((s) => s.hello);
