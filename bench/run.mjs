@@ -43,6 +43,8 @@ const HELP = `Usage: npm run bench -- [options]     (or: node bench/run.mjs [opt
                       runs are serialised through /tmp/gatehouse-bench.lock
   --gateway-arg A     extra argument for 'gatehouse serve' (repeatable), e.g. --gateway-arg=--log-level=warn
   --node-arg A        extra argument for the gateway's node (repeatable), e.g. --node-arg=--max-semi-space-size=64
+  --workers N         the gateway's --workers (default 1: one process, the rows every earlier run measured)
+  --gateway-cores L   taskset core list for the gateway and its workers (default: the pinning plan's core, 0)
   --keep              keep the temporary directory (config, certificate, logs)
   --list              print the scenario names and exit
   --help
@@ -53,7 +55,7 @@ goes through the gateway (TLS terminated there, plain HTTP to the upstream), "ng
 
 function parseArgs(argv) {
   const o = { scenario: [], duration: 10, connections: 64, warmup: 3, loadgen: undefined, nginx: true,
-    gatewayTimeout: 60, keep: false, list: false, accessLog: undefined, repeat: 1, quietWait: 0, profile: false, lockWait: 900, gatewayArgs: [], nodeArgs: [] };
+    gatewayTimeout: 60, keep: false, list: false, accessLog: undefined, repeat: 1, quietWait: 0, profile: false, lockWait: 900, gatewayArgs: [], nodeArgs: [], workers: 1, gatewayCores: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -81,6 +83,8 @@ function parseArgs(argv) {
       case '--profile': o.profile = true; break;
       case '--gateway-arg': o.gatewayArgs.push(val()); break;
       case '--node-arg': o.nodeArgs.push(val()); break;
+      case '--workers': o.workers = Math.round(num(1, 64)); break;
+      case '--gateway-cores': o.gatewayCores = val(); break;
       case '--lock-wait': o.lockWait = num(0, 3600); break;
       case '--keep': o.keep = true; break;
       case '--list': o.list = true; break;
@@ -336,7 +340,7 @@ async function main() {
   console.log(`machine: ${machine.nproc} cores, ${machine.cpuModel}, ${machine.memGiB} GiB, Linux ${machine.kernel}, node ${machine.node}`);
   console.log(`load: ${machine.loadgen}, HTTP/1.1 keep-alive, ${opts.connections} connections, ${opts.warmup} s warm-up + ${opts.duration} s per scenario` +
     (opts.repeat > 1 ? `, ${opts.repeat} interleaved rounds (medians reported)` : ''));
-  console.log(`pinning: ${pin.describe}`);
+  console.log(`pinning: ${pin.describe}${opts.gatewayCores ? `; gateway overridden to cores ${opts.gatewayCores}` : ''}; gateway --workers ${opts.workers}`);
   if (machine.loadavg1 > 0.5) console.log(`warning: 1-minute load average is ${machine.loadavg1} before the run; other work on this machine skews the figures`);
   console.log(`nginx: ${nginxPath ? `${machine.nginx} (comparison peer, 1 process, pinned like the gateway)` : opts.nginx ? 'not installed; skipped' : 'skipped (--no-nginx)'}`);
 
@@ -394,10 +398,10 @@ async function main() {
         const gwArgs = [...opts.nodeArgs, ...profArgs, cli, 'serve', '--config', configDir, '--status-port', String(statusPort),
           '--stats-port', String(statsPort), '--admin-port', String(adminPort), '--bind', '127.0.0.1'];
         if (opts.accessLog) gwArgs.push('--access-log-format', opts.accessLog);
-        gwArgs.push(...opts.gatewayArgs);
+        gwArgs.push('--workers', String(opts.workers), ...opts.gatewayArgs);
         gateway.command = ['node', ...gwArgs].map((a) => a.replace(tmp, '$TMP').replace(root + '/', ''));
         console.log(`gatehouse: ${gateway.command.join(' ')}`);
-        const gw = start('gatehouse', process.execPath, gwArgs, { cpu: pin.proxy, taskset: pin.taskset, logFile: log, cwd: root });
+        const gw = start('gatehouse', process.execPath, gwArgs, { cpu: opts.gatewayCores ?? pin.proxy, taskset: pin.taskset, logFile: log, cwd: root });
         const t0 = Date.now();
         try {
           await waitFor('gatehouse /healthz/ready', async () => (await get(`http://127.0.0.1:${statusPort}/healthz/ready`)).status === 200,

@@ -1,5 +1,6 @@
 // Command-line options for `gatehouse serve`, parsed and checked up front: a bad flag is a usage error
 // with exit code 2, never a half-started gateway.
+import { availableParallelism } from 'node:os';
 import { GatehouseError, ErrCode } from '../core/errors.js';
 import type { EdgePolicy } from '../gateway/edge-policy.js';
 import { EDGE_FLAGS, EDGE_USAGE, parseEdgeArgs } from './edge-args.js';
@@ -28,6 +29,8 @@ export interface ServeOptions {
   readonly trustDomain: string;
   /** Lifetime of the gateway's workload certificate. */
   readonly workloadCertTtlMs: number;
+  /** Data-plane processes (node:cluster workers); 1 runs everything in one process, as before workers existed. */
+  readonly workers: number;
 }
 
 export const SERVE_DEFAULTS = {
@@ -65,6 +68,7 @@ export const SERVE_USAGE = `usage: gatehouse serve --config DIR [--config DIR ..
   --cacerts-dir DIR        sign the gateway's identity with Istio cacerts files (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem)
   --trust-domain TD        SPIFFE trust domain of the mesh (default ${SERVE_DEFAULTS.trustDomain})
   --workload-cert-ttl D    lifetime of the gateway's mesh certificate, renewed at half of it (default ${SERVE_DEFAULTS.workloadCertTtl})
+  --workers N              data-plane processes sharing the listeners; the control plane runs once (default: the number of cores, here ${availableParallelism()})
 ${EDGE_USAGE}`;
 
 function usage(message: string): never {
@@ -135,8 +139,18 @@ const SERVE_FLAGS = new Set<string>([
   ...EDGE_FLAGS,
   'config', 'status-port', 'stats-port', 'admin-port', 'bind', 'port-map', 'labels', 'namespace',
   'service-account', 'domain-suffix', 'drain-timeout', 'access-log-format', 'log-level',
-  'ca-dir', 'cacerts-dir', 'trust-domain', 'workload-cert-ttl',
+  'ca-dir', 'cacerts-dir', 'trust-domain', 'workload-cert-ttl', 'workers',
 ]);
+
+/** More workers than this is a typo, not a machine: each is a process with its own pools. */
+const MAX_WORKERS = 256;
+
+function parseWorkers(v: string | undefined): number {
+  if (v === undefined) return availableParallelism();
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > MAX_WORKERS) usage(`--workers: expected a number from 1 to ${MAX_WORKERS}, got ${JSON.stringify(v)}`);
+  return n;
+}
 
 /** Certificates are backdated by a minute, so a shorter lifetime would be due for renewal as it is issued. */
 function workloadCertTtl(v: string): number {
@@ -179,5 +193,6 @@ export function parseServeArgs(argv: readonly string[]): ServeOptions {
     cacertsDir: f.get('cacerts-dir') ? one('cacerts-dir', '') : undefined,
     trustDomain: one('trust-domain', SERVE_DEFAULTS.trustDomain),
     workloadCertTtlMs: workloadCertTtl(one('workload-cert-ttl', SERVE_DEFAULTS.workloadCertTtl)),
+    workers: parseWorkers(f.get('workers') ? one('workers', '') : undefined),
   };
 }

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // gatehouse: serve | validate | demo | certs. Exit codes: 0 ok, 1 invalid config or runtime failure, 2 usage.
+// Commands are imported when run: a `--workers` worker (same entry point, forked by node:cluster) must not
+// load the control plane, YAML or node-forge, and `validate` has no use for the proxy.
+import cluster from 'node:cluster';
 import { GatehouseError, ErrCode } from '../core/errors.js';
 import { SERVE_USAGE, parseServeArgs } from './args.js';
-import { certs } from './certs.js';
-import { demo } from './demo.js';
-import { serve, type RunningGateway } from './serve.js';
-import { validate } from './validate.js';
+import type { RunningGateway } from './serve.js';
 
 const USAGE = `usage: gatehouse <command> [options]
 
@@ -16,17 +16,19 @@ const USAGE = `usage: gatehouse <command> [options]
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
+  // A worker runs whatever command its primary ran (serve or demo): its options come from the primary.
+  if (cluster.isWorker) return (await import('./worker.js')).runWorker();
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
       if (rest.includes('--help') || rest.includes('-h')) return print(SERVE_USAGE, 0);
-      return run(await serve(parseServeArgs(rest)));
+      return run(await (await import('./serve.js')).serve(parseServeArgs(rest)));
     case 'demo':
-      return run(await demo(rest));
+      return run(await (await import('./demo.js')).demo(rest));
     case 'validate':
-      return validate(rest, (line) => process.stdout.write(line + '\n'));
+      return (await import('./validate.js')).validate(rest, (line) => process.stdout.write(line + '\n'));
     case 'certs':
-      return certs(rest, (line) => process.stdout.write(line + '\n'));
+      return (await import('./certs.js')).certs(rest, (line) => process.stdout.write(line + '\n'));
     case undefined:
     case '--help':
     case '-h':

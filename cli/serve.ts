@@ -1,5 +1,7 @@
 // `gatehouse serve`: the composition root. The only place that wires the control plane to the data plane:
-// directory sources → control plane → publish → data plane; admin ports read both.
+// directory sources → control plane → publish → data plane; admin ports read both. With `--workers N`
+// (N > 1) this is the primary: the data plane is N worker processes (cli/worker-pool.ts) behind the same
+// apply/ready/drain, and nothing here changes but where the snapshot goes.
 import { join } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createControlPlane } from '../control/index.js';
@@ -8,9 +10,10 @@ import { createMeshIdentitySource } from '../control/sources/mesh-identity.js';
 import { createTlsFileSource } from '../control/sources/tls-files.js';
 import { MESH_IDENTITY_SECRET } from '../routes/compile/mesh-identity.js';
 import { startAdminPorts } from '../gateway/admin/index.js';
-import { createDataPlane, type WorkloadIdentity } from '../gateway/index.js';
 import type { ServeOptions } from './args.js';
 import { createLog } from './log.js';
+import { startWorkerPool, type WorkerPool } from './worker-pool.js';
+import { workloadIdentity } from './workload-identity.js';
 
 /** kubectl apply's namespace for documents that name none. */
 const DEFAULT_RESOURCE_NAMESPACE = 'default';
@@ -28,7 +31,10 @@ export async function serve(options: ServeOptions): Promise<RunningGateway> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
-  const dataPlane = createDataPlane({
+  // One process: the data plane here, as before workers existed. Imported only then, so a primary does
+  // not carry the proxy's modules.
+  const pool: WorkerPool | undefined = options.workers > 1 ? startWorkerPool(options, log) : undefined;
+  const dataPlane = pool ?? (await import('../gateway/index.js')).createDataPlane({
     identity: workloadIdentity(options),
     bindAddress: options.bindAddress,
     portMap: options.portMap,
@@ -68,7 +74,7 @@ export async function serve(options: ServeOptions): Promise<RunningGateway> {
         const bound = options.portMap.get(l.port);
         return bound === undefined ? `${l.port}/${l.protocol}` : `${l.port}→${bound}/${l.protocol}`;
       });
-      log('info', `config v${snapshot.version} live: ${snapshot.listeners.length} listener(s) [${ports.join(' ')}], ` +
+      log('info', `config v${snapshot.version} live${pool ? ` on ${options.workers} workers` : ''}: ${snapshot.listeners.length} listener(s) [${ports.join(' ')}], ` +
         `${Object.keys(snapshot.clusters).length} cluster(s)`);
     },
     registry,
@@ -92,6 +98,7 @@ export async function serve(options: ServeOptions): Promise<RunningGateway> {
         ? { secret: `${options.namespace}/${MESH_IDENTITY_SECRET}`, spiffeId: current.spiffeId, notBefore: current.notBefore.toISOString(), notAfter: current.notAfter.toISOString(), authority }
         : undefined;
     },
+    ...(pool ? { workerMetrics: () => pool.metrics(), workers: () => pool.workers() } : {}),
   });
   log('info', `status on :${options.statusPort}, stats on :${options.statsPort}, admin on 127.0.0.1:${options.adminPort}`);
 
@@ -120,23 +127,4 @@ export async function serve(options: ServeOptions): Promise<RunningGateway> {
     return shuttingDown;
   };
   return { stopped, shutdown };
-}
-
-/**
- * How the gateway names itself as the source in istio_* metrics, from its labels the way Istio derives
- * canonical names (service.istio.io/canonical-*, then app.kubernetes.io/*, then app/version).
- */
-function workloadIdentity(options: ServeOptions): WorkloadIdentity {
-  const l = options.labels;
-  const app = l['app'] ?? l['app.kubernetes.io/name'] ?? 'istio-ingressgateway';
-  return {
-    workload: app,
-    namespace: options.namespace,
-    app,
-    version: l['version'] ?? l['app.kubernetes.io/version'] ?? 'unknown',
-    principal: `spiffe://${options.trustDomain}/ns/${options.namespace}/sa/${options.serviceAccount}`,
-    cluster: 'Kubernetes',
-    canonicalService: l['service.istio.io/canonical-name'] ?? l['app.kubernetes.io/name'] ?? app,
-    canonicalRevision: l['service.istio.io/canonical-revision'] ?? l['app.kubernetes.io/version'] ?? 'latest',
-  };
 }

@@ -2,11 +2,14 @@
 //   status (15021): /healthz/ready — 200 once a snapshot is live and its listeners are bound, 503 while
 //                   draining or before that; /healthz/live — 200 while the process runs.
 //   stats  (15090): /stats/prometheus.
-//   admin  (15000, loopback only): /config_dump, /clusters, /listeners, /certs, /diagnostics, /ready, /stats/prometheus.
+//   admin  (15000, loopback only): /config_dump, /clusters, /listeners, /certs, /diagnostics, /ready, /stats/prometheus,
+//                   and /workers under `--workers N`.
+// Under `--workers N` these ports are the primary's: configuration views come from its control plane (every
+// worker serves the same snapshot, or readiness says otherwise), istio_* series are the workers' summed.
 // The admin port binds 127.0.0.1 whatever the data plane binds: it shows configuration and would take
 // control actions later, so it must not be reachable from outside the pod.
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Gauge, type Registry } from 'prom-client';
+import { AggregatorRegistry, Gauge, type Registry } from 'prom-client';
 import type { Diagnostic } from '../../core/diagnostics.js';
 import { dumpSnapshot, type Snapshot } from '../../core/snapshot.js';
 
@@ -34,6 +37,13 @@ export interface AdminPortsOptions {
   readonly configStatus: () => ConfigStatusView;
   /** The gateway's own mesh certificate, when it has one. */
   readonly meshIdentity?: () => MeshIdentityView | undefined;
+  /**
+   * Under `--workers N`: each worker's registry as getMetricsAsJSON gives it. Summed per series (counters,
+   * histogram buckets, gauges alike) with no worker label, as one process would have counted them.
+   */
+  readonly workerMetrics?: () => Promise<readonly (readonly object[])[]>;
+  /** Under `--workers N`: one entry per worker (generation acknowledged, bound ports, requests served). */
+  readonly workers?: () => Promise<readonly unknown[]>;
 }
 
 export interface MeshIdentityView {
@@ -103,7 +113,15 @@ export async function startAdminPorts(options: AdminPortsOptions): Promise<Admin
     if (!options.isServing()) return { status: 503, body: 'no configuration served yet\n' };
     return { status: 200, body: 'ready\n' };
   };
-  const prometheus = async (): Promise<string> => options.registry.metrics();
+  const prometheus = async (): Promise<string> => {
+    const own = await options.registry.metrics();
+    if (!options.workerMetrics) return own;
+    const perWorker = await options.workerMetrics();
+    if (perWorker.length === 0) return own;
+    // aggregate() is static: it does not install prom-client's own cluster listeners.
+    const summed = await AggregatorRegistry.aggregate(perWorker as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics();
+    return own + summed;
+  };
   registerExpiryGauge(options);
 
   try {
@@ -134,6 +152,7 @@ export async function startAdminPorts(options: AdminPortsOptions): Promise<Admin
             '  /certs              certificates in use: the mesh identity and every Secret, with expiry',
             '  /diagnostics        warnings on the live snapshot and the last rejected candidate',
             '  /ready              readiness, as on the status port',
+            ...(options.workers ? ['  /workers            each worker: generation applied, ports bound, requests served, RSS'] : []),
             '  /stats/prometheus   metrics',
             '',
           ].join('\n'),
@@ -190,6 +209,12 @@ export async function startAdminPorts(options: AdminPortsOptions): Promise<Admin
       };
       return reply.type('application/json').send(JSON.stringify(body, null, 2) + '\n');
     });
+    const workers = options.workers;
+    if (workers) {
+      admin.get('/workers', async (_req, reply) =>
+        reply.type('application/json').send(JSON.stringify({ workers: await workers() }, null, 2) + '\n'),
+      );
+    }
     admin.get('/stats/prometheus', async (_req, reply) =>
       reply.type(options.registry.contentType).send(await prometheus()),
     );

@@ -203,7 +203,8 @@ export class BoundListener {
       };
       server.once('error', onError);
       server.once('listening', onListening);
-      server.listen({ host: spec.bindAddress, port: spec.bindPort, exclusive: true });
+      // Not exclusive: under `--workers N` node:cluster shares one socket among the workers (no effect otherwise).
+      server.listen({ host: spec.bindAddress, port: spec.bindPort });
     });
   }
 

@@ -5,14 +5,17 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
-import { PACKAGE_ROOT } from '../support/gateway-process.js';
+import { GATEHOUSE_BIN, PACKAGE_ROOT } from '../support/gateway-process.js';
 
 const RUNNER = resolve(PACKAGE_ROOT, '..', 'shared', 'conformance', 'istio-gateway', 'run.mjs');
 const SUMMARY = /^(\d+) passed, (\d+) failed$/m;
 
 function runConformance(): Promise<{ code: number | null; output: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [RUNNER], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // One process per case, as the rest of the suite (test/support/gateway-process.ts): the runner starts a
+    // gateway per case, and the default (a worker per core) would multiply the processes it boots.
+    const env = { ...process.env, GATEHOUSE_CMD: `${process.execPath} ${GATEHOUSE_BIN} serve --workers 1` };
+    const child = spawn(process.execPath, [RUNNER], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));

@@ -46,10 +46,12 @@ export async function startGateway(
   { args = [], waitReady = true, env = {} }: { args?: string[]; waitReady?: boolean; env?: Record<string, string> } = {},
 ): Promise<GatewayProcess> {
   const [statusPort, statsPort, adminPort] = (await freePorts(3)) as [number, number, number];
+  // One process unless a test asks for workers: the default (one per core) would multiply the suite's processes.
+  const workers = args.some((a) => a === '--workers' || a.startsWith('--workers=')) ? [] : ['--workers', '1'];
   const child = spawn(
     process.execPath,
     [GATEHOUSE_BIN, 'serve', '--config', configDir, '--status-port', String(statusPort), '--stats-port', String(statsPort),
-      '--admin-port', String(adminPort), '--bind', '127.0.0.1', ...args],
+      '--admin-port', String(adminPort), '--bind', '127.0.0.1', ...workers, ...args],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
   let out = '';

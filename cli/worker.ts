@@ -1,0 +1,112 @@
+// One data-plane worker under `gatehouse serve --workers N` (N > 1): createDataPlane and nothing of the
+// control plane, YAML or certificate building. Snapshots arrive from the primary (cli/worker-pool.ts) over
+// the cluster channel with a generation number; each is applied, then acknowledged. Listeners are shared
+// with the other workers through node:cluster.
+import cluster from 'node:cluster';
+import { Registry } from 'prom-client';
+import { decodeSnapshot } from '../core/snapshot-codec.js';
+import { createDataPlane } from '../gateway/index.js';
+import { createStdoutSink } from '../gateway/telemetry/stdout-sink.js';
+import { createLog } from './log.js';
+import { wholeLineWriter } from './whole-line-writer.js';
+import { workloadIdentity } from './workload-identity.js';
+import { WORKER_OPTIONS_ENV, decodeWorkerOptions, type FromWorker, type ToWorker, type WorkerStatus } from './workers-protocol.js';
+
+const REQUESTS_TOTAL = 'istio_requests_total';
+
+export async function runWorker(): Promise<number> {
+  const options = decodeWorkerOptions(process.env[WORKER_OPTIONS_ENV]);
+  const id = cluster.worker?.id ?? 0;
+  const baseLog = createLog(options.logLevel);
+  const log: typeof baseLog = (level, message) => baseLog(level, `worker ${id}: ${message}`);
+  // Only istio_* series here: process metrics are the primary's (docs/performance.md, workers).
+  const registry = new Registry();
+  const accessLog = createStdoutSink(wholeLineWriter());
+  const dataPlane = createDataPlane({
+    identity: workloadIdentity(options),
+    bindAddress: options.bindAddress,
+    portMap: options.portMap,
+    registry,
+    accessLogFormat: options.accessLogFormat,
+    accessLogSink: accessLog.write,
+    edge: options.edge,
+    log,
+  });
+  let generation = 0;
+  const send = (m: FromWorker): void => {
+    if (process.connected) process.send!(m);
+  };
+
+  let resolveStopped!: (code: number) => void;
+  const stopped = new Promise<number>((r) => (resolveStopped = r));
+  let draining: Promise<void> | undefined;
+  const drain = (timeoutMs: number): Promise<void> =>
+    (draining ??= dataPlane.drain(timeoutMs).then(
+      () => {
+        accessLog.flush();
+        resolveStopped(0);
+      },
+      (err: unknown) => {
+        log('error', `drain failed: ${(err as Error).message}`);
+        accessLog.flush();
+        resolveStopped(1);
+      },
+    ));
+
+  const status = async (): Promise<WorkerStatus> => {
+    const metric = registry.getSingleMetric(REQUESTS_TOTAL);
+    let requestsTotal = 0;
+    if (metric) for (const v of (await metric.get()).values) requestsTotal += v.value;
+    const listeners: Record<string, number> = {};
+    for (const l of dataPlane.current?.listeners ?? []) {
+      const bound = dataPlane.boundPort(l.port);
+      if (bound !== undefined) listeners[String(l.port)] = bound;
+    }
+    return {
+      id,
+      pid: process.pid,
+      generation,
+      snapshotVersion: dataPlane.current?.version ?? null,
+      ready: dataPlane.ready,
+      inFlight: dataPlane.inFlight,
+      requestsTotal,
+      rssBytes: process.memoryUsage.rss(),
+      listeners,
+    };
+  };
+
+  process.on('message', (m: ToWorker) => {
+    switch (m.t) {
+      case 'gh:apply':
+        // A snapshot that does not decode is refused like one that does not bind, not a crash.
+        Promise.resolve(m.snapshot).then((text) => dataPlane.apply(decodeSnapshot(text))).then(
+          () => {
+            generation = m.generation;
+            send({ t: 'gh:applied', generation: m.generation });
+          },
+          (err: unknown) => {
+            log('error', `snapshot generation ${m.generation} not applied: ${(err as Error).message}`);
+            send({ t: 'gh:applied', generation: m.generation, error: (err as Error).message });
+          },
+        );
+        return;
+      case 'gh:drain':
+        void drain(m.timeoutMs);
+        return;
+      case 'gh:metrics':
+        void registry.getMetricsAsJSON().then((metrics) => send({ t: 'gh:metrics', id: m.id, metrics }));
+        return;
+      case 'gh:status':
+        void status().then((s) => send({ t: 'gh:status', id: m.id, status: s }));
+        return;
+    }
+  });
+  // The primary coordinates shutdown: a terminal's Ctrl-C reaches the whole process group, and the
+  // primary then sends 'gh:drain'. SIGTERM to one worker alone drains it; the primary replaces it.
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => void drain(options.drainTimeoutMs));
+  // A primary that died cannot hand out config or collect metrics: finish what is in flight and go.
+  process.on('disconnect', () => void drain(options.drainTimeoutMs));
+  send({ t: 'gh:hello' });
+  return stopped;
+}

@@ -1,0 +1,148 @@
+// The snapshot a worker receives over IPC must be the snapshot the primary built: same dump, same
+// routing, RegExps compiled, null-prototype dictionaries still null-prototype, deep-frozen.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeSnapshot, encodeSnapshot } from '../../core/snapshot-codec.js';
+import { dumpSnapshot, type Snapshot, type StringMatch } from '../../core/snapshot.js';
+import { deepFreeze } from '../../core/freeze.js';
+import { compileSnapshot, type CompileResult } from '../../routes/compile/index.js';
+import { parseManifests } from '../../routes/parse.js';
+import { DEFAULT_OPTIONS, compileYaml, issueCert, makeCa, secretYaml, simulate, tempDir, type SimCall } from '../simulate/support.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const casesFile = path.resolve(here, '..', '..', '..', '..', 'shared', 'conformance', 'istio-gateway', 'cases.json');
+
+function snapshotOf(result: CompileResult, version = 7): Snapshot {
+  return deepFreeze({ version, hash: 'h'.repeat(64), builtAt: '2026-11-25T00:00:00.000Z', ...result.body });
+}
+
+function throughCodec(snapshot: Snapshot): Snapshot {
+  // The worker receives a string; structured clone of a string is the identity.
+  return decodeSnapshot(structuredClone(encodeSnapshot(snapshot)));
+}
+
+/** Every object in the tree keeps its prototype (null or not), every RegExp is a RegExp, all frozen. */
+function assertSameShape(a: unknown, b: unknown, at: string): void {
+  if (a === null || typeof a !== 'object') {
+    assert.equal(b, a, at);
+    return;
+  }
+  assert.ok(Object.isFrozen(b), `${at} is frozen`);
+  if (a instanceof RegExp) {
+    assert.ok(b instanceof RegExp, `${at} is a RegExp`);
+    assert.equal((b as RegExp).source, a.source, at);
+    assert.equal((b as RegExp).flags, a.flags, at);
+    return;
+  }
+  assert.equal(Object.getPrototypeOf(b) === null, Object.getPrototypeOf(a) === null, `${at}: prototype`);
+  assert.equal(Array.isArray(b), Array.isArray(a), `${at}: array`);
+  assert.deepEqual(Object.keys(b as object), Object.keys(a), `${at}: keys`);
+  for (const k of Object.keys(a)) assertSameShape((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${at}.${k}`);
+}
+
+test('a snapshot with hosts named like Object.prototype members routes identically after the codec', () => {
+  const yaml = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*/*.hasownproperty.test", "*/plain.test"]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs, namespace: default}
+spec:
+  hosts: ["*.hasownproperty.test", "plain.test"]
+  gateways: ["istio-system/gw"]
+  http:
+  - match: [{uri: {regex: "/re/[a-z]+"}, headers: {x-v: {regex: "v[0-9]"}}}]
+    route: [{destination: {host: regex.example.com}}]
+  - route: [{destination: {host: default.example.com}}]
+`;
+  // Validation keeps dotless hosts out of exactHosts, but the codec must not depend on it: the keys
+  // `constructor` and `__proto__` are put in as the compiler would, into its null-prototype dictionary.
+  const compiled = compileYaml(yaml);
+  const table0 = Object.values(compiled.body.routeTables)[0]!;
+  const exactHosts = Object.create(null) as Record<string, number>;
+  exactHosts['plain.test'] = table0.exactHosts['plain.test']!;
+  exactHosts['constructor'] = table0.exactHosts['plain.test']!;
+  exactHosts['__proto__'] = table0.exactHosts['plain.test']!;
+  const original = snapshotOf({
+    body: { ...compiled.body, routeTables: { [table0.name]: { ...table0, exactHosts } } },
+    diagnostics: [],
+  });
+  const decoded = throughCodec(original);
+  assert.equal(dumpSnapshot(decoded), dumpSnapshot(original));
+  assertSameShape(original, decoded, 'snapshot');
+  const table = Object.values(decoded.routeTables)[0]!;
+  assert.equal(Object.getPrototypeOf(table.exactHosts), null, 'exactHosts keeps its null prototype');
+  assert.equal(typeof table.exactHosts['constructor'], 'number', 'the host `constructor` is a real entry');
+  assert.ok(Object.hasOwn(table.exactHosts, '__proto__'), 'the host `__proto__` is an own entry, not a prototype');
+  const uri = decoded.routeTables[table.name]!.virtualHosts[0]!.routes[0]!.match[0]!.uri as StringMatch & { re?: RegExp };
+  assert.ok(uri.re instanceof RegExp && uri.re.test('/re/abc'), 'the regex is compiled and matches');
+
+  const calls: SimCall[] = [];
+  for (const host of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'a.hasownproperty.test', 'plain.test', 'valueOf.hasownproperty.test']) {
+    for (const p of ['/re/abc', '/re/ABC', '/other']) {
+      calls.push({ port: 80, host, path: p, headers: { 'x-v': 'v1' } }, { port: 80, host, path: p, headers: { 'x-v': 'vv' } });
+    }
+  }
+  const routed = (s: Snapshot, c: SimCall) => JSON.stringify(simulate({ body: s, diagnostics: [] }, c));
+  for (const c of calls) assert.equal(routed(decoded, c), routed(original, c), `${c.host}${c.path} ${c.headers?.['x-v']}`);
+  assert.match(routed(decoded, { port: 80, host: 'constructor', path: '/re/abc', headers: { 'x-v': 'v1' } }), /regex\.example\.com/);
+  assert.match(routed(decoded, { port: 80, host: '__proto__', path: '/other' }), /default\.example\.com/);
+  assert.match(routed(decoded, { port: 80, host: 'toString', path: '/' }), /"status":404/);
+});
+
+test('every Istio conformance case dumps and routes identically after the codec', async (t) => {
+  if (!fs.existsSync(casesFile)) {
+    t.skip(`conformance cases not found at ${casesFile}`);
+    return;
+  }
+  const data = JSON.parse(fs.readFileSync(casesFile, 'utf8')) as {
+    cases: Array<{
+      name: string;
+      defaultNamespace: string;
+      resources: string;
+      secrets?: Array<{ name: string; namespace: string; type: string; data: Record<string, string> }>;
+      calls: Array<{ method: string; headers: Record<string, string>; path: string; tls: boolean; sni: string | null; port: string; host: string }>;
+    }>;
+  };
+  const dir = tempDir('gh-codec-');
+  const ca = makeCa(dir, 'ca');
+  const server = issueCert(dir, ca, 'server', ['*.example.com', 'example.com']);
+  const tokens: Record<string, string> = { '@caCert': ca.crtPem, '@otherCaCert': ca.crtPem, '@serverCert': server.crtPem, '@serverKey': server.keyPem, '@otherServerCert': server.crtPem };
+  const sub = (s: string): string => s.replace(/\$\{PORT_(\d+)\}/g, (_m, n: string) => String(30000 + Number(n)));
+  let calls = 0;
+  try {
+    for (const c of data.cases) {
+      const secrets = (c.secrets ?? []).map((s) =>
+        secretYaml(s.name, s.namespace, s.type, Object.fromEntries(Object.entries(s.data).map(([k, v]) => [k, v.startsWith('@') ? (tokens[v] ?? '') : v]))),
+      );
+      const parsed = parseManifests(
+        [{ path: 'resources.yaml', text: sub(c.resources) }, { path: 'secrets.yaml', text: secrets.join('---\n') }],
+        { defaultNamespace: c.defaultNamespace },
+      );
+      const result = compileSnapshot(parsed.resources, { ...DEFAULT_OPTIONS, now: new Date() });
+      const original = snapshotOf(result);
+      const decoded = throughCodec(original);
+      assert.equal(dumpSnapshot(decoded), dumpSnapshot(original), `${c.name}: dump`);
+      assertSameShape(original, decoded, c.name);
+      for (const call of c.calls) {
+        const sim: SimCall = { port: Number(sub(call.port)), host: sub(call.host), path: call.path, method: call.method, headers: call.headers, tls: call.tls, sni: call.sni };
+        for (const random of [0, 0.5, 0.99]) {
+          assert.deepEqual(simulate({ body: decoded, diagnostics: [] }, sim, random), simulate({ body: original, diagnostics: [] }, sim, random), `${c.name}: ${call.host}${call.path}`);
+        }
+        calls++;
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.ok(calls >= 60, `ran ${calls} calls`);
+});
