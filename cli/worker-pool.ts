@@ -10,12 +10,13 @@
 // rejects; a worker that cannot even take the rollback, or that applied a first snapshot others refused,
 // is replaced, and its replacement starts from the live snapshot. Readiness is true only when every
 // live worker has acknowledged the current generation.
+import { randomBytes } from 'node:crypto';
 import cluster, { type Worker } from 'node:cluster';
 import type { Snapshot } from '../core/snapshot.js';
 import { encodeSnapshot } from '../core/snapshot-codec.js';
 import type { ServeOptions } from './args.js';
 import type { Log } from './log.js';
-import { WORKER_OPTIONS_ENV, encodeWorkerOptions, isFromWorker, type FromWorker, type MetricsJson, type ToWorker, type WorkerStatus } from './workers-protocol.js';
+import { WORKER_OPTIONS_ENV, WORKER_TICKET_SEED_ENV, encodeWorkerOptions, isFromWorker, type FromWorker, type MetricsJson, type ToWorker, type WorkerStatus } from './workers-protocol.js';
 
 /** A worker that dies sooner than this after its start is restarted only after the same delay (no fork loop). */
 const RESTART_BACKOFF_MS = 1000;
@@ -71,7 +72,7 @@ export function startWorkerPool(options: ServeOptions, log: Log): WorkerPool {
   chooseSchedulingPolicy();
   // Structured clone for the channel: the snapshot travels as one string, copied once, not re-escaped.
   cluster.setupPrimary({ serialization: 'advanced' });
-  const env = { [WORKER_OPTIONS_ENV]: encodeWorkerOptions(options) };
+  const env = { [WORKER_OPTIONS_ENV]: encodeWorkerOptions(options), [WORKER_TICKET_SEED_ENV]: randomBytes(32).toString('base64') };
   const slots = new Map<number, Slot>();
   let live: Live | undefined;
   let nextGeneration = 1;

@@ -10,7 +10,7 @@ import { createStdoutSink } from '../gateway/telemetry/stdout-sink.js';
 import { createLog } from './log.js';
 import { wholeLineWriter } from './whole-line-writer.js';
 import { workloadIdentity } from './workload-identity.js';
-import { WORKER_OPTIONS_ENV, decodeWorkerOptions, type FromWorker, type ToWorker, type WorkerStatus } from './workers-protocol.js';
+import { WORKER_OPTIONS_ENV, WORKER_TICKET_SEED_ENV, decodeWorkerOptions, type FromWorker, type ToWorker, type WorkerStatus } from './workers-protocol.js';
 
 const REQUESTS_TOTAL = 'istio_requests_total';
 
@@ -21,6 +21,9 @@ export async function runWorker(): Promise<number> {
   const log: typeof baseLog = (level, message) => baseLog(level, `worker ${id}: ${message}`);
   // Only istio_* series here: process metrics are the primary's (docs/performance.md, workers).
   const registry = new Registry();
+  const seed = process.env[WORKER_TICKET_SEED_ENV];
+  // Not inherited by anything this worker might start.
+  delete process.env[WORKER_TICKET_SEED_ENV];
   const accessLog = createStdoutSink(wholeLineWriter());
   const dataPlane = createDataPlane({
     identity: workloadIdentity(options),
@@ -30,6 +33,7 @@ export async function runWorker(): Promise<number> {
     accessLogFormat: options.accessLogFormat,
     accessLogSink: accessLog.write,
     edge: options.edge,
+    ...(seed ? { ticketSeed: Buffer.from(seed, 'base64') } : {}),
     log,
   });
   let generation = 0;

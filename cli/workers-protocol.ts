@@ -40,6 +40,13 @@ export function isFromWorker(m: unknown): m is FromWorker {
 /** ServeOptions reach a worker in its environment: it needs them before the channel says anything. */
 export const WORKER_OPTIONS_ENV = 'GATEHOUSE_WORKER_OPTIONS';
 
+/**
+ * The gateway's TLS session ticket seed (base64), made by the primary at start and shared by its
+ * workers (gateway/tls/secure-contexts.ts). The environment is readable only by the gateway's own user,
+ * who can read its memory anyway; it never reaches a file or the admin port.
+ */
+export const WORKER_TICKET_SEED_ENV = 'GATEHOUSE_TICKET_SEED';
+
 export function encodeWorkerOptions(options: ServeOptions): string {
   return JSON.stringify({ ...options, portMap: [...options.portMap] });
 }

@@ -17,6 +17,11 @@ export type { WorkloadIdentity } from './telemetry/metrics.js';
 export type { EdgePolicy } from './edge-policy.js';
 
 export interface DataPlaneOptions {
+  /**
+   * Secret the TLS session ticket keys are derived from; the workers of one gateway share it so a
+   * session made on one resumes on another. Default: random per process. Optional (additive).
+   */
+  readonly ticketSeed?: Buffer;
   /** Address listeners bind to (default '0.0.0.0'; tests use '127.0.0.1'). */
   readonly bindAddress: string;
   /** Gateway server port → port actually bound (`--port-map 80=8080,443=8443`). */
@@ -91,7 +96,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneInternals {
   );
   overload.start();
   const clusters = new ClusterManager();
-  const contexts = new SecureContextCache();
+  const contexts = new SecureContextCache(options.ticketSeed);
   const listeners = new Map<number, BoundListener>();
   let ready = false;
   let drained = false;

@@ -1,7 +1,7 @@
 // Server-side TLS: SecureContexts per terminating filter chain, cached by the content that shapes
 // them so an unchanged secret keeps its context across snapshots, and the per-chain client
 // certificate policy that node only exposes per server.
-import { constants as cryptoConstants, createHash, randomBytes, X509Certificate } from 'node:crypto';
+import { constants as cryptoConstants, createHash, createHmac, randomBytes, X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { DownstreamTls, FilterChain, Snapshot } from '../../core/snapshot.js';
 import { pinRefusal } from '../tls-pins.js';
@@ -18,6 +18,13 @@ export interface ChainContext {
 
 export class SecureContextCache {
   private cache = new Map<string, ChainContext>();
+
+  /**
+   * @param ticketSeed secret the chains' session ticket keys are derived from. Processes given the same
+   * seed (the workers of one gateway) make the same keys for the same chain content, so a session
+   * resumes on whichever worker accepts the connection; a new seed per gateway start retires them all.
+   */
+  constructor(private readonly ticketSeed: Buffer = randomBytes(32)) {}
 
   /**
    * Contexts for every terminating chain of the snapshot whose secret can serve. A chain left out
@@ -57,7 +64,7 @@ export class SecureContextCache {
         if (!entry) {
           try {
             entry = {
-              context: createSecureContext({ ...options, ticketKeys: randomBytes(48), sessionIdContext: sessionIdContext(chain.name) }),
+              context: createSecureContext({ ...options, ticketKeys: this.ticketKeys(key), sessionIdContext: sessionIdContext(chain.name) }),
               options,
               leafKey: leafKey(secret.certPem),
               ...(secret.ocspStaple ? { staple: Buffer.from(secret.ocspStaple, 'base64') } : {}),
@@ -73,6 +80,11 @@ export class SecureContextCache {
     }
     this.cache = next;
     return byChain;
+  }
+
+  /** 48 bytes (OpenSSL's name, HMAC and AES keys) per chain content: SHA-384 is exactly that long. */
+  private ticketKeys(contentKey: string): Buffer {
+    return createHmac('sha384', this.ticketSeed).update(contentKey).digest();
   }
 }
 
