@@ -16,6 +16,7 @@ import type {
   VirtualServiceResource,
 } from '../model/index.js';
 import { resourceId } from '../model/resource.js';
+import type { RouteMemo } from './route-memo.js';
 import { RegexCache } from './string-match.js';
 import type { KubeObject, Located } from '../model/resource.js';
 import type { CompileOptions } from './index.js';
@@ -113,9 +114,12 @@ export class CompileContext {
   readonly options: CompileOptions;
   readonly now: Date;
   readonly regexes = new RegexCache();
+  /** Set for an incremental compile: HTTP routes of unchanged VirtualServices come from the last compile. */
+  readonly routeMemo: RouteMemo | undefined;
 
-  constructor(resources: readonly Located[], options: CompileOptions) {
+  constructor(resources: readonly Located[], options: CompileOptions, routeMemo?: RouteMemo) {
     this.options = options;
+    this.routeMemo = routeMemo;
     this.now = options.now ?? new Date();
     this.index = indexResources(resources);
   }

@@ -41,7 +41,8 @@ export function buildRouteTable(
       if (!byVs) routeCache.set(server.gatewayKey, (byVs = new Map()));
       let routes = byVs.get(vs);
       if (!routes) {
-        routes = buildHttpRoutes(ctx, vs, { port: server.port, gateway: server.gatewayKey, isTls }, clusters);
+        const scope = { port: server.port, gateway: server.gatewayKey, isTls };
+        routes = ctx.routeMemo ? ctx.routeMemo.httpRoutes(ctx, vs, scope, clusters) : buildHttpRoutes(ctx, vs, scope, clusters);
         byVs.set(vs, routes);
       }
       // Istio omits VirtualServices that yield no route here, so they create no virtual host either.

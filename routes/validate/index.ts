@@ -11,6 +11,13 @@ import { validateSecurityPolicy } from './security.js';
 import { validateServiceEntry } from './service-entry.js';
 import { validateVirtualService } from './virtual-service.js';
 
+/**
+ * Per-resource results kept across validations, by object identity: a kind's validator reads only its own
+ * resource, so an object seen before gives the same diagnostics. Sources hand unchanged resources over as
+ * the same objects and never mutate them. Cross-resource rules (duplicates, references) always run.
+ */
+export type ValidationMemo = WeakMap<object, { readonly file: string; readonly doc: number; readonly diagnostics: readonly Diagnostic[] }>;
+
 type KindValidator = (r: Located, ctx: ResourceContext) => void;
 
 const VALIDATORS: Readonly<Record<string, KindValidator>> = {
@@ -32,10 +39,24 @@ const VALIDATORS: Readonly<Record<string, KindValidator>> = {
  * kind/namespace/name. Warnings: unknown fields, references to missing gateways/subsets/hosts, features
  * parsed but not acted on yet. Each diagnostic names the resource, the field path and its position.
  */
-export function validateResources(resources: readonly Located[]): Diagnostic[] {
+export function validateResources(resources: readonly Located[], memo?: ValidationMemo): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   for (const r of resources) {
-    VALIDATORS[r.object.kind]?.(r, new ResourceContext(r, diagnostics));
+    const validate = VALIDATORS[r.object.kind];
+    if (!validate) continue;
+    if (!memo) {
+      validate(r, new ResourceContext(r, diagnostics));
+      continue;
+    }
+    let entry = memo.get(r.object);
+    // The same object read from elsewhere (another file or document) reports other positions.
+    if (!entry || entry.file !== r.origin.file || entry.doc !== r.origin.doc) {
+      const own: Diagnostic[] = [];
+      validate(r, new ResourceContext(r, own));
+      entry = { file: r.origin.file, doc: r.origin.doc, diagnostics: own };
+      memo.set(r.object, entry);
+    }
+    for (const d of entry.diagnostics) diagnostics.push(d);
   }
   checkDuplicates(resources, diagnostics);
   checkGatewayReferences(resources, diagnostics);

@@ -1,0 +1,88 @@
+// Incremental compile: a VirtualService's HTTP routes for one (Gateway, port, TLS) scope, reused from the
+// previous compile when the VirtualService object is the same one (sources keep unchanged resources'
+// identity) and nothing else those routes read has changed.
+//
+// What buildHttpRoutes reads besides the VirtualService and its scope: the compile options (identity
+// labels and namespace, domain suffix) and, through ClusterBuilder.reference, the service registry
+// (ServiceEntries and Services, in age/read order: a service's single port picks the cluster name). Those
+// make the memo's key (`envKey`); any change there drops the whole memo and routes are built afresh.
+// DestinationRules, Gateways, Secrets and endpoints are read only after routes exist (clusters, servers,
+// secure contexts), so editing them keeps every route.
+//
+// A reused entry replays what building it did: the cluster references, in the same order (so the set of
+// clusters and the referrer of each are what a full compile would record), and the diagnostics it
+// reported. The Route objects themselves are the previous snapshot's, already frozen: deep-freeze skips them.
+import type { Diagnostic } from '../../core/diagnostics.js';
+import type { Route } from '../../core/snapshot.js';
+import type { VirtualServiceResource } from '../model/index.js';
+import type { Located } from '../model/resource.js';
+import type { DestinationRef } from './clusters.js';
+import type { CompileContext } from './context.js';
+import { buildHttpRoutes } from './http-routes.js';
+import type { ClusterReferences, RouteScope } from './http-routes.js';
+
+interface RecordedReference {
+  readonly dest: DestinationRef;
+  readonly namespace: string;
+  readonly listenerPort: number;
+  readonly field: string;
+}
+
+interface Entry {
+  readonly routes: Route[];
+  readonly references: readonly RecordedReference[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Counters of one compile (tests and benchmarks). */
+export interface RouteMemoStats {
+  built: number;
+  reused: number;
+}
+
+export class RouteMemo {
+  /** Entries of this compile only, so VirtualServices that went away are not kept alive. */
+  readonly #entries = new Map<object, Map<string, Entry>>();
+  #previous: RouteMemo | undefined;
+  readonly stats: RouteMemoStats = { built: 0, reused: 0 };
+
+  constructor(
+    readonly envKey: string,
+    previous: RouteMemo | undefined,
+  ) {
+    this.#previous = previous?.envKey === envKey ? previous : undefined;
+  }
+
+  httpRoutes(ctx: CompileContext, vs: Located<VirtualServiceResource>, scope: RouteScope, clusters: ClusterReferences): Route[] {
+    const key = `${scope.gateway}|${scope.port}|${scope.isTls ? 's' : 'p'}`;
+    let byScope = this.#entries.get(vs.object);
+    const previous = this.#previous;
+    const reusable = previous ? previous.#entries.get(vs.object)?.get(key) : undefined;
+    if (reusable) {
+      for (const r of reusable.references) clusters.reference(r.dest, r.namespace, r.listenerPort, vs, r.field);
+      for (const d of reusable.diagnostics) ctx.diagnostics.push(d);
+      if (!byScope) this.#entries.set(vs.object, (byScope = new Map()));
+      byScope.set(key, reusable);
+      this.stats.reused++;
+      return reusable.routes;
+    }
+    const references: RecordedReference[] = [];
+    const recorder = {
+      reference(dest: DestinationRef, namespace: string, listenerPort: number, referrer: Located, field: string): string {
+        references.push({ dest, namespace, listenerPort, field });
+        return clusters.reference(dest, namespace, listenerPort, referrer, field);
+      },
+    };
+    const before = ctx.diagnostics.length;
+    const routes = buildHttpRoutes(ctx, vs, scope, recorder);
+    if (!byScope) this.#entries.set(vs.object, (byScope = new Map()));
+    byScope.set(key, { routes, references, diagnostics: ctx.diagnostics.slice(before) });
+    this.stats.built++;
+    return routes;
+  }
+
+  /** Called when the compile is done: the previous memo is not needed any more (no chain of memos). */
+  seal(): void {
+    this.#previous = undefined;
+  }
+}
