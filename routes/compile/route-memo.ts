@@ -13,7 +13,7 @@
 // clusters and the referrer of each are what a full compile would record), and the diagnostics it
 // reported. The Route objects themselves are the previous snapshot's, already frozen: deep-freeze skips them.
 import type { Diagnostic } from '../../core/diagnostics.js';
-import type { Route } from '../../core/snapshot.js';
+import type { Route, RouteTable, VirtualHost } from '../../core/snapshot.js';
 import type { VirtualServiceResource } from '../model/index.js';
 import type { Located } from '../model/resource.js';
 import type { DestinationRef } from './clusters.js';
@@ -38,19 +38,46 @@ interface Entry {
 export interface RouteMemoStats {
   built: number;
   reused: number;
+  virtualHostsReused: number;
 }
 
 export class RouteMemo {
   /** Entries of this compile only, so VirtualServices that went away are not kept alive. */
   readonly #entries = new Map<object, Map<string, Entry>>();
   #previous: RouteMemo | undefined;
-  readonly stats: RouteMemoStats = { built: 0, reused: 0 };
+  /** Route tables of this compile, by name; the next one reuses their unchanged virtual hosts. */
+  readonly #tables = new Map<string, RouteTable>();
+  #previousTables: ReadonlyMap<string, RouteTable> | undefined;
+  readonly stats: RouteMemoStats = { built: 0, reused: 0, virtualHostsReused: 0 };
 
   constructor(
     readonly envKey: string,
     previous: RouteMemo | undefined,
   ) {
     this.#previous = previous?.envKey === envKey ? previous : undefined;
+    // Virtual hosts are compared route by route (by identity), so they are safe to reuse whatever changed.
+    this.#previousTables = previous ? previous.#tables : undefined;
+  }
+
+  /**
+   * The previous compile's virtual host `name` of table `table` when it is exactly what would be built now
+   * (same single domain, same requireTls, the very same Route objects in the same order); it is frozen
+   * already, so deep-freeze does not walk it again.
+   */
+  reusableVirtualHost(table: string, name: string, host: string, requireTls: boolean, routes: readonly Route[]): VirtualHost | undefined {
+    const previous = this.#previousTables?.get(table);
+    if (!previous || host.startsWith('*')) return undefined;
+    const index = previous.exactHosts[host];
+    const vh = index === undefined ? undefined : previous.virtualHosts[index];
+    if (!vh || vh.name !== name || vh.requireTls !== requireTls || vh.domains.length !== 1 || vh.domains[0] !== host) return undefined;
+    if (vh.routes.length !== routes.length) return undefined;
+    for (let i = 0; i < routes.length; i++) if (vh.routes[i] !== routes[i]) return undefined;
+    this.stats.virtualHostsReused++;
+    return vh;
+  }
+
+  recordTable(table: RouteTable): void {
+    this.#tables.set(table.name, table);
   }
 
   httpRoutes(ctx: CompileContext, vs: Located<VirtualServiceResource>, scope: RouteScope, clusters: ClusterReferences): Route[] {
@@ -84,5 +111,6 @@ export class RouteMemo {
   /** Called when the compile is done: the previous memo is not needed any more (no chain of memos). */
   seal(): void {
     this.#previous = undefined;
+    this.#previousTables = undefined;
   }
 }

@@ -71,12 +71,19 @@ export function buildRouteTable(
     virtualHosts.push({ name: `blackhole:${port}`, domains: ['*'], requireTls: false, routes: [] });
   } else {
     const hosts = [...drafts.keys()].sort();
+    const memo = ctx.routeMemo;
     for (const host of hosts) {
       const d = drafts.get(host) as VirtualHostDraft;
-      virtualHosts.push({ name: `${host}:${port}`, domains: [host], requireTls: d.requireTls, routes: sortCatchAllLast(d.routes) });
+      const vhName = `${host}:${port}`;
+      const routes = sortCatchAllLast(d.routes);
+      virtualHosts.push(
+        memo?.reusableVirtualHost(name, vhName, host, d.requireTls, routes) ?? { name: vhName, domains: [host], requireTls: d.requireTls, routes },
+      );
     }
   }
-  return indexVirtualHosts(name, virtualHosts);
+  const table = indexVirtualHosts(name, virtualHosts);
+  ctx.routeMemo?.recordTable(table);
+  return table;
 }
 
 /** Istio's SortVHostRoutes: catch-all routes move to the end, relative order otherwise kept. */

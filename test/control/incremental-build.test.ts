@@ -80,15 +80,16 @@ test('a series of edits built incrementally equals each configuration built from
     const secretPath = 'examples/demo/secret.yaml';
     const secret = (hosts: string[]) => tlsSecretYaml('demo-localhost-tls', 'istio-system', issueLeaf(ca, hosts));
     const vsPath = 'examples/demo/virtualservice.yaml';
-    const steps: { what: string; change: (f: ManifestFile[]) => ManifestFile[]; reused?: string }[] = [
+    const steps: { what: string; change: (f: ManifestFile[]) => ManifestFile[]; reused?: string; vhostReused?: string }[] = [
       { what: 'VirtualService weight', change: (f) => edit(edit(f, vsPath, 'weight: 90', 'weight: 80'), vsPath, 'weight: 10', 'weight: 20') },
       { what: 'VirtualService added', change: (f) => put(f, 'examples/demo/vs-api.yaml', SECOND_VS), reused: 'healthz' },
       {
         what: 'DestinationRule subset added',
         change: (f) => edit(f, 'destinationrule.yaml', '    - name: v2\n', '    - name: v3\n      labels:\n        version: v3\n    - name: v2\n'),
         reused: 'healthz',
+        vhostReused: 'api.example.com:443',
       },
-      { what: 'Secret added', change: (f) => put(f, secretPath, secret(['localhost'])), reused: 'healthz' },
+      { what: 'Secret added', change: (f) => put(f, secretPath, secret(['localhost'])), reused: 'healthz', vhostReused: 'api.example.com:443' },
       {
         what: 'Gateway server added',
         change: (f) => edit(f, 'gateway.yaml', '    - port:\n        number: 443', '    - port:\n        number: 8080\n        name: http-alt\n        protocol: HTTP\n      hosts:\n        - "*"\n    - port:\n        number: 443'),
@@ -127,6 +128,11 @@ test('a series of edits built incrementally equals each configuration built from
       if (step.reused) {
         // The unchanged VirtualService's route is the previous snapshot's own object, not a rebuilt copy.
         assert.equal(routeNamed(next, step.reused), routeNamed(snapshot, step.reused), `${step.what}: route reused`);
+      }
+      if (step.vhostReused) {
+        const vhost = (s: Snapshot) => Object.values(s.routeTables).flatMap((t) => t.virtualHosts).find((v) => v.name === step.vhostReused);
+        assert.ok(vhost(next), `${step.what}: ${step.vhostReused} exists`);
+        assert.equal(vhost(next), vhost(snapshot), `${step.what}: virtual host reused`);
       }
       snapshot = next;
     }
