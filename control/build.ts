@@ -43,7 +43,7 @@ const routeStages: BuildStages = {
 // diagnostics. The compile memo belongs to the snapshot it built: the next build, given that snapshot as
 // `previous`, reuses the routes of unchanged VirtualServices. Entries go with their objects and snapshots.
 const digests = new WeakMap<object, string>();
-const validationMemo: ValidationMemo = new WeakMap();
+const validationMemo: ValidationMemo = validateStage.createValidationMemo();
 const compileMemos = new WeakMap<Snapshot, CompileMemo>();
 
 /** sha256 of the object's canonical JSON, computed once per object. */

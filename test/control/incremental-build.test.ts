@@ -20,13 +20,23 @@ kind: VirtualService
 metadata: {name: api, namespace: demo}
 spec:
   hosts: [api.example.com]
-  gateways: [istio-system/demo-gateway]
+  gateways: [istio-system/demo-gateway, istio-system/extra-gateway]
   http:
   - name: v3-only
     match: [{uri: {prefix: /v3}}]
     route: [{destination: {host: demo-app, subset: v3}}]
   - name: rest
     route: [{destination: {host: demo-app, subset: v1}}]
+`;
+
+const EXTRA_GATEWAY = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: extra-gateway, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 9090, name: http-extra, protocol: HTTP}
+    hosts: ["*"]
 `;
 
 const EARLY_VS = `apiVersion: networking.istio.io/v1
@@ -96,6 +106,7 @@ test('a series of edits built incrementally equals each configuration built from
         reused: 'healthz',
       },
       { what: 'Secret rotated', change: (f) => put(f, secretPath, secret(['localhost', 'demo.example.com'])), reused: 'healthz' },
+      { what: 'Gateway added (a missing reference now resolves)', change: (f) => put(f, 'examples/demo/gateway-extra.yaml', EXTRA_GATEWAY), reused: 'healthz' },
       {
         what: 'ServiceEntry port added',
         change: (f) => edit(f, 'serviceentry.yaml', '      protocol: HTTP\n', '      protocol: HTTP\n    - number: 8081\n      name: http-alt\n      protocol: HTTP\n'),
