@@ -152,6 +152,16 @@ export function compareByAge(a: Located, b: Located): number {
 }
 
 /**
+ * `compareByAge` order, with each timestamp parsed once (at 10,000 VirtualServices the comparator runs
+ * ~140,000 times).
+ */
+export function sortByAge<T extends Located>(items: readonly T[]): T[] {
+  const keyed = items.map((item) => ({ item, ms: timestampMs(item.object.metadata.creationTimestamp) }));
+  keyed.sort((a, b) => (a.ms !== b.ms ? (a.ms < b.ms ? -1 : 1) : a.item.origin.order !== b.item.origin.order ? a.item.origin.order - b.item.origin.order : compareNames(a.item, b.item)));
+  return keyed.map((k) => k.item);
+}
+
+/**
  * Istio's sortConfigByCreationTime, used for Gateways: creation time, then name, then namespace. The read
  * order is deliberately not consulted: which protocol wins a contested port must not depend on file order.
  */

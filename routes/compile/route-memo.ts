@@ -29,9 +29,18 @@ interface RecordedReference {
 }
 
 interface Entry {
+  /** Which (Gateway, port, TLS) these routes were built for; a VirtualService has one per scope. */
+  readonly scope: string;
   readonly routes: Route[];
   readonly references: readonly RecordedReference[];
   readonly diagnostics: readonly Diagnostic[];
+  /** The same VirtualService's entry for another scope (rare: bound to several Gateways or ports). */
+  readonly next: Entry | undefined;
+}
+
+function find(entry: Entry | undefined, scope: string): Entry | undefined {
+  for (let e = entry; e; e = e.next) if (e.scope === scope) return e;
+  return undefined;
 }
 
 /** Counters of one compile (tests and benchmarks). */
@@ -43,7 +52,7 @@ export interface RouteMemoStats {
 
 export class RouteMemo {
   /** Entries of this compile only, so VirtualServices that went away are not kept alive. */
-  readonly #entries = new Map<object, Map<string, Entry>>();
+  readonly #entries = new Map<object, Entry>();
   #previous: RouteMemo | undefined;
   /** Route tables of this compile, by name; the next one reuses their unchanged virtual hosts. */
   readonly #tables = new Map<string, RouteTable>();
@@ -80,16 +89,15 @@ export class RouteMemo {
     this.#tables.set(table.name, table);
   }
 
-  httpRoutes(ctx: CompileContext, vs: Located<VirtualServiceResource>, scope: RouteScope, clusters: ClusterReferences): Route[] {
-    const key = `${scope.gateway}|${scope.port}|${scope.isTls ? 's' : 'p'}`;
-    let byScope = this.#entries.get(vs.object);
+  /** `scopeKey` names `scope` (built once per server by the caller, not once per VirtualService). */
+  httpRoutes(ctx: CompileContext, vs: Located<VirtualServiceResource>, scope: RouteScope, scopeKey: string, clusters: ClusterReferences): Route[] {
     const previous = this.#previous;
-    const reusable = previous ? previous.#entries.get(vs.object)?.get(key) : undefined;
+    const reusable = previous ? find(previous.#entries.get(vs.object), scopeKey) : undefined;
+    const current = this.#entries.get(vs.object);
     if (reusable) {
       for (const r of reusable.references) clusters.reference(r.dest, r.namespace, r.listenerPort, vs, r.field);
       for (const d of reusable.diagnostics) ctx.diagnostics.push(d);
-      if (!byScope) this.#entries.set(vs.object, (byScope = new Map()));
-      byScope.set(key, reusable);
+      this.#entries.set(vs.object, reusable.next === current ? reusable : { ...reusable, next: current });
       this.stats.reused++;
       return reusable.routes;
     }
@@ -102,8 +110,7 @@ export class RouteMemo {
     };
     const before = ctx.diagnostics.length;
     const routes = buildHttpRoutes(ctx, vs, scope, recorder);
-    if (!byScope) this.#entries.set(vs.object, (byScope = new Map()));
-    byScope.set(key, { routes, references, diagnostics: ctx.diagnostics.slice(before) });
+    this.#entries.set(vs.object, { scope: scopeKey, routes, references, diagnostics: ctx.diagnostics.slice(before), next: current });
     this.stats.built++;
     return routes;
   }

@@ -13,7 +13,9 @@ import type { VirtualServiceIndex } from './virtual-services.js';
 
 interface VirtualHostDraft {
   readonly host: string;
-  routes: Route[];
+  /** Shared with the VirtualService's route list until a second one contributes (then copied). */
+  routes: readonly Route[];
+  owned: boolean;
   requireTls: boolean;
 }
 
@@ -33,6 +35,8 @@ export function buildRouteTable(
     // Envoy's require_tls only redirects requests that did not arrive over TLS; on a terminating server
     // it never fires, so it is only recorded for plaintext servers.
     const redirect = !isTls && server.server.tls?.httpsRedirect === true;
+    const scope = { port: server.port, gateway: server.gatewayKey, isTls };
+    const scopeKey = `${server.gatewayKey}|${server.port}|${isTls ? 's' : 'p'}`;
     for (const vs of virtualServices.forGateway(server.gatewayKey)) {
       const ns = vs.object.metadata.namespace;
       const hosts = intersectHosts(hostsFor(server, ns), virtualServices.hosts(vs));
@@ -41,8 +45,7 @@ export function buildRouteTable(
       if (!byVs) routeCache.set(server.gatewayKey, (byVs = new Map()));
       let routes = byVs.get(vs);
       if (!routes) {
-        const scope = { port: server.port, gateway: server.gatewayKey, isTls };
-        routes = ctx.routeMemo ? ctx.routeMemo.httpRoutes(ctx, vs, scope, clusters) : buildHttpRoutes(ctx, vs, scope, clusters);
+        routes = ctx.routeMemo ? ctx.routeMemo.httpRoutes(ctx, vs, scope, scopeKey, clusters) : buildHttpRoutes(ctx, vs, scope, clusters);
         byVs.set(vs, routes);
       }
       // Istio omits VirtualServices that yield no route here, so they create no virtual host either.
@@ -51,10 +54,14 @@ export function buildRouteTable(
       for (const host of hosts) {
         const draft = drafts.get(host);
         if (draft) {
-          for (const r of routes) draft.routes.push(r);
+          if (!draft.owned) {
+            draft.routes = draft.routes.slice();
+            draft.owned = true;
+          }
+          for (const r of routes) (draft.routes as Route[]).push(r);
           if (redirect) draft.requireTls = true;
         } else {
-          drafts.set(host, { host, routes: routes.slice(), requireTls: redirect });
+          drafts.set(host, { host, routes, owned: false, requireTls: redirect });
         }
       }
     }
@@ -62,7 +69,7 @@ export function buildRouteTable(
       for (const h of server.hosts) {
         const draft = drafts.get(h.host);
         if (draft) draft.requireTls = true;
-        else drafts.set(h.host, { host: h.host, routes: [], requireTls: true });
+        else drafts.set(h.host, { host: h.host, routes: [], owned: true, requireTls: true });
       }
     }
   }
@@ -88,6 +95,17 @@ export function buildRouteTable(
 
 /** Istio's SortVHostRoutes: catch-all routes move to the end, relative order otherwise kept. */
 export function sortCatchAllLast(routes: readonly Route[]): Route[] {
+  // Usually already in order (a VirtualService's catch-all ends its own list): copy without sorting.
+  let seenCatchAll = false;
+  let ordered = true;
+  for (const r of routes) {
+    if (isCatchAllRoute(r)) seenCatchAll = true;
+    else if (seenCatchAll) {
+      ordered = false;
+      break;
+    }
+  }
+  if (ordered) return routes.slice();
   const head: Route[] = [];
   const tail: Route[] = [];
   for (const r of routes) (isCatchAllRoute(r) ? tail : head).push(r);
