@@ -38,6 +38,9 @@ interface Entry {
   readonly next: Entry | undefined;
 }
 
+/** Most entries report nothing: one shared empty list instead of one per VirtualService. */
+const NONE: readonly Diagnostic[] = Object.freeze([]);
+
 function find(entry: Entry | undefined, scope: string): Entry | undefined {
   for (let e = entry; e; e = e.next) if (e.scope === scope) return e;
   return undefined;
@@ -110,7 +113,8 @@ export class RouteMemo {
     };
     const before = ctx.diagnostics.length;
     const routes = buildHttpRoutes(ctx, vs, scope, recorder);
-    this.#entries.set(vs.object, { scope: scopeKey, routes, references, diagnostics: ctx.diagnostics.slice(before), next: current });
+    const diagnostics = ctx.diagnostics.length === before ? NONE : ctx.diagnostics.slice(before);
+    this.#entries.set(vs.object, { scope: scopeKey, routes, references, diagnostics, next: current });
     this.stats.built++;
     return routes;
   }

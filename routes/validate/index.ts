@@ -5,7 +5,7 @@ import type { Located } from '../model/resource.js';
 import { validateDestinationRule } from './destination-rule.js';
 import { validateGateway } from './gateway.js';
 import { validateKubeObject } from './kube.js';
-import { checkDuplicates, checkGatewayReferences, checkSubsetReferences } from './references.js';
+import { NONE, checkDuplicates, checkGatewayReferences, checkSubsetReferences } from './references.js';
 import type { CrossMemo } from './references.js';
 import { ResourceContext } from './schema.js';
 import { validateSecurityPolicy } from './security.js';
@@ -64,7 +64,7 @@ export function validateResources(resources: readonly Located[], memo?: Validati
     if (!entry || entry.file !== r.origin.file || entry.doc !== r.origin.doc) {
       const own: Diagnostic[] = [];
       validate(r, new ResourceContext(r, own));
-      entry = { file: r.origin.file, doc: r.origin.doc, diagnostics: own };
+      entry = { file: r.origin.file, doc: r.origin.doc, diagnostics: own.length === 0 ? NONE : own };
       memo.own.set(r.object, entry);
     }
     for (const d of entry.diagnostics) diagnostics.push(d);

@@ -97,13 +97,16 @@ function gatewayReferencesOf(r: Located, gateways: ReadonlySet<string>, out: Dia
  */
 export type CrossMemo = WeakMap<object, { readonly key: string; readonly file: string; readonly doc: number; readonly diagnostics: readonly Diagnostic[] }>;
 
+/** Most resources have nothing to report: one shared empty list instead of one per resource. */
+export const NONE: readonly Diagnostic[] = Object.freeze([]);
+
 function reuseOrRun(memo: CrossMemo | undefined, r: Located, key: string, out: Diagnostic[], run: (into: Diagnostic[]) => void): void {
   if (!memo) return run(out);
   let entry = memo.get(r.object);
   if (!entry || entry.key !== key || entry.file !== r.origin.file || entry.doc !== r.origin.doc) {
     const own: Diagnostic[] = [];
     run(own);
-    entry = { key, file: r.origin.file, doc: r.origin.doc, diagnostics: own };
+    entry = { key, file: r.origin.file, doc: r.origin.doc, diagnostics: own.length === 0 ? NONE : own };
     memo.set(r.object, entry);
   }
   for (const d of entry.diagnostics) out.push(d);
