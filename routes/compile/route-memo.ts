@@ -22,6 +22,8 @@ import { buildHttpRoutes } from './http-routes.js';
 import type { ClusterReferences, RouteScope } from './http-routes.js';
 
 interface RecordedReference {
+  /** Everything the reference's outcome depends on within one compile (see `#referenced`). */
+  readonly key: string;
   readonly dest: DestinationRef;
   readonly namespace: string;
   readonly listenerPort: number;
@@ -61,6 +63,12 @@ export class RouteMemo {
   readonly #tables = new Map<string, RouteTable>();
   #previousTables: ReadonlyMap<string, RouteTable> | undefined;
   readonly stats: RouteMemoStats = { built: 0, reused: 0, virtualHostsReused: 0 };
+  /**
+   * References made in this compile. ClusterBuilder.reference gives the same answer and changes nothing
+   * when called again with the same namespace, host, port, subset and listener port (the first referrer
+   * is the one kept), so a replay of one already made is skipped: 50,000 routes name ~1,000 clusters.
+   */
+  readonly #referenced = new Set<string>();
 
   constructor(
     readonly envKey: string,
@@ -94,20 +102,30 @@ export class RouteMemo {
 
   /** `scopeKey` names `scope` (built once per server by the caller, not once per VirtualService). */
   httpRoutes(ctx: CompileContext, vs: Located<VirtualServiceResource>, scope: RouteScope, scopeKey: string, clusters: ClusterReferences): Route[] {
+    const current = this.#entries.get(vs.object);
+    // Already built or replayed in this compile (another route table for the same scope).
+    const done = find(current, scopeKey);
+    if (done) return done.routes;
     const previous = this.#previous;
     const reusable = previous ? find(previous.#entries.get(vs.object), scopeKey) : undefined;
-    const current = this.#entries.get(vs.object);
     if (reusable) {
-      for (const r of reusable.references) clusters.reference(r.dest, r.namespace, r.listenerPort, vs, r.field);
+      for (const r of reusable.references) {
+        if (this.#referenced.has(r.key)) continue;
+        this.#referenced.add(r.key);
+        clusters.reference(r.dest, r.namespace, r.listenerPort, vs, r.field);
+      }
       for (const d of reusable.diagnostics) ctx.diagnostics.push(d);
       this.#entries.set(vs.object, reusable.next === current ? reusable : { ...reusable, next: current });
       this.stats.reused++;
       return reusable.routes;
     }
     const references: RecordedReference[] = [];
+    const referenced = this.#referenced;
     const recorder = {
       reference(dest: DestinationRef, namespace: string, listenerPort: number, referrer: Located, field: string): string {
-        references.push({ dest, namespace, listenerPort, field });
+        const key = `${namespace}\0${dest.host}\0${dest.port?.number ?? ''}\0${dest.subset ?? ''}\0${listenerPort}`;
+        references.push({ key, dest, namespace, listenerPort, field });
+        referenced.add(key);
         return clusters.reference(dest, namespace, listenerPort, referrer, field);
       },
     };

@@ -41,12 +41,18 @@ export function buildRouteTable(
       const ns = vs.object.metadata.namespace;
       const hosts = intersectHosts(hostsFor(server, ns), virtualServices.hosts(vs));
       if (hosts.length === 0) continue;
-      let byVs = routeCache.get(server.gatewayKey);
-      if (!byVs) routeCache.set(server.gatewayKey, (byVs = new Map()));
-      let routes = byVs.get(vs);
-      if (!routes) {
-        routes = ctx.routeMemo ? ctx.routeMemo.httpRoutes(ctx, vs, scope, scopeKey, clusters) : buildHttpRoutes(ctx, vs, scope, clusters);
-        byVs.set(vs, routes);
+      let routes: readonly Route[] | undefined;
+      if (ctx.routeMemo) {
+        // The memo also builds each VirtualService once per scope within a compile.
+        routes = ctx.routeMemo.httpRoutes(ctx, vs, scope, scopeKey, clusters);
+      } else {
+        let byVs = routeCache.get(server.gatewayKey);
+        if (!byVs) routeCache.set(server.gatewayKey, (byVs = new Map()));
+        routes = byVs.get(vs);
+        if (!routes) {
+          routes = buildHttpRoutes(ctx, vs, scope, clusters);
+          byVs.set(vs, routes as Route[]);
+        }
       }
       // Istio omits VirtualServices that yield no route here, so they create no virtual host either.
       if (routes.length === 0) continue;
