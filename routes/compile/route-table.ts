@@ -100,8 +100,9 @@ export function buildRouteTable(
 }
 
 /** Istio's SortVHostRoutes: catch-all routes move to the end, relative order otherwise kept. */
-export function sortCatchAllLast(routes: readonly Route[]): Route[] {
-  // Usually already in order (a VirtualService's catch-all ends its own list): copy without sorting.
+export function sortCatchAllLast(routes: readonly Route[]): readonly Route[] {
+  // Usually already in order (a VirtualService's catch-all ends its own list): the list as it is (route
+  // lists are never mutated once built; a draft copies before appending).
   let seenCatchAll = false;
   let ordered = true;
   for (const r of routes) {
@@ -111,7 +112,7 @@ export function sortCatchAllLast(routes: readonly Route[]): Route[] {
       break;
     }
   }
-  if (ordered) return routes.slice();
+  if (ordered) return routes;
   const head: Route[] = [];
   const tail: Route[] = [];
   for (const r of routes) (isCatchAllRoute(r) ? tail : head).push(r);
