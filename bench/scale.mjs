@@ -104,7 +104,9 @@ async function main() {
   for (let round = 0; round < o.rounds; round++) {
     const next = manifests(o, { variant: round + 1, changedHost }).find((f) => f.path === changedPath);
     const t0 = performance.now();
-    const reparsed = parseManifests([next], { defaultNamespace: 'default', orderBase: 0 });
+    // Read order as a directory source keeps it: the file's documents keep their places.
+    const orderBase = resources.find((r) => r.origin.file === changedPath)?.origin.order ?? 0;
+    const reparsed = parseManifests([next], { defaultNamespace: 'default', orderBase });
     const byKey = (r) => `${r.object.kind}/${r.object.metadata?.namespace}/${r.object.metadata?.name}`;
     const replaced = new Map(reparsed.resources.map((r) => [byKey(r), r]));
     const merged = resources.map((r) => replaced.get(byKey(r)) ?? r);

@@ -12,9 +12,10 @@ import type { Snapshot } from '../core/snapshot.js';
 // Namespace imports: the stage modules link even while a stage is still a declared placeholder, and a
 // missing stage then surfaces as a rejected build (GH_CFG_INTERNAL), not as a process that cannot start.
 import * as compileStage from '../routes/compile/index.js';
-import type { CompileOptions, CompileResult } from '../routes/compile/index.js';
+import type { CompileMemo, CompileOptions, CompileResult, IncrementalCompile } from '../routes/compile/index.js';
 import type { Located } from '../routes/model/resource.js';
 import * as validateStage from '../routes/validate/index.js';
+import type { ValidationMemo } from '../routes/validate/index.js';
 
 export type BuildResult =
   | { readonly ok: true; readonly snapshot: Snapshot; readonly diagnostics: readonly Diagnostic[] }
@@ -27,16 +28,39 @@ export const INTERNAL_ERROR_CODE = CfgCode.INTERNAL;
 
 /** The two routes/ stages a build runs; replaceable only to test build's own bookkeeping in isolation. */
 export interface BuildStages {
-  validateResources(resources: readonly Located[]): Diagnostic[];
-  compileSnapshot(resources: readonly Located[], options: CompileOptions): CompileResult;
+  validateResources(resources: readonly Located[], memo?: ValidationMemo): Diagnostic[];
+  compileSnapshot(resources: readonly Located[], options: CompileOptions, incremental?: IncrementalCompile): CompileResult;
 }
 
 const routeStages: BuildStages = {
-  validateResources: (resources) => validateStage.validateResources(resources),
-  compileSnapshot: (resources, options) => compileStage.compileSnapshot(resources, options),
+  validateResources: (resources, memo) => validateStage.validateResources(resources, memo),
+  compileSnapshot: (resources, options, incremental) => compileStage.compileSnapshot(resources, options, incremental),
 };
 
-/** validate → compile → hash → deep-freeze. Any error-severity diagnostic rejects the candidate. */
+// Incremental builds. Sources hand unchanged resources over as the very same objects (the directory
+// source's parse cache, the store's slices), never mutated; so what depends on one object alone is cached
+// by its identity: its content digest (the input hash combines them in read order) and its own validation
+// diagnostics. The compile memo belongs to the snapshot it built: the next build, given that snapshot as
+// `previous`, reuses the routes of unchanged VirtualServices. Entries go with their objects and snapshots.
+const digests = new WeakMap<object, string>();
+const validationMemo: ValidationMemo = validateStage.createValidationMemo();
+const compileMemos = new WeakMap<Snapshot, CompileMemo>();
+
+/** sha256 of the object's canonical JSON, computed once per object. */
+export function resourceDigest(object: object): string {
+  let d = digests.get(object);
+  if (d === undefined) {
+    d = createHash('sha256').update(canonicalJson(object)).digest('base64');
+    digests.set(object, d);
+  }
+  return d;
+}
+
+/**
+ * validate → compile → hash → deep-freeze. Any error-severity diagnostic rejects the candidate. Given the
+ * live snapshot as `previous`, unchanged resources are neither hashed nor validated again and unchanged
+ * VirtualServices' routes are reused; the snapshot equals what a build from scratch gives.
+ */
 export function buildSnapshot(
   resources: readonly Located[],
   sourceDiagnostics: readonly Diagnostic[],
@@ -56,19 +80,19 @@ export function buildSnapshotWith(
   const { validateResources, compileSnapshot } = stages;
   if (hasErrors(sourceDiagnostics)) {
     // Validation of what did parse is still worth showing: the user fixes everything in one pass.
-    const validation = guard('validate', () => validateResources(resources));
+    const validation = guard('validate', () => validateResources(resources, validationMemo));
     return { ok: false, diagnostics: [...sourceDiagnostics, ...validation.filter((d) => d.severity === 'error')] };
   }
 
   const hash = inputHash(resources, options, sourceDiagnostics);
   if (previous && previous.hash === hash) return { ok: 'unchanged' };
 
-  const validation = guard('validate', () => validateResources(resources));
+  const validation = guard('validate', () => validateResources(resources, validationMemo));
   if (hasErrors(validation)) return { ok: false, diagnostics: [...sourceDiagnostics, ...validation] };
 
   let compiled: CompileResult | undefined;
   const compileFailure = guard('compile', () => {
-    compiled = compileSnapshot(resources, options);
+    compiled = compileSnapshot(resources, options, { previous: previous && compileMemos.get(previous), digest: resourceDigest });
     return [];
   });
   if (!compiled) return { ok: false, diagnostics: [...sourceDiagnostics, ...validation, ...compileFailure] };
@@ -82,7 +106,10 @@ export function buildSnapshotWith(
     builtAt: new Date().toISOString(),
     diagnostics: all.filter((d) => d.severity === 'warning'),
   };
-  return { ok: true, snapshot: deepFreeze(snapshot), diagnostics: all };
+  // Parts reused from the previous snapshot are frozen already: deep-freeze stops at them.
+  deepFreeze(snapshot);
+  if (compiled.memo) compileMemos.set(snapshot, compiled.memo);
+  return { ok: true, snapshot, diagnostics: all };
 }
 
 /**
@@ -94,7 +121,7 @@ export function inputHash(resources: readonly Located[], options: CompileOptions
   const h = createHash('sha256');
   const { now: _now, ...stable } = options;
   h.update(canonicalJson(stable));
-  for (const r of resources) h.update('\n').update(canonicalJson(r.object));
+  for (const r of resources) h.update('\n').update(resourceDigest(r.object));
   for (const d of sourceDiagnostics) h.update('\n!').update(canonicalJson(d));
   return h.digest('hex');
 }

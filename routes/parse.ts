@@ -3,9 +3,9 @@
 //
 // Positions: `origin.at(path)` gives the position of the *key* for a map entry (`weight: fifty` points at
 // `weight`), of the item itself for a list entry (just after `- `), and of the document's first node for
-// the empty path. A missing field falls back to its nearest existing ancestor. The YAML node tree is kept
-// per resource and walked on demand, so parsing pays nothing for positions that are never asked for.
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
+// the empty path. A missing field falls back to its nearest existing ancestor. No YAML node tree is kept:
+// a position is found by parsing the resource's document again when a diagnostic asks (see TextOrigin).
+import { isAlias, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
 import type { Document, Node as YamlNode, Pair, YAMLMap } from 'yaml';
 import { CfgCode } from '../core/codes.js';
 import type { Diagnostic, SourceRef } from '../core/diagnostics.js';
@@ -96,47 +96,127 @@ function closingQuote(s: string, from: number): number {
 
 // ----- origins --------------------------------------------------------------------------------------
 
-class NodeOrigin implements Origin {
-  readonly source: SourceRef;
+/** A file's text and its line starts, shared by the origins of the file's resources. */
+class SourceText {
+  #lineStarts: Uint32Array | undefined;
   constructor(
-    readonly file: string,
+    readonly path: string,
+    readonly text: string,
+  ) {}
+
+  /** 1-based line and column of a code-unit offset (lines end at `\n`, as YAML's do). */
+  position(offset: number): SourceRef {
+    const starts = (this.#lineStarts ??= lineStarts(this.text));
+    let low = 0;
+    let high = starts.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if ((starts[mid] as number) <= offset) low = mid + 1;
+      else high = mid;
+    }
+    return { file: this.path, line: low, col: offset - (starts[low - 1] ?? 0) + 1 };
+  }
+}
+
+function lineStarts(text: string): Uint32Array {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  const starts = new Uint32Array(n);
+  let k = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts[k++] = i + 1;
+  return starts;
+}
+
+interface ParsedNode {
+  readonly root: YamlNode;
+  readonly document: Document;
+  readonly base: number;
+}
+
+/**
+ * Where a resource is, without its YAML node tree: a parsed tree with positions costs tens of times the
+ * text, and at 50,000 routes it was most of the process's memory. Positions are asked for only by
+ * diagnostics, so `at` parses the resource's document again from the file's text (one document, not the
+ * file) and walks that tree; the tree is held weakly for the next question about the same resource.
+ */
+class TextOrigin implements Origin {
+  #source: SourceRef | undefined;
+  #tree: WeakRef<ParsedNode> | undefined;
+  constructor(
+    private readonly text: SourceText,
     readonly doc: number,
     readonly order: number,
-    private readonly root: YamlNode,
-    private readonly document: Document,
-    private readonly lines: LineCounter,
-  ) {
-    this.source = this.position(root.range?.[0] ?? 0);
+    /** The document's range in the file's text. */
+    private readonly docStart: number,
+    private readonly docEnd: number,
+    /** Offset of the resource's node (the document's, or its item's in a `kind: List`). */
+    private readonly nodeStart: number,
+    /** Index in a List document's `items`, or -1 for the document itself. */
+    private readonly item: number,
+  ) {}
+
+  get file(): string {
+    return this.text.path;
+  }
+
+  get source(): SourceRef {
+    return (this.#source ??= this.text.position(this.nodeStart));
   }
 
   at(path: string): SourceRef {
-    let node: YamlNode | null = this.root;
-    let offset = node.range?.[0] ?? 0;
+    if (path === '') return this.source;
+    const found = this.tree();
+    if (!found) return this.source;
+    const { root, document, base } = found;
+    let node: YamlNode | null = root;
+    let offset = this.nodeStart;
     for (const segment of parseFieldPath(path)) {
-      if (isAlias(node)) node = (node.resolve(this.document) as YamlNode | undefined) ?? null;
+      if (isAlias(node)) node = (node.resolve(document) as YamlNode | undefined) ?? null;
       if (node === null) break;
       if (typeof segment === 'number') {
         if (!isSeq(node)) break;
         const item = node.items[segment] as YamlNode | null | undefined;
         if (item === null || item === undefined || !item.range) break;
         node = item;
-        offset = item.range[0];
+        offset = base + item.range[0];
       } else {
         if (!isMap(node)) break;
         const map: YAMLMap<unknown, unknown> = node;
         const pair: Pair<unknown, unknown> | undefined = map.items.find((p) => isScalar(p.key) && String(p.key.value) === segment);
         if (!pair) break;
         const key = pair.key as YamlNode;
-        if (key.range) offset = key.range[0];
+        if (key.range) offset = base + key.range[0];
         node = (pair.value as YamlNode | null) ?? null;
       }
     }
-    return this.position(offset);
+    return this.text.position(offset);
   }
 
-  private position(offset: number): SourceRef {
-    const { line, col } = this.lines.linePos(offset);
-    return { file: this.file, line, col };
+  /** The resource's node in its document parsed again; `base` turns the tree's offsets into the file's. */
+  private tree(): ParsedNode | undefined {
+    const cached = this.#tree?.deref();
+    if (cached) return cached;
+    // The document alone first; a file whose documents need its directives (%TAG) is parsed whole.
+    const found = this.reparse(this.text.text.slice(this.docStart, this.docEnd), 0, this.docStart) ?? this.reparse(this.text.text, this.doc, 0);
+    if (found) this.#tree = new WeakRef(found);
+    return found;
+  }
+
+  private reparse(text: string, index: number, base: number): ParsedNode | undefined {
+    const documents = parseAllDocuments(text, { prettyErrors: false, merge: true });
+    const document = Array.isArray(documents) ? documents[index] : undefined;
+    if (!document || document.errors.length > 0) return undefined;
+    let root = document.contents as YamlNode | null;
+    if (root === null) return undefined;
+    if (this.item >= 0) {
+      const items = isMap(root) ? (root.get('items', true) as YamlNode | undefined) : undefined;
+      const item = isSeq(items) ? (items.items[this.item] as YamlNode | null | undefined) : undefined;
+      if (!item) return undefined;
+      root = item;
+    }
+    // The node must start where the first parse saw it; otherwise this is not the same text.
+    if (!root.range || base + root.range[0] !== this.nodeStart) return undefined;
+    return { root, document, base };
   }
 
   // Diagnostics and config dumps print resources; the YAML tree behind an origin is not worth dumping.
@@ -157,18 +237,39 @@ function isListKind(kind: unknown, value: Record<string, unknown>): boolean {
 }
 
 export function parseManifests(files: readonly ManifestFile[], options: ParseOptions): ParseResult {
+  return withPlainEnv(() => parseFiles(files, options));
+}
+
+/**
+ * yaml's Parser reads `process.env.LOG_TOKENS` once per token (4 million tokens in 8.4 MiB of manifests),
+ * and node's env object is an interceptor into the C environment: ~0.5–1.3 µs a read, 10–15% of a cold
+ * parse. A plain copy stands in while the synchronous parse runs (nothing else runs meanwhile), and the
+ * real object is put back before returning.
+ */
+function withPlainEnv<T>(fn: () => T): T {
+  const real = process.env;
+  try {
+    process.env = { ...real };
+  } catch {
+    return fn();
+  }
+  try {
+    return fn();
+  } finally {
+    process.env = real;
+  }
+}
+
+function parseFiles(files: readonly ManifestFile[], options: ParseOptions): ParseResult {
   const resources: Located[] = [];
   const diagnostics: Diagnostic[] = [];
   let order = options.orderBase ?? 0;
 
   for (const file of files) {
-    const lines = new LineCounter();
-    const parsed = parseAllDocuments(file.text, { lineCounter: lines, prettyErrors: false, merge: true });
+    const source = new SourceText(file.path, file.text);
+    const parsed = parseAllDocuments(file.text, { prettyErrors: false, merge: true });
     const documents = Array.isArray(parsed) ? parsed : [];
-    const at = (offset: number): SourceRef => {
-      const { line, col } = lines.linePos(offset);
-      return { file: file.path, line, col };
-    };
+    const at = (offset: number): SourceRef => source.position(offset);
 
     documents.forEach((document, docIndex) => {
       if (document.errors.length > 0) {
@@ -196,9 +297,10 @@ export function parseManifests(files: readonly ManifestFile[], options: ParseOpt
         });
         return;
       }
+      const [docStart, , docEnd] = document.range;
 
-      const take = (node: YamlNode, object: unknown): void => {
-        const origin = new NodeOrigin(file.path, docIndex, order, node, document, lines);
+      const take = (node: YamlNode, item: number, object: unknown): void => {
+        const origin = new TextOrigin(source, docIndex, order, docStart, docEnd, node.range?.[0] ?? docStart, item);
         const located = locate(object, origin, options.defaultNamespace, diagnostics);
         if (located) {
           resources.push(located);
@@ -211,11 +313,12 @@ export function parseManifests(files: readonly ManifestFile[], options: ParseOpt
         const items = value['items'] as unknown[];
         items.forEach((item, i) => {
           const itemNode = isSeq(itemsNode) ? (itemsNode.items[i] as YamlNode | null | undefined) : undefined;
-          take(itemNode ?? root, item);
+          if (itemNode) take(itemNode, i, item);
+          else take(root, -1, item);
         });
         return;
       }
-      take(root, value);
+      take(root, -1, value);
     });
   }
   return { resources, diagnostics };
@@ -227,7 +330,7 @@ function firstLine(message: string): string {
 }
 
 /** Checks the envelope (apiVersion, kind, metadata.name) and normalises metadata; undefined drops the document. */
-function locate(value: unknown, origin: NodeOrigin, defaultNamespace: string, diagnostics: Diagnostic[]): Located | undefined {
+function locate(value: unknown, origin: TextOrigin, defaultNamespace: string, diagnostics: Diagnostic[]): Located | undefined {
   if (!isRecord(value)) {
     diagnostics.push({
       severity: 'error',

@@ -18,8 +18,11 @@ spec:
     hosts: ["*/*.bench.example.com"]
 `;
 
-/** One Gateway (all hosts, port 80), `services` STATIC ServiceEntries, one VirtualService per host. */
-export function manifests({ hosts, routes, services }, { variant = 0, changedHost = -1 } = {}) {
+/**
+ * One Gateway (all hosts, port 80), `services` STATIC ServiceEntries, one VirtualService per host.
+ * `upstream` (a loopback port) makes every ServiceEntry's endpoint 127.0.0.1 on that port, to serve traffic.
+ */
+export function manifests({ hosts, routes, services }, { variant = 0, changedHost = -1, upstream } = {}) {
   const files = [];
   files.push({ path: 'gateway.yaml', text: SCALE_GATEWAY_YAML });
   let text = '';
@@ -33,7 +36,7 @@ spec:
   location: MESH_INTERNAL
   resolution: STATIC
   ports: [{number: 80, name: http, protocol: HTTP}]
-  endpoints: [{address: 10.${(s >> 16) & 255}.${(s >> 8) & 255}.${s & 255}}]
+  endpoints: [${upstream ? `{address: 127.0.0.1, ports: {http: ${upstream}}}` : `{address: 10.${(s >> 16) & 255}.${(s >> 8) & 255}.${s & 255}}`}]
 `;
   }
   files.push({ path: 'services.yaml', text });

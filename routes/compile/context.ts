@@ -16,6 +16,7 @@ import type {
   VirtualServiceResource,
 } from '../model/index.js';
 import { resourceId } from '../model/resource.js';
+import type { RouteMemo } from './route-memo.js';
 import { RegexCache } from './string-match.js';
 import type { KubeObject, Located } from '../model/resource.js';
 import type { CompileOptions } from './index.js';
@@ -113,9 +114,12 @@ export class CompileContext {
   readonly options: CompileOptions;
   readonly now: Date;
   readonly regexes = new RegexCache();
+  /** Set for an incremental compile: HTTP routes of unchanged VirtualServices come from the last compile. */
+  readonly routeMemo: RouteMemo | undefined;
 
-  constructor(resources: readonly Located[], options: CompileOptions) {
+  constructor(resources: readonly Located[], options: CompileOptions, routeMemo?: RouteMemo) {
     this.options = options;
+    this.routeMemo = routeMemo;
     this.now = options.now ?? new Date();
     this.index = indexResources(resources);
   }
@@ -145,6 +149,16 @@ export function compareByAge(a: Located, b: Located): number {
   if (ta !== tb) return ta < tb ? -1 : 1;
   if (a.origin.order !== b.origin.order) return a.origin.order - b.origin.order;
   return compareNames(a, b);
+}
+
+/**
+ * `compareByAge` order, with each timestamp parsed once (at 10,000 VirtualServices the comparator runs
+ * ~140,000 times).
+ */
+export function sortByAge<T extends Located>(items: readonly T[]): T[] {
+  const keyed = items.map((item) => ({ item, ms: timestampMs(item.object.metadata.creationTimestamp) }));
+  keyed.sort((a, b) => (a.ms !== b.ms ? (a.ms < b.ms ? -1 : 1) : a.item.origin.order !== b.item.origin.order ? a.item.origin.order - b.item.origin.order : compareNames(a.item, b.item)));
+  return keyed.map((k) => k.item);
 }
 
 /**

@@ -6,6 +6,9 @@ import type { HeaderMatch, HeaderOps, QueryParamMatch, Route, RouteAction, Route
 import type { HeaderOperations, Headers, HTTPMatchRequest, HTTPRoute, VirtualServiceResource } from '../model/index.js';
 import type { Located } from '../model/resource.js';
 import type { ClusterBuilder } from './clusters.js';
+
+/** What route building needs of the ClusterBuilder: naming (and recording) a destination's cluster. */
+export type ClusterReferences = Pick<ClusterBuilder, 'reference'>;
 import { CfgCode, parseDurationMs } from './context.js';
 import type { CompileContext } from './context.js';
 import { compileStringMatch, isPresenceMatch } from './string-match.js';
@@ -40,7 +43,7 @@ export function buildHttpRoutes(
   ctx: CompileContext,
   vs: Located<VirtualServiceResource>,
   scope: RouteScope,
-  clusters: ClusterBuilder,
+  clusters: ClusterReferences,
 ): Route[] {
   const out: Route[] = [];
   const meta = vs.object.metadata;
@@ -254,7 +257,7 @@ function buildAction(
   h: HTTPRoute,
   field: string,
   scope: RouteScope,
-  clusters: ClusterBuilder,
+  clusters: ClusterReferences,
 ): RouteAction {
   if (h.redirect) {
     const r = h.redirect;

@@ -4,6 +4,7 @@
 // Stages, each in its own module: servers (Gateway selection and per-port merging), virtual-services
 // (binding index), listeners → route-table → http-routes / tls-routes, clusters (with services and
 // secrets). Pure: no fs, no net, no timers; node:crypto only to check certificates.
+import { createHash } from 'node:crypto';
 import type { Diagnostic } from '../../core/diagnostics.js';
 import type { Snapshot } from '../../core/snapshot.js';
 import type { Located } from '../model/resource.js';
@@ -11,6 +12,7 @@ import { ClusterBuilder } from './clusters.js';
 import { CompileContext } from './context.js';
 import { buildListeners } from './listeners.js';
 import { SecretStore } from './secrets.js';
+import { RouteMemo } from './route-memo.js';
 import { mergeGateways } from './servers.js';
 import { ServiceRegistry } from './services.js';
 import { VirtualServiceIndex } from './virtual-services.js';
@@ -40,11 +42,27 @@ export interface CompileResult {
   readonly body: SnapshotBody;
   /** Warnings (e.g. invalid Secret: its server's handshakes are refused) and any blocking errors. */
   readonly diagnostics: Diagnostic[];
+  /** Present for an incremental compile: hand it to the next one. */
+  readonly memo?: CompileMemo;
 }
 
-/** Pure: no fs, no net, no timers. Assumes validateResources found no errors. */
-export function compileSnapshot(resources: readonly Located[], options: CompileOptions): CompileResult {
-  const ctx = new CompileContext(resources, options);
+/** What an incremental compile carries from one compile to the next (see route-memo.ts). */
+export type CompileMemo = RouteMemo;
+
+export interface IncrementalCompile {
+  /** The memo of the compile this one follows; undefined for the first. */
+  readonly previous: CompileMemo | undefined;
+  /** A digest of a resource object's content: equal content, equal digest (the caller caches it). */
+  readonly digest: (object: object) => string;
+}
+
+/**
+ * Pure: no fs, no net, no timers. Assumes validateResources found no errors. With `incremental`, parts
+ * whose inputs are unchanged since `incremental.previous` are reused; the result equals a full compile.
+ */
+export function compileSnapshot(resources: readonly Located[], options: CompileOptions, incremental?: IncrementalCompile): CompileResult {
+  const memo = incremental ? new RouteMemo(routeEnvironment(resources, options, incremental.digest), incremental.previous) : undefined;
+  const ctx = new CompileContext(resources, options, memo);
   const registry = new ServiceRegistry(ctx);
   const secrets = new SecretStore(ctx);
   const clusters = new ClusterBuilder(ctx, registry, secrets);
@@ -52,6 +70,7 @@ export function compileSnapshot(resources: readonly Located[], options: CompileO
   const ports = mergeGateways(ctx);
   const { listeners, routeTables } = buildListeners(ctx, ports, virtualServices, clusters, secrets);
   virtualServices.reportUnused(ctx, new Set(ports.filter((p) => p.kind !== 'TCP').flatMap((p) => p.servers.map((s) => s.gatewayKey))));
+  memo?.seal();
   const builtClusters = clusters.build();
   const sortedTables: Record<string, (typeof routeTables)[string]> = {};
   for (const k of Object.keys(routeTables).sort()) sortedTables[k] = routeTables[k] as (typeof routeTables)[string];
@@ -66,5 +85,19 @@ export function compileSnapshot(resources: readonly Located[], options: CompileO
       diagnostics: ctx.diagnostics,
     },
     diagnostics: ctx.diagnostics,
+    ...(memo ? { memo } : {}),
   };
+}
+
+/** Everything HTTP routes read besides their VirtualService: options and the service registry's inputs. */
+function routeEnvironment(resources: readonly Located[], options: CompileOptions, digest: (object: object) => string): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify([options.identity.namespace, options.domainSuffix, options.trustDomain ?? '', Object.entries(options.identity.labels).sort()]));
+  for (const r of resources) {
+    const kind = r.object.kind;
+    // In read order: only their relative order matters (the registry's age sort breaks ties by it), so
+    // files added or removed elsewhere, which shift every later resource's order, keep the routes.
+    if (kind === 'ServiceEntry' || kind === 'Service') h.update(`\n${digest(r.object)}`);
+  }
+  return h.digest('hex');
 }

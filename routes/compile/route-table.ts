@@ -13,7 +13,9 @@ import type { VirtualServiceIndex } from './virtual-services.js';
 
 interface VirtualHostDraft {
   readonly host: string;
-  routes: Route[];
+  /** Shared with the VirtualService's route list until a second one contributes (then copied). */
+  routes: readonly Route[];
+  owned: boolean;
   requireTls: boolean;
 }
 
@@ -33,16 +35,24 @@ export function buildRouteTable(
     // Envoy's require_tls only redirects requests that did not arrive over TLS; on a terminating server
     // it never fires, so it is only recorded for plaintext servers.
     const redirect = !isTls && server.server.tls?.httpsRedirect === true;
+    const scope = { port: server.port, gateway: server.gatewayKey, isTls };
+    const scopeKey = `${server.gatewayKey}|${server.port}|${isTls ? 's' : 'p'}`;
     for (const vs of virtualServices.forGateway(server.gatewayKey)) {
       const ns = vs.object.metadata.namespace;
       const hosts = intersectHosts(hostsFor(server, ns), virtualServices.hosts(vs));
       if (hosts.length === 0) continue;
-      let byVs = routeCache.get(server.gatewayKey);
-      if (!byVs) routeCache.set(server.gatewayKey, (byVs = new Map()));
-      let routes = byVs.get(vs);
-      if (!routes) {
-        routes = buildHttpRoutes(ctx, vs, { port: server.port, gateway: server.gatewayKey, isTls }, clusters);
-        byVs.set(vs, routes);
+      let routes: readonly Route[] | undefined;
+      if (ctx.routeMemo) {
+        // The memo also builds each VirtualService once per scope within a compile.
+        routes = ctx.routeMemo.httpRoutes(ctx, vs, scope, scopeKey, clusters);
+      } else {
+        let byVs = routeCache.get(server.gatewayKey);
+        if (!byVs) routeCache.set(server.gatewayKey, (byVs = new Map()));
+        routes = byVs.get(vs);
+        if (!routes) {
+          routes = buildHttpRoutes(ctx, vs, scope, clusters);
+          byVs.set(vs, routes as Route[]);
+        }
       }
       // Istio omits VirtualServices that yield no route here, so they create no virtual host either.
       if (routes.length === 0) continue;
@@ -50,10 +60,14 @@ export function buildRouteTable(
       for (const host of hosts) {
         const draft = drafts.get(host);
         if (draft) {
-          for (const r of routes) draft.routes.push(r);
+          if (!draft.owned) {
+            draft.routes = draft.routes.slice();
+            draft.owned = true;
+          }
+          for (const r of routes) (draft.routes as Route[]).push(r);
           if (redirect) draft.requireTls = true;
         } else {
-          drafts.set(host, { host, routes: routes.slice(), requireTls: redirect });
+          drafts.set(host, { host, routes, owned: false, requireTls: redirect });
         }
       }
     }
@@ -61,7 +75,7 @@ export function buildRouteTable(
       for (const h of server.hosts) {
         const draft = drafts.get(h.host);
         if (draft) draft.requireTls = true;
-        else drafts.set(h.host, { host: h.host, routes: [], requireTls: true });
+        else drafts.set(h.host, { host: h.host, routes: [], owned: true, requireTls: true });
       }
     }
   }
@@ -70,16 +84,35 @@ export function buildRouteTable(
     virtualHosts.push({ name: `blackhole:${port}`, domains: ['*'], requireTls: false, routes: [] });
   } else {
     const hosts = [...drafts.keys()].sort();
+    const memo = ctx.routeMemo;
     for (const host of hosts) {
       const d = drafts.get(host) as VirtualHostDraft;
-      virtualHosts.push({ name: `${host}:${port}`, domains: [host], requireTls: d.requireTls, routes: sortCatchAllLast(d.routes) });
+      const vhName = `${host}:${port}`;
+      const routes = sortCatchAllLast(d.routes);
+      virtualHosts.push(
+        memo?.reusableVirtualHost(name, vhName, host, d.requireTls, routes) ?? { name: vhName, domains: [host], requireTls: d.requireTls, routes },
+      );
     }
   }
-  return indexVirtualHosts(name, virtualHosts);
+  const table = indexVirtualHosts(name, virtualHosts);
+  ctx.routeMemo?.recordTable(table);
+  return table;
 }
 
 /** Istio's SortVHostRoutes: catch-all routes move to the end, relative order otherwise kept. */
-export function sortCatchAllLast(routes: readonly Route[]): Route[] {
+export function sortCatchAllLast(routes: readonly Route[]): readonly Route[] {
+  // Usually already in order (a VirtualService's catch-all ends its own list): the list as it is (route
+  // lists are never mutated once built; a draft copies before appending).
+  let seenCatchAll = false;
+  let ordered = true;
+  for (const r of routes) {
+    if (isCatchAllRoute(r)) seenCatchAll = true;
+    else if (seenCatchAll) {
+      ordered = false;
+      break;
+    }
+  }
+  if (ordered) return routes;
   const head: Route[] = [];
   const tail: Route[] = [];
   for (const r of routes) (isCatchAllRoute(r) ? tail : head).push(r);

@@ -2,7 +2,7 @@
 // Istio's merge order, with their hosts resolved once.
 import type { VirtualServiceResource } from '../model/index.js';
 import type { Located } from '../model/resource.js';
-import { CfgCode, compareByAge, exportedTo } from './context.js';
+import { CfgCode, exportedTo, sortByAge } from './context.js';
 import type { CompileContext } from './context.js';
 import { resolveShortname } from './hosts.js';
 import { resolveGatewayName } from './http-routes.js';
@@ -15,7 +15,7 @@ export class VirtualServiceIndex {
 
   constructor(ctx: CompileContext) {
     const viewer = ctx.options.identity.namespace;
-    const sorted = [...ctx.index.virtualServices].sort(compareByAge);
+    const sorted = sortByAge(ctx.index.virtualServices);
     for (const vs of sorted) {
       const ns = vs.object.metadata.namespace;
       const spec = vs.object.spec ?? {};

@@ -5,11 +5,29 @@ import type { Located } from '../model/resource.js';
 import { validateDestinationRule } from './destination-rule.js';
 import { validateGateway } from './gateway.js';
 import { validateKubeObject } from './kube.js';
-import { checkDuplicates, checkGatewayReferences, checkSubsetReferences } from './references.js';
+import { NONE, checkDuplicates, checkGatewayReferences, checkSubsetReferences } from './references.js';
+import type { CrossMemo } from './references.js';
 import { ResourceContext } from './schema.js';
 import { validateSecurityPolicy } from './security.js';
 import { validateServiceEntry } from './service-entry.js';
 import { validateVirtualService } from './virtual-service.js';
+
+/**
+ * Per-resource results kept across validations, by object identity: a kind's validator reads only its own
+ * resource, so an object seen before gives the same diagnostics. Sources hand unchanged resources over as
+ * the same objects and never mutate them. Cross-resource rules always run; their per-VirtualService results are reused only while what they read
+ * from other resources (the Gateways, the DestinationRules' subsets) is unchanged.
+ */
+export interface ValidationMemo {
+  readonly own: WeakMap<object, { readonly file: string; readonly doc: number; readonly diagnostics: readonly Diagnostic[] }>;
+  /** Cross-resource rules per VirtualService, keyed also by what else they read (see references.ts). */
+  readonly gatewayReferences: CrossMemo;
+  readonly subsetReferences: CrossMemo;
+}
+
+export function createValidationMemo(): ValidationMemo {
+  return { own: new WeakMap(), gatewayReferences: new WeakMap(), subsetReferences: new WeakMap() };
+}
 
 type KindValidator = (r: Located, ctx: ResourceContext) => void;
 
@@ -32,13 +50,27 @@ const VALIDATORS: Readonly<Record<string, KindValidator>> = {
  * kind/namespace/name. Warnings: unknown fields, references to missing gateways/subsets/hosts, features
  * parsed but not acted on yet. Each diagnostic names the resource, the field path and its position.
  */
-export function validateResources(resources: readonly Located[]): Diagnostic[] {
+export function validateResources(resources: readonly Located[], memo?: ValidationMemo): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   for (const r of resources) {
-    VALIDATORS[r.object.kind]?.(r, new ResourceContext(r, diagnostics));
+    const validate = VALIDATORS[r.object.kind];
+    if (!validate) continue;
+    if (!memo) {
+      validate(r, new ResourceContext(r, diagnostics));
+      continue;
+    }
+    let entry = memo.own.get(r.object);
+    // The same object read from elsewhere (another file or document) reports other positions.
+    if (!entry || entry.file !== r.origin.file || entry.doc !== r.origin.doc) {
+      const own: Diagnostic[] = [];
+      validate(r, new ResourceContext(r, own));
+      entry = { file: r.origin.file, doc: r.origin.doc, diagnostics: own.length === 0 ? NONE : own };
+      memo.own.set(r.object, entry);
+    }
+    for (const d of entry.diagnostics) diagnostics.push(d);
   }
   checkDuplicates(resources, diagnostics);
-  checkGatewayReferences(resources, diagnostics);
-  checkSubsetReferences(resources, diagnostics);
+  checkGatewayReferences(resources, diagnostics, memo?.gatewayReferences);
+  checkSubsetReferences(resources, diagnostics, memo?.subsetReferences);
   return diagnostics;
 }

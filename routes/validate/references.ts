@@ -56,36 +56,63 @@ export function checkDuplicates(resources: readonly Located[], out: Diagnostic[]
   }
 }
 
-export function checkGatewayReferences(resources: readonly Located[], out: Diagnostic[]): void {
+export function checkGatewayReferences(resources: readonly Located[], out: Diagnostic[], memo?: CrossMemo): void {
   const gateways = new Set<string>();
   for (const r of resources) {
     if (r.object.kind === 'Gateway') gateways.add(`${r.object.metadata.namespace}/${r.object.metadata.name}`);
   }
+  // What every VirtualService's result depends on besides itself: the set of Gateways.
+  const key = memo ? [...gateways].sort().join('\n') : '';
   for (const r of resources) {
     if (r.object.kind !== 'VirtualService' || !isRecord(r.object['spec'])) continue;
-    const spec = r.object['spec'];
-    const ctx = new ResourceContext(r, out);
-    const check = (ref: unknown, path: Path): void => {
-      if (typeof ref !== 'string' || ref === MESH || ref === '') return;
-      const name = resolveGatewayName(ref, ctx.namespace);
-      if (!gateways.has(name)) {
-        ctx.warn(CfgCode.GATEWAY_NOT_FOUND, `gateway ${JSON.stringify(ref)} (${name}) does not exist; routes bound only to it are not served`, path);
-      }
-    };
-    array(spec['gateways']).forEach((g, i) => check(g, ['spec', 'gateways', i]));
-    for (const section of ['http', 'tls'] as const) {
-      array(spec[section]).forEach((route, i) => {
-        if (!isRecord(route)) return;
-        array(route['match']).forEach((m, j) => {
-          if (!isRecord(m)) return;
-          array(m['gateways']).forEach((g, k) => check(g, ['spec', section, i, 'match', j, 'gateways', k]));
-        });
-      });
-    }
+    reuseOrRun(memo, r, key, out, (into) => gatewayReferencesOf(r, gateways, into));
   }
 }
 
-export function checkSubsetReferences(resources: readonly Located[], out: Diagnostic[]): void {
+function gatewayReferencesOf(r: Located, gateways: ReadonlySet<string>, out: Diagnostic[]): void {
+  const spec = r.object['spec'] as Record<string, unknown>;
+  const ctx = new ResourceContext(r, out);
+  const check = (ref: unknown, path: Path): void => {
+    if (typeof ref !== 'string' || ref === MESH || ref === '') return;
+    const name = resolveGatewayName(ref, ctx.namespace);
+    if (!gateways.has(name)) {
+      ctx.warn(CfgCode.GATEWAY_NOT_FOUND, `gateway ${JSON.stringify(ref)} (${name}) does not exist; routes bound only to it are not served`, path);
+    }
+  };
+  array(spec['gateways']).forEach((g, i) => check(g, ['spec', 'gateways', i]));
+  for (const section of ['http', 'tls'] as const) {
+    array(spec[section]).forEach((route, i) => {
+      if (!isRecord(route)) return;
+      array(route['match']).forEach((m, j) => {
+        if (!isRecord(m)) return;
+        array(m['gateways']).forEach((g, k) => check(g, ['spec', section, i, 'match', j, 'gateways', k]));
+      });
+    });
+  }
+}
+
+/**
+ * Results of a cross-resource rule per VirtualService, kept across validations: valid while the object is
+ * the same one, at the same place, and `key` (what else the rule read) is unchanged.
+ */
+export type CrossMemo = WeakMap<object, { readonly key: string; readonly file: string; readonly doc: number; readonly diagnostics: readonly Diagnostic[] }>;
+
+/** Most resources have nothing to report: one shared empty list instead of one per resource. */
+export const NONE: readonly Diagnostic[] = Object.freeze([]);
+
+function reuseOrRun(memo: CrossMemo | undefined, r: Located, key: string, out: Diagnostic[], run: (into: Diagnostic[]) => void): void {
+  if (!memo) return run(out);
+  let entry = memo.get(r.object);
+  if (!entry || entry.key !== key || entry.file !== r.origin.file || entry.doc !== r.origin.doc) {
+    const own: Diagnostic[] = [];
+    run(own);
+    entry = { key, file: r.origin.file, doc: r.origin.doc, diagnostics: own.length === 0 ? NONE : own };
+    memo.set(r.object, entry);
+  }
+  for (const d of entry.diagnostics) out.push(d);
+}
+
+export function checkSubsetReferences(resources: readonly Located[], out: Diagnostic[], memo?: CrossMemo): void {
   // host → subset names, merged over every DestinationRule for that host.
   const subsetsByHost = new Map<string, Set<string>>();
   const wildcardHosts: string[] = [];
@@ -112,32 +139,39 @@ export function checkSubsetReferences(resources: readonly Located[], out: Diagno
     return undefined;
   };
 
+  // What every VirtualService's result depends on besides itself: the subsets defined per host.
+  let key = '';
+  if (memo) for (const [host, names] of subsetsByHost) key += `${host}\0${[...names].join('\0')}\n`;
   for (const r of resources) {
     if (r.object.kind !== 'VirtualService' || !isRecord(r.object['spec'])) continue;
-    const spec = r.object['spec'];
-    const ctx = new ResourceContext(r, out);
-    const check = (dest: unknown, path: Path): void => {
-      if (!isRecord(dest) || typeof dest['host'] !== 'string' || typeof dest['subset'] !== 'string') return;
-      const host = resolveHost(dest['host'], ctx.namespace);
-      if (subsetsFor(host)?.has(dest['subset'])) return;
-      ctx.warn(
-        CfgCode.SUBSET_NOT_FOUND,
-        `subset ${JSON.stringify(dest['subset'])} of ${host} is not defined by any DestinationRule; requests routed to it fail`,
-        [...path, 'subset'],
-      );
-    };
-    for (const section of ['http', 'tls', 'tcp'] as const) {
-      array(spec[section]).forEach((route, i) => {
-        if (!isRecord(route)) return;
-        array(route['route']).forEach((d, j) => {
-          if (isRecord(d)) check(d['destination'], ['spec', section, i, 'route', j, 'destination']);
-        });
-        if (section !== 'http') return;
-        check(route['mirror'], ['spec', section, i, 'mirror']);
-        array(route['mirrors']).forEach((m, j) => {
-          if (isRecord(m)) check(m['destination'], ['spec', section, i, 'mirrors', j, 'destination']);
-        });
+    reuseOrRun(memo, r, key, out, (into) => subsetReferencesOf(r, subsetsFor, into));
+  }
+}
+
+function subsetReferencesOf(r: Located, subsetsFor: (host: string) => Set<string> | undefined, out: Diagnostic[]): void {
+  const spec = r.object['spec'] as Record<string, unknown>;
+  const ctx = new ResourceContext(r, out);
+  const check = (dest: unknown, path: Path): void => {
+    if (!isRecord(dest) || typeof dest['host'] !== 'string' || typeof dest['subset'] !== 'string') return;
+    const host = resolveHost(dest['host'], ctx.namespace);
+    if (subsetsFor(host)?.has(dest['subset'])) return;
+    ctx.warn(
+      CfgCode.SUBSET_NOT_FOUND,
+      `subset ${JSON.stringify(dest['subset'])} of ${host} is not defined by any DestinationRule; requests routed to it fail`,
+      [...path, 'subset'],
+    );
+  };
+  for (const section of ['http', 'tls', 'tcp'] as const) {
+    array(spec[section]).forEach((route, i) => {
+      if (!isRecord(route)) return;
+      array(route['route']).forEach((d, j) => {
+        if (isRecord(d)) check(d['destination'], ['spec', section, i, 'route', j, 'destination']);
       });
-    }
+      if (section !== 'http') return;
+      check(route['mirror'], ['spec', section, i, 'mirror']);
+      array(route['mirrors']).forEach((m, j) => {
+        if (isRecord(m)) check(m['destination'], ['spec', section, i, 'mirrors', j, 'destination']);
+      });
+    });
   }
 }

@@ -1,0 +1,145 @@
+// Incremental compile: a VirtualService's HTTP routes for one (Gateway, port, TLS) scope, reused from the
+// previous compile when the VirtualService object is the same one (sources keep unchanged resources'
+// identity) and nothing else those routes read has changed.
+//
+// What buildHttpRoutes reads besides the VirtualService and its scope: the compile options (identity
+// labels and namespace, domain suffix) and, through ClusterBuilder.reference, the service registry
+// (ServiceEntries and Services, in age/read order: a service's single port picks the cluster name). Those
+// make the memo's key (`envKey`); any change there drops the whole memo and routes are built afresh.
+// DestinationRules, Gateways, Secrets and endpoints are read only after routes exist (clusters, servers,
+// secure contexts), so editing them keeps every route.
+//
+// A reused entry replays what building it did: the cluster references, in the same order (so the set of
+// clusters and the referrer of each are what a full compile would record), and the diagnostics it
+// reported. The Route objects themselves are the previous snapshot's, already frozen: deep-freeze skips them.
+import type { Diagnostic } from '../../core/diagnostics.js';
+import type { Route, RouteTable, VirtualHost } from '../../core/snapshot.js';
+import type { VirtualServiceResource } from '../model/index.js';
+import type { Located } from '../model/resource.js';
+import type { DestinationRef } from './clusters.js';
+import type { CompileContext } from './context.js';
+import { buildHttpRoutes } from './http-routes.js';
+import type { ClusterReferences, RouteScope } from './http-routes.js';
+
+interface RecordedReference {
+  /** Everything the reference's outcome depends on within one compile (see `#referenced`). */
+  readonly key: string;
+  readonly dest: DestinationRef;
+  readonly namespace: string;
+  readonly listenerPort: number;
+  readonly field: string;
+}
+
+interface Entry {
+  /** Which (Gateway, port, TLS) these routes were built for; a VirtualService has one per scope. */
+  readonly scope: string;
+  readonly routes: Route[];
+  readonly references: readonly RecordedReference[];
+  readonly diagnostics: readonly Diagnostic[];
+  /** The same VirtualService's entry for another scope (rare: bound to several Gateways or ports). */
+  readonly next: Entry | undefined;
+}
+
+/** Most entries report nothing: one shared empty list instead of one per VirtualService. */
+const NONE: readonly Diagnostic[] = Object.freeze([]);
+
+function find(entry: Entry | undefined, scope: string): Entry | undefined {
+  for (let e = entry; e; e = e.next) if (e.scope === scope) return e;
+  return undefined;
+}
+
+/** Counters of one compile (tests and benchmarks). */
+export interface RouteMemoStats {
+  built: number;
+  reused: number;
+  virtualHostsReused: number;
+}
+
+export class RouteMemo {
+  /** Entries of this compile only, so VirtualServices that went away are not kept alive. */
+  readonly #entries = new Map<object, Entry>();
+  #previous: RouteMemo | undefined;
+  /** Route tables of this compile, by name; the next one reuses their unchanged virtual hosts. */
+  readonly #tables = new Map<string, RouteTable>();
+  #previousTables: ReadonlyMap<string, RouteTable> | undefined;
+  readonly stats: RouteMemoStats = { built: 0, reused: 0, virtualHostsReused: 0 };
+  /**
+   * References made in this compile. ClusterBuilder.reference gives the same answer and changes nothing
+   * when called again with the same namespace, host, port, subset and listener port (the first referrer
+   * is the one kept), so a replay of one already made is skipped: 50,000 routes name ~1,000 clusters.
+   */
+  readonly #referenced = new Set<string>();
+
+  constructor(
+    readonly envKey: string,
+    previous: RouteMemo | undefined,
+  ) {
+    this.#previous = previous?.envKey === envKey ? previous : undefined;
+    // Virtual hosts are compared route by route (by identity), so they are safe to reuse whatever changed.
+    this.#previousTables = previous ? previous.#tables : undefined;
+  }
+
+  /**
+   * The previous compile's virtual host `name` of table `table` when it is exactly what would be built now
+   * (same single domain, same requireTls, the very same Route objects in the same order); it is frozen
+   * already, so deep-freeze does not walk it again.
+   */
+  reusableVirtualHost(table: string, name: string, host: string, requireTls: boolean, routes: readonly Route[]): VirtualHost | undefined {
+    const previous = this.#previousTables?.get(table);
+    if (!previous || host.startsWith('*')) return undefined;
+    const index = previous.exactHosts[host];
+    const vh = index === undefined ? undefined : previous.virtualHosts[index];
+    if (!vh || vh.name !== name || vh.requireTls !== requireTls || vh.domains.length !== 1 || vh.domains[0] !== host) return undefined;
+    if (vh.routes.length !== routes.length) return undefined;
+    for (let i = 0; i < routes.length; i++) if (vh.routes[i] !== routes[i]) return undefined;
+    this.stats.virtualHostsReused++;
+    return vh;
+  }
+
+  recordTable(table: RouteTable): void {
+    this.#tables.set(table.name, table);
+  }
+
+  /** `scopeKey` names `scope` (built once per server by the caller, not once per VirtualService). */
+  httpRoutes(ctx: CompileContext, vs: Located<VirtualServiceResource>, scope: RouteScope, scopeKey: string, clusters: ClusterReferences): Route[] {
+    const current = this.#entries.get(vs.object);
+    // Already built or replayed in this compile (another route table for the same scope).
+    const done = find(current, scopeKey);
+    if (done) return done.routes;
+    const previous = this.#previous;
+    const reusable = previous ? find(previous.#entries.get(vs.object), scopeKey) : undefined;
+    if (reusable) {
+      for (const r of reusable.references) {
+        if (this.#referenced.has(r.key)) continue;
+        this.#referenced.add(r.key);
+        clusters.reference(r.dest, r.namespace, r.listenerPort, vs, r.field);
+      }
+      for (const d of reusable.diagnostics) ctx.diagnostics.push(d);
+      this.#entries.set(vs.object, reusable.next === current ? reusable : { ...reusable, next: current });
+      this.stats.reused++;
+      return reusable.routes;
+    }
+    const references: RecordedReference[] = [];
+    const referenced = this.#referenced;
+    const recorder = {
+      reference(dest: DestinationRef, namespace: string, listenerPort: number, referrer: Located, field: string): string {
+        const key = `${namespace}\0${dest.host}\0${dest.port?.number ?? ''}\0${dest.subset ?? ''}\0${listenerPort}`;
+        references.push({ key, dest, namespace, listenerPort, field });
+        referenced.add(key);
+        return clusters.reference(dest, namespace, listenerPort, referrer, field);
+      },
+    };
+    const before = ctx.diagnostics.length;
+    const routes = buildHttpRoutes(ctx, vs, scope, recorder);
+    const diagnostics = ctx.diagnostics.length === before ? NONE : ctx.diagnostics.slice(before);
+    this.#entries.set(vs.object, { scope: scopeKey, routes, references, diagnostics, next: current });
+    this.stats.built++;
+    return routes;
+  }
+
+  /** Called when the compile is done: the previous memo is not needed any more (no chain of memos). */
+  seal(): void {
+    this.#previous = undefined;
+    this.#previousTables = undefined;
+  }
+}
