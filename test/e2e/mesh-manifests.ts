@@ -7,7 +7,12 @@ export interface MeshEndpoint {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
-export function meshServiceEntry(name: string, namespace: string, endpoints: readonly MeshEndpoint[], resolution = 'STATIC'): string {
+export function meshServiceEntry(
+  name: string,
+  namespace: string,
+  endpoints: readonly MeshEndpoint[],
+  { resolution = 'STATIC', subjectAltNames }: { resolution?: string; subjectAltNames?: readonly string[] } = {},
+): string {
   const lines = [
     'apiVersion: networking.istio.io/v1',
     'kind: ServiceEntry',
@@ -17,6 +22,7 @@ export function meshServiceEntry(name: string, namespace: string, endpoints: rea
     '  location: MESH_INTERNAL',
     `  resolution: ${resolution}`,
     '  ports: [{number: 80, name: http, protocol: HTTP}]',
+    ...(subjectAltNames ? [`  subjectAltNames: [${subjectAltNames.map((s) => `"${s}"`).join(', ')}]`] : []),
     '  endpoints:',
   ];
   for (const e of endpoints) {

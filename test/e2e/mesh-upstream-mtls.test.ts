@@ -16,6 +16,7 @@ import { freePorts } from '../support/ports.js';
 import { startEchoUpstream, type EchoUpstream } from '../support/upstream.js';
 import { waitFor } from '../support/wait.js';
 import { gatewayYaml } from './manifests.js';
+import { meshServiceEntry } from './mesh-manifests.js';
 
 const GATEWAY_ID = 'spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account';
 
@@ -26,31 +27,6 @@ let untrusted: MeshUpstream;
 let details: MeshUpstream;
 let plainOpen: EchoUpstream;
 let plainLegacy: EchoUpstream;
-
-function serviceEntry(
-  name: string,
-  namespace: string,
-  endpointPort: number,
-  extra: { serviceAccount?: string; labels?: Record<string, string>; subjectAltNames?: string[] } = {},
-): string {
-  return [
-    'apiVersion: networking.istio.io/v1',
-    'kind: ServiceEntry',
-    `metadata: {name: ${name}, namespace: ${namespace}}`,
-    'spec:',
-    `  hosts: [${name}.${namespace}.svc.cluster.local]`,
-    '  location: MESH_INTERNAL',
-    '  resolution: STATIC',
-    '  ports: [{number: 80, name: http, protocol: HTTP}]',
-    ...(extra.subjectAltNames ? [`  subjectAltNames: [${extra.subjectAltNames.map((s) => `"${s}"`).join(', ')}]`] : []),
-    '  endpoints:',
-    `  - address: 127.0.0.1`,
-    `    ports: {http: ${endpointPort}}`,
-    ...(extra.serviceAccount ? [`    serviceAccount: ${extra.serviceAccount}`] : []),
-    ...(extra.labels ? [`    labels: {${Object.entries(extra.labels).map(([k, v]) => `${k}: ${v}`).join(', ')}}`] : []),
-    '',
-  ].join('\n');
-}
 
 function istioMutual(name: string, host: string): string {
   return `apiVersion: networking.istio.io/v1
@@ -96,13 +72,13 @@ before(async () => {
   const dir = makeConfigDir({
     'gateway.yaml': gatewayYaml('mesh-test', [{ port, protocol: 'HTTP' }]),
     'services.yaml': [
-      serviceEntry('reviews', 'shop', reviews.port, { serviceAccount: 'reviews' }),
+      meshServiceEntry('reviews', 'shop', [{ port: reviews.port, serviceAccount: 'reviews' }]),
       // The same upstream, but the ServiceEntry says the workload is `ratings`: the identity check refuses it.
-      serviceEntry('impostor', 'shop', reviews.port, { serviceAccount: 'ratings' }),
-      serviceEntry('stranger', 'shop', untrusted.port, { serviceAccount: 'reviews' }),
-      serviceEntry('details', 'secure', details.port, { subjectAltNames: ['spiffe://cluster.local/ns/secure/sa/details'] }),
-      serviceEntry('legacy', 'secure', plainLegacy.port, { labels: { app: 'legacy' } }),
-      serviceEntry('web', 'open', plainOpen.port),
+      meshServiceEntry('impostor', 'shop', [{ port: reviews.port, serviceAccount: 'ratings' }]),
+      meshServiceEntry('stranger', 'shop', [{ port: untrusted.port, serviceAccount: 'reviews' }]),
+      meshServiceEntry('details', 'secure', [{ port: details.port }], { subjectAltNames: ['spiffe://cluster.local/ns/secure/sa/details'] }),
+      meshServiceEntry('legacy', 'secure', [{ port: plainLegacy.port, labels: { app: 'legacy' } }]),
+      meshServiceEntry('web', 'open', [{ port: plainOpen.port }]),
     ].join('---\n'),
     'rules.yaml': [
       istioMutual('reviews', 'reviews.shop.svc.cluster.local'),
