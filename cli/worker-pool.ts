@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import cluster, { type Worker } from 'node:cluster';
 import type { Snapshot } from '../core/snapshot.js';
 import { encodeSnapshot } from '../core/snapshot-codec.js';
+import { DEFAULT_EDGE_POLICY } from '../gateway/edge-policy.js';
 import type { ServeOptions } from './args.js';
 import type { Log } from './log.js';
 import { WORKER_OPTIONS_ENV, WORKER_TICKET_SEED_ENV, encodeWorkerOptions, isFromWorker, type FromWorker, type MetricsJson, type ToWorker, type WorkerStatus } from './workers-protocol.js';
@@ -68,11 +69,30 @@ function chooseSchedulingPolicy(): void {
   if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
 }
 
+/**
+ * The options one worker runs with. Connection limits are the gateway's (what an operator sets for the
+ * pod), so each worker holds its share: N workers together refuse new connections at about the same
+ * total a single process would. The kernel does not split connections evenly, so one worker may refuse
+ * while another still has room; the total never exceeds the flag by more than N - 1.
+ */
+export function workerShare(options: ServeOptions): ServeOptions {
+  const n = Math.max(1, options.workers);
+  const edge = { ...DEFAULT_EDGE_POLICY, ...options.edge };
+  return {
+    ...options,
+    edge: {
+      ...options.edge,
+      maxConnections: Math.ceil(edge.maxConnections / n),
+      maxConnectionsPerListener: Math.ceil(edge.maxConnectionsPerListener / n),
+    },
+  };
+}
+
 export function startWorkerPool(options: ServeOptions, log: Log): WorkerPool {
   chooseSchedulingPolicy();
   // Structured clone for the channel: the snapshot travels as one string, copied once, not re-escaped.
   cluster.setupPrimary({ serialization: 'advanced' });
-  const env = { [WORKER_OPTIONS_ENV]: encodeWorkerOptions(options), [WORKER_TICKET_SEED_ENV]: randomBytes(32).toString('base64') };
+  const env = { [WORKER_OPTIONS_ENV]: encodeWorkerOptions(workerShare(options)), [WORKER_TICKET_SEED_ENV]: randomBytes(32).toString('base64') };
   const slots = new Map<number, Slot>();
   let live: Live | undefined;
   let nextGeneration = 1;
