@@ -1,4 +1,4 @@
-// The Snapshot on the wire, for workers (cli/primary.ts → cli/worker.ts over the cluster IPC channel).
+// The Snapshot on the wire, for workers (cli/worker-pool.ts → cli/worker.ts over the cluster IPC channel).
 // JSON alone is not faithful for the two non-JSON things the contract allows: precompiled RegExps (they
 // would arrive as `{}`) and null-prototype dictionaries (RouteTable.exactHosts and the wildcard buckets:
 // parsed back with Object.prototype, a lookup of the host `constructor` would find a function). Both are
