@@ -223,10 +223,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     applyHeaderOpsToList(headers, this.route?.responseHeaders);
     applyHeaderOpsToList(headers, this.destination?.responseHeaders);
     addHstsToList(headers, this.hsts);
-    if (this.ctx.plane.draining && this.req.httpVersionMajor === 1) {
-      (this.res as ServerResponse).shouldKeepAlive = false;
-      headers.push('connection', 'close');
-    }
+    if (this.closesForDrain()) headers.push('connection', 'close');
     const res = this.res;
     if (this.finished || res.destroyed) return false;
     try {
@@ -386,10 +383,14 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
   }
 
   private applyDrain(headers: Record<string, unknown>): void {
-    if (this.ctx.plane.draining && this.req.httpVersionMajor === 1) {
-      (this.res as ServerResponse).shouldKeepAlive = false;
-      headers.connection = 'close';
-    }
+    if (this.closesForDrain()) headers.connection = 'close';
+  }
+
+  /** While draining, an HTTP/1 connection closes after this response. */
+  private closesForDrain(): boolean {
+    if (!this.ctx.plane.draining || this.req.httpVersionMajor !== 1) return false;
+    (this.res as ServerResponse).shouldKeepAlive = false;
+    return true;
   }
 
   /**
