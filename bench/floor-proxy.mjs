@@ -2,6 +2,7 @@
 // request to one undici Pool (keep-alive), copying headers minus hop-by-hop, with no routing, metrics,
 // access log or policy. Gatehouse's goal is to cost no more CPU per request than this.
 //   node bench/floor-proxy.mjs --upstream http://127.0.0.1:PORT [--https-cert F --https-key F]
+//                              [--client-cert F --client-key F --upstream-ca F]   (upstream https://: mTLS to it)
 // Listens on 127.0.0.1 ephemeral ports and prints one JSON line {"http":PORT,"https":PORT|null}.
 import http from 'node:http';
 import https from 'node:https';
@@ -49,7 +50,11 @@ function main() {
   };
   const upstream = opt('--upstream');
   if (!upstream) throw new Error('--upstream URL is required');
-  const pool = new Pool(upstream, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000 });
+  const clientCert = opt('--client-cert');
+  const connect = clientCert
+    ? { cert: readFileSync(clientCert), key: readFileSync(opt('--client-key')), ca: readFileSync(opt('--upstream-ca')), servername: 'localhost' }
+    : undefined;
+  const pool = new Pool(upstream, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000, ...(connect ? { connect } : {}) });
   const handler = (req, res) => {
     const headers = {};
     const incoming = req.headers;

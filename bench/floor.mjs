@@ -9,6 +9,8 @@
 //                                      saturation; report p50/p99 and "p99 added" over the direct upstream)
 //                        [--handshakes]   (HTTPS rows only: `openssl s_time -new`, full TLS handshakes per
 //                                      second, one at a time; CPU µs/req is then the proxy's CPU per handshake)
+//                        [--upstream-mtls]  (every proxy forwards to the upstream over TLS with a client certificate,
+//                                      the upstream requiring it: the cost of mTLS into the mesh)
 //                        [--cert ec|rsa]  (the listener certificate: ECDSA P-256, the default, or RSA 2048)
 //                        [--resume]       (with --handshakes: `s_time -reuse -www /`: resumed sessions, each
 //                                      with one GET /, since TLS 1.3 tickets only reach a client that reads)
@@ -24,7 +26,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { pinningPlan, start, stop, stopAll, killAllSync, freePort, cpuMicros, rssKiB, sleep, coreTimes, acquireMachineLock } from './lib/procs.mjs';
-import { makeCertificate, writeIstioConfig, nginxConf } from './lib/config.mjs';
+import { makeCertificate, makeClientCertificate, writeIstioConfig, nginxConf } from './lib/config.mjs';
 import { detectLoadGenerator, runLoad, INSTALL_HINT } from './lib/loadgen.mjs';
 import { which, readFirstLine } from './lib/procs.mjs';
 
@@ -33,7 +35,7 @@ const root = join(here, '..');
 
 function parseArgs(argv) {
   const o = { targets: ['floor', 'gatehouse-raw', 'gatehouse-fastify', 'nginx'], protos: ['http', 'https'], body: '1k', duration: 10,
-    warmup: 3, repeat: 3, connections: 64, accessLog: undefined, gatewayArgs: [], profile: undefined, keep: false, baselineRoot: undefined, rate: undefined, handshakes: false, resume: false, cert: 'ec' };
+    warmup: 3, repeat: 3, connections: 64, accessLog: undefined, gatewayArgs: [], profile: undefined, keep: false, baselineRoot: undefined, rate: undefined, handshakes: false, resume: false, cert: 'ec', upstreamMtls: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -54,6 +56,7 @@ function parseArgs(argv) {
       case '--rate': o.rate = Number(val()); break;
       case '--handshakes': o.handshakes = true; o.protos = ['https']; break;
       case '--resume': o.resume = true; break;
+      case '--upstream-mtls': o.upstreamMtls = true; break;
       case '--cert': o.cert = val(); if (!['ec', 'rsa'].includes(o.cert)) throw new Error('--cert must be ec or rsa'); break;
       default: console.error(`floor: unknown option ${a} (see the header of bench/floor.mjs)`); process.exit(2);
     }
@@ -146,14 +149,20 @@ async function main() {
   console.log(`${gen.kind}, ${o.connections} connections, ${o.warmup} s warm-up + ${o.duration} s, ${o.repeat} interleaved rounds, body ${o.body}`);
   try {
     const { cert, key } = makeCertificate(tmp, o.cert);
-    const upstream = start('upstream', process.execPath, [join(here, 'lib', 'upstream.mjs'), '--cert', cert, '--key', key],
+    const client = o.upstreamMtls ? makeClientCertificate(tmp) : undefined;
+    const upstream = start('upstream', process.execPath, [join(here, 'lib', 'upstream.mjs'), '--cert', cert, '--key', key, ...(client ? ['--client-ca', client.cert] : [])],
       { cpu: pin.upstream, taskset: pin.taskset, logFile: join(tmp, 'upstream.log'), pipeStdout: true });
     const up = JSON.parse(await readFirstLine(upstream, 10_000));
+    // With --upstream-mtls every proxy forwards to the upstream's HTTPS port with the client certificate.
+    const upstreamMtls = client ? { cert: client.cert, key: client.key, ca: cert } : undefined;
+    const upstreamPort = upstreamMtls ? up.https : up.http;
+    if (upstreamMtls) console.log('upstream: mTLS (TLS origination with a client certificate) on every proxy');
     const bases = { upstream: { http: `http://127.0.0.1:${up.http}`, https: `https://localhost:${up.https}` } };
     const procs = {};
     for (const target of o.targets) {
       if (target === 'floor') {
-        const p = start('floor', process.execPath, [join(here, 'floor-proxy.mjs'), '--upstream', bases.upstream.http, '--https-cert', cert, '--https-key', key],
+        const p = start('floor', process.execPath, [join(here, 'floor-proxy.mjs'), '--upstream', upstreamMtls ? `https://localhost:${up.https}` : bases.upstream.http,
+          '--https-cert', cert, '--https-key', key, ...(upstreamMtls ? ['--client-cert', upstreamMtls.cert, '--client-key', upstreamMtls.key, '--upstream-ca', upstreamMtls.ca] : [])],
           { cpu: pin.proxy, taskset: pin.taskset, logFile: join(tmp, 'floor.log'), pipeStdout: true, cwd: root });
         const ports = JSON.parse(await readFirstLine(p, 10_000));
         bases.floor = { http: `http://127.0.0.1:${ports.http}`, https: `https://localhost:${ports.https}` };
@@ -167,7 +176,7 @@ async function main() {
         const dir = join(tmp, target);
         mkdirSync(join(dir, 'config'), { recursive: true });
         const [httpPort, httpsPort, statusPort, statsPort, adminPort] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
-        writeIstioConfig(join(dir, 'config'), { httpPort, httpsPort, upstreamPort: up.http, cert, key });
+        writeIstioConfig(join(dir, 'config'), { httpPort, httpsPort, upstreamPort, cert, key, upstreamMtls });
         const prof = o.profile === target ? ['--cpu-prof', '--cpu-prof-dir', join(here, 'results'), '--cpu-prof-name', `${target.replace(/[@+]/g, '-')}-${Date.now()}.cpuprofile`] : [];
         if (prof.length) mkdirSync(join(here, 'results'), { recursive: true });
         const args = [...prof, join(gwRoot, 'dist', 'cli', 'main.js'), 'serve', '--config', join(dir, 'config'), '--status-port', String(statusPort),
@@ -187,7 +196,7 @@ async function main() {
         if (!nginx) continue;
         const [httpPort, httpsPort] = await Promise.all([freePort(), freePort()]);
         const conf = join(tmp, 'nginx.conf');
-        writeFileSync(conf, nginxConf({ dir: tmp, httpPort, httpsPort, upstreamPort: up.http, cert, key }));
+        writeFileSync(conf, nginxConf({ dir: tmp, httpPort, httpsPort, upstreamPort, cert, key, upstreamMtls }));
         const p = start('nginx', nginx, ['-c', conf, '-p', tmp, '-e', join(tmp, 'nginx-error.log')], { cpu: pin.proxy, taskset: pin.taskset, logFile: join(tmp, 'nginx.log') });
         bases.nginx = { http: `http://127.0.0.1:${httpPort}`, https: `https://localhost:${httpsPort}` };
         await until(async () => (await status(`${bases.nginx.http}/`)) === 200, 10_000, p);

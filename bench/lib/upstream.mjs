@@ -1,6 +1,7 @@
 // The benchmark upstream: a minimal node:http (and node:https, same certificate) server with keep-alive.
 // GET /1k answers 1024 bytes; any other path answers a tiny body. Run as its own process:
-//   node bench/lib/upstream.mjs [--cert FILE --key FILE]
+//   node bench/lib/upstream.mjs [--cert FILE --key FILE [--client-ca FILE]]
+// With --client-ca the HTTPS server requires a client certificate issued by that CA (the mTLS upstream).
 // It listens on 127.0.0.1 ephemeral ports and prints one JSON line {"http":PORT,"https":PORT|null}.
 import http from 'node:http';
 import https from 'node:https';
@@ -48,7 +49,9 @@ async function main() {
   const certFile = opt('--cert');
   const keyFile = opt('--key');
   if (certFile && keyFile) {
-    const httpsServer = tune(https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, handler));
+    const clientCa = opt('--client-ca');
+    const mutual = clientCa ? { requestCert: true, rejectUnauthorized: true, ca: readFileSync(clientCa) } : {};
+    const httpsServer = tune(https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), ...mutual }, handler));
     servers.push(httpsServer);
     out.https = await listen(httpsServer);
   }

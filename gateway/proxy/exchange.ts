@@ -14,7 +14,7 @@ import type { ListenerContext } from '../plane-state.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { formatAccessLog } from '../telemetry/access-log.js';
 import type { EndpointPool } from '../upstream/endpoint-pool.js';
-import { addHsts, addHstsToList, applyHeaderOps, applyHeaderOpsToList, headerListToObject, listValue, responseHeaderList } from './headers.js';
+import { addHsts, addHstsToList, applyHeaderOps, applyHeaderOpsToList, headerListToObject, listValue, responseHeaderList, type HeaderList } from './headers.js';
 import { spliceTunnel } from './tunnel.js';
 import { classifyUpstreamFailure, errorText } from './upstream-failure.js';
 
@@ -88,6 +88,14 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
   private grpcStatus = '';
   /** We ended the response (local reply or upstream completion). */
   private ended = false;
+  /** Response body bytes the upstream declared (Content-Length) and has not sent yet; -1 when undeclared. */
+  private bodyRemaining = -1;
+  /**
+   * The body's last chunk, held from onData until onComplete, which undici calls straight after it in the
+   * same parse: `end(chunk)` writes it with the response's end in one corked pass, where `write` + `end`
+   * also corks, schedules an uncork tick and writes twice.
+   */
+  private lastChunk: Buffer | undefined = undefined;
   private finished = false;
 
   constructor(ctx: ListenerContext, gen: Generation | undefined, req: DownstreamRequest, res: DownstreamResponse) {
@@ -160,7 +168,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     cluster: Cluster,
     endpoint: EndpointPool,
     path: string,
-    headers: Record<string, string | string[]>,
+    headers: HeaderList,
     hasBody: boolean,
   ): void {
     this.route = route;
@@ -217,6 +225,8 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     this.responseCode = statusCode;
     this.responseCodeDetails = 'via_upstream';
     const headers = responseHeaderList(rawHeaders);
+    const declared = listValue(headers, 'content-length');
+    if (declared !== undefined) this.bodyRemaining = Number(declared);
     const grpcStatus = listValue(headers, 'grpc-status');
     if (grpcStatus !== undefined) this.grpcStatus = grpcStatus;
     headers.push('x-envoy-upstream-service-time', String(this.upstreamServiceTimeMs), 'server', 'istio-envoy');
@@ -244,6 +254,13 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
   onData(chunk: Buffer): boolean {
     if (this.finished) return false;
     this.bytesSent += chunk.length;
+    if (this.bodyRemaining >= 0) {
+      this.bodyRemaining -= chunk.length;
+      if (this.bodyRemaining === 0 && this.lastChunk === undefined) {
+        this.lastChunk = chunk;
+        return true;
+      }
+    }
     const ok = (this.res as ServerResponse).write(chunk);
     if (!ok) this.res.once('drain', onResponseDrain);
     return ok;
@@ -277,7 +294,11 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
       }
     }
     this.ended = true;
-    res.end();
+    const last = this.lastChunk;
+    if (last !== undefined) {
+      this.lastChunk = undefined;
+      (res as ServerResponse).end(last);
+    } else res.end();
   }
 
   onError(err: Error): void {

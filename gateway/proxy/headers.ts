@@ -63,32 +63,44 @@ export interface ForwardFacts {
   readonly trustedHops?: number;
 }
 
-/** The headers sent upstream: client headers minus hop-by-hop and pseudo-headers, plus edge headers. */
-export function buildUpstreamHeaders(incoming: IncomingHttpHeaders, facts: ForwardFacts): Record<string, string | string[]> {
+/**
+ * The headers sent upstream, as a flat `[name, value, …]` list (undici takes it without the key walk an
+ * object costs): client headers minus hop-by-hop and pseudo-headers, plus the edge's own headers.
+ */
+export function buildUpstreamHeaders(incoming: IncomingHttpHeaders, facts: ForwardFacts): HeaderList {
   const named = connectionTokens(incoming.connection);
-  const out: Record<string, string | string[]> = {};
+  // Host first, as RFC 9112 asks of a client.
+  const out: HeaderList = ['host', facts.authority];
   for (const name in incoming) {
     if (name.charCodeAt(0) === 0x3a /* ':' pseudo-header */ || HOP_BY_HOP.has(name)) continue;
     // At the edge, Envoy's and Gatehouse's own control headers from outside are not trusted.
     if (EDGE_ASSERTED.has(name) || name.startsWith('x-envoy-') || name.startsWith('x-gatehouse-')) continue;
+    // Rebuilt below.
+    if (name === 'host' || name === 'x-forwarded-for' || name === 'x-forwarded-proto' || name === 'x-request-id') continue;
     if (named?.has(name)) continue;
     const value = incoming[name];
-    if (value !== undefined) out[name] = value;
+    if (typeof value === 'string') out.push(name, value);
+    else if (value !== undefined) for (const v of value) out.push(name, v);
   }
-  out.host = facts.authority;
   // As Envoy with use_remote_address: the peer is appended; the client's own entries stay for the
   // record but are believed only as far as trustedHops reaches.
   const xff = incoming['x-forwarded-for'];
   const prior = xff ? (Array.isArray(xff) ? xff.join(', ') : xff) : undefined;
-  out['x-forwarded-for'] = prior ? `${prior}, ${facts.clientIp}` : facts.clientIp;
-  out['x-forwarded-proto'] = facts.scheme;
   const hops = facts.trustedHops ?? 0;
-  out['x-envoy-external-address'] = hops > 0 && prior ? trustedClientAddress(prior, hops) ?? facts.clientIp : facts.clientIp;
-  out['x-request-id'] = facts.requestId;
+  out.push(
+    'x-forwarded-for',
+    prior ? `${prior}, ${facts.clientIp}` : facts.clientIp,
+    'x-forwarded-proto',
+    facts.scheme,
+    'x-envoy-external-address',
+    hops > 0 && prior ? trustedClientAddress(prior, hops) ?? facts.clientIp : facts.clientIp,
+    'x-request-id',
+    facts.requestId,
+  );
   // TE is hop-by-hop, but `trailers` states what the client accepts end to end (gRPC requires it).
   const te = incoming.te;
-  if (typeof te === 'string' && te.toLowerCase().includes('trailers')) out.te = 'trailers';
-  if (facts.clientCert !== undefined) out['x-forwarded-client-cert'] = facts.clientCert;
+  if (typeof te === 'string' && te.toLowerCase().includes('trailers')) out.push('te', 'trailers');
+  if (facts.clientCert !== undefined) out.push('x-forwarded-client-cert', facts.clientCert);
   return out;
 }
 

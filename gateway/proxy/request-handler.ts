@@ -12,7 +12,7 @@ import { findVirtualHost, matchRoute, pickDestination, type RouteRequest } from 
 import { kConnection, type ConnectionInfo, type ListenerContext } from '../plane-state.js';
 import { armBodyDeadline } from './body-deadline.js';
 import { Exchange, type DownstreamRequest, type DownstreamResponse } from './exchange.js';
-import { applyHeaderOps, buildUpstreamHeaders } from './headers.js';
+import { applyHeaderOpsToList, buildUpstreamHeaders, listValue } from './headers.js';
 import { normalizeHost } from './host.js';
 import { redirectLocation, tlsRedirectLocation } from './redirect.js';
 import { refusedAtEdge } from './request-guard.js';
@@ -115,9 +115,9 @@ function route(ctx: ListenerContext, ex: Exchange, req: DownstreamRequest): void
     authority: action.rewrite?.authority ?? authority,
     trustedHops: ctx.plane.edge.trustedHops,
   });
-  ex.xForwardedFor = upstreamHeaders['x-forwarded-for'] as string;
-  applyHeaderOps(upstreamHeaders, matched.requestHeaders);
-  applyHeaderOps(upstreamHeaders, destination.requestHeaders);
+  ex.xForwardedFor = listValue(upstreamHeaders, 'x-forwarded-for');
+  applyHeaderOpsToList(upstreamHeaders, matched.requestHeaders);
+  applyHeaderOpsToList(upstreamHeaders, destination.requestHeaders);
 
   let upstreamPath = path === rawPath ? url : query ? `${path}?${query}` : path;
   const rewriteUri = action.rewrite?.uri;
