@@ -11,10 +11,11 @@ export interface ChunkSink {
   write(chunk: Uint8Array): unknown;
 }
 
-export function wholeLineWriter(out: ChunkSink = process.stdout, max: number = PIPE_BUF): { write(text: string): void } {
+export function wholeLineWriter(out: ChunkSink = process.stdout, max: number = PIPE_BUF): { write(chunk: Buffer | string): void } {
   return {
-    write(text: string): void {
-      const buf = Buffer.from(text, 'utf8');
+    // The access-log sink hands over Buffers (its batches); a string is a latin1 line, as the sink writes them.
+    write(chunk: Buffer | string): void {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
       let start = 0;
       while (buf.length - start > max) {
         let end = buf.lastIndexOf(NEWLINE, start + max - 1);

@@ -64,14 +64,24 @@ function dash(v: string | number | undefined): string | number {
   return v === undefined || v === '' ? '-' : v;
 }
 
+/**
+ * Text that did not come off the wire (config names, error messages) as its UTF-8 bytes in a latin1
+ * string, the form every line is written in (stdout-sink.ts); request-derived text already is.
+ */
+export function logBytes(v: string | undefined): string | undefined {
+  if (v === undefined) return v;
+  for (let i = 0; i < v.length; i++) if (v.charCodeAt(i) > 0x7f) return Buffer.from(v, 'utf8').toString('latin1');
+  return v;
+}
+
 export function formatText(e: AccessLogEntry): string {
   return (
     `[${isoTime(e.startTime)}] "${e.method} ${e.path} ${e.protocol}" ${e.responseCode} ${e.responseFlags} ` +
-    `${dash(e.responseCodeDetails)} ${dash(e.connectionTerminationDetails)} "${dash(e.upstreamTransportFailureReason)}" ` +
+    `${dash(e.responseCodeDetails)} ${dash(e.connectionTerminationDetails)} "${dash(logBytes(e.upstreamTransportFailureReason))}" ` +
     `${e.bytesReceived} ${e.bytesSent} ${Math.round(e.durationMs)} ${dash(e.upstreamServiceTimeMs)} ` +
     `"${dash(e.xForwardedFor)}" "${dash(e.userAgent)}" "${dash(e.requestId)}" "${dash(e.authority)}" "${dash(e.upstreamHost)}" ` +
-    `${dash(e.upstreamCluster)} ${dash(e.upstreamLocalAddress)} ${dash(e.downstreamLocalAddress)} ${dash(e.downstreamRemoteAddress)} ` +
-    `${dash(e.requestedServerName)} ${dash(e.routeName)}\n`
+    `${dash(logBytes(e.upstreamCluster))} ${dash(e.upstreamLocalAddress)} ${dash(e.downstreamLocalAddress)} ${dash(e.downstreamRemoteAddress)} ` +
+    `${dash(logBytes(e.requestedServerName))} ${dash(logBytes(e.routeName))}\n`
   );
 }
 
@@ -90,7 +100,7 @@ export function formatJson(e: AccessLogEntry): string {
       response_flags: e.responseFlags,
       response_code_details: orNull(e.responseCodeDetails),
       connection_termination_details: orNull(e.connectionTerminationDetails),
-      upstream_transport_failure_reason: orNull(e.upstreamTransportFailureReason),
+      upstream_transport_failure_reason: orNull(logBytes(e.upstreamTransportFailureReason)),
       bytes_received: e.bytesReceived,
       bytes_sent: e.bytesSent,
       duration: Math.round(e.durationMs),
@@ -100,12 +110,12 @@ export function formatJson(e: AccessLogEntry): string {
       request_id: orNull(e.requestId),
       authority: orNull(e.authority),
       upstream_host: orNull(e.upstreamHost),
-      upstream_cluster: orNull(e.upstreamCluster),
+      upstream_cluster: orNull(logBytes(e.upstreamCluster)),
       upstream_local_address: orNull(e.upstreamLocalAddress),
       downstream_local_address: orNull(e.downstreamLocalAddress),
       downstream_remote_address: orNull(e.downstreamRemoteAddress),
-      requested_server_name: orNull(e.requestedServerName),
-      route_name: orNull(e.routeName),
+      requested_server_name: orNull(logBytes(e.requestedServerName)),
+      route_name: orNull(logBytes(e.routeName)),
     }) + '\n'
   );
 }

@@ -2,11 +2,13 @@
 // Linux, so lines are batched and flushed on a short timer or when the batch grows large.
 // Lines are encoded straight into one preallocated buffer per batch: joining an array of strings
 // (and encoding the joined string at write time) cost more per request than formatting the line.
+// Lines are latin1 strings (one character per byte): node decodes request bytes as latin1, so writing
+// them back as latin1 logs the bytes the client sent, as Envoy does, where UTF-8 would encode each byte
+// above 0x7f twice; it is also a plain copy. The formatter (access-log.ts) gives text from elsewhere
+// (config names, error messages) as its UTF-8 bytes in that form.
 
 const FLUSH_INTERVAL_MS = 50;
 const BATCH_BYTES = 64 * 1024;
-/** UTF-8 needs at most 3 bytes per UTF-16 code unit. */
-const MAX_BYTES_PER_CHAR = 3;
 
 export interface BufferedSink {
   readonly write: (line: string) => void;
@@ -36,15 +38,15 @@ export function createStdoutSink(out: SinkOutput = process.stdout): BufferedSink
   };
 
   const write = (line: string): void => {
-    const worst = line.length * MAX_BYTES_PER_CHAR;
-    if (used + worst > BATCH_BYTES) {
+    const bytes = line.length;
+    if (used + bytes > BATCH_BYTES) {
       flush();
-      if (worst > BATCH_BYTES) {
-        out.write(line);
+      if (bytes > BATCH_BYTES) {
+        out.write(Buffer.from(line, 'latin1'));
         return;
       }
     }
-    used += batch.write(line, used, 'utf8');
+    used += batch.write(line, used, bytes, 'latin1');
     if (!timer) {
       timer = setTimeout(flush, FLUSH_INTERVAL_MS);
       timer.unref();
