@@ -65,7 +65,9 @@ export class CertificateAuthority {
   /** Where our own root is kept; undefined for `cacerts`. */
   readonly stateDir: string | undefined;
   readonly #signingKey: SigningKey;
-  readonly #issuer: IssuerIdentity;
+  readonly #cert: X509Certificate;
+  /** Read from the CA certificate when the first certificate is signed (it needs node-forge's ASN.1 reader). */
+  #issuer: IssuerIdentity | undefined;
 
   private constructor(init: {
     source: AuthoritySource;
@@ -86,12 +88,12 @@ export class CertificateAuthority {
     this.notAfter = new Date(init.cert.validTo);
     this.stateDir = init.stateDir;
     this.#signingKey = init.signingKey;
-    this.#issuer = issuerIdentity(init.cert);
+    this.#cert = init.cert;
   }
 
   /** Signs a certificate built from `profile` with the CA key; the issuer name and AKI come from the CA. */
   sign(profile: CertificateProfile): string {
-    return buildAndSign(profile, this.#signingKey, this.#issuer);
+    return buildAndSign(profile, this.#signingKey, (this.#issuer ??= issuerIdentity(this.#cert)));
   }
 
   /**

@@ -2,12 +2,22 @@
 // makes the keys, reads the CA certificate and signs (RSA or ECDSA CA keys); forge never parses a
 // certificate here, since it cannot read an EC one, so the issuer's Name and key identifier are taken from
 // the CA certificate's DER with forge's ASN.1 reader.
+// forge is loaded the first time a certificate is built, not at import: a gateway that starts with its cached
+// mesh identity and a CA from disk builds nothing, and forge's ~40 modules are 1.7 MiB of heap it would hold idle.
 import { X509Certificate, createHash, createPrivateKey, createPublicKey, generateKeyPair, sign, type KeyObject } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
-import forge from 'node-forge';
+import type forge from 'node-forge';
 import { ErrCode, GatehouseError } from '../core/errors.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
+const requireHere = createRequire(import.meta.url);
+let forgeModule: typeof forge | undefined;
+
+/** node-forge, required synchronously on first use (it is CommonJS), so the builders stay synchronous. */
+function nodeForge(): typeof forge {
+  return (forgeModule ??= requireHere('node-forge') as typeof forge);
+}
 
 export interface RsaKeyPair {
   /** PKCS#8 PEM. */
@@ -42,14 +52,15 @@ export interface IssuerIdentity {
  * else RFC 5280 method 1 (SHA-1 of the public key), which is what the CA would have used.
  */
 export function issuerIdentity(caCert: X509Certificate): IssuerIdentity {
-  const certAsn1 = forge.asn1.fromDer(forge.util.createBuffer(caCert.raw.toString('binary')));
+  const f = nodeForge();
+  const certAsn1 = f.asn1.fromDer(f.util.createBuffer(caCert.raw.toString('binary')));
   const tbs = children(certAsn1)[0];
   const fields = tbs ? children(tbs) : [];
   const first = fields[0];
-  const offset = first && first.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && first.type === 0 ? 1 : 0;
+  const offset = first && first.tagClass === f.asn1.Class.CONTEXT_SPECIFIC && first.type === 0 ? 1 : 0;
   const subject = fields[offset + 4];
   if (!subject) throw new GatehouseError(ErrCode.CA, 'CA certificate: cannot find its subject name');
-  const nameDer = forge.asn1.toDer(subject).getBytes();
+  const nameDer = f.asn1.toDer(subject).getBytes();
   const keyIdentifier = subjectKeyIdentifier(fields) ?? method1KeyIdentifier(caCert);
   return { nameDer, keyIdentifier };
 }
@@ -61,23 +72,25 @@ function children(node: forge.asn1.Asn1): forge.asn1.Asn1[] {
 const SKI_OID = '2.5.29.14';
 
 function subjectKeyIdentifier(tbsFields: forge.asn1.Asn1[]): string | undefined {
-  const extensionsTag = tbsFields.find((f) => f.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && f.type === 3);
+  const f = nodeForge();
+  const extensionsTag = tbsFields.find((field) => field.tagClass === f.asn1.Class.CONTEXT_SPECIFIC && field.type === 3);
   const list = extensionsTag ? children(extensionsTag)[0] : undefined;
   for (const ext of list ? children(list) : []) {
     const parts = children(ext);
     const oid = parts[0];
-    if (!oid || typeof oid.value !== 'string' || forge.asn1.derToOid(forge.util.createBuffer(oid.value)) !== SKI_OID) continue;
+    if (!oid || typeof oid.value !== 'string' || f.asn1.derToOid(f.util.createBuffer(oid.value)) !== SKI_OID) continue;
     const octets = parts[parts.length - 1];
     if (!octets || typeof octets.value !== 'string') return undefined;
-    const inner = forge.asn1.fromDer(forge.util.createBuffer(octets.value));
+    const inner = f.asn1.fromDer(f.util.createBuffer(octets.value));
     return typeof inner.value === 'string' ? inner.value : undefined;
   }
   return undefined;
 }
 
 function method1KeyIdentifier(cert: X509Certificate): string {
+  const f = nodeForge();
   const spki = createPublicKey(cert.publicKey).export({ type: 'spki', format: 'der' });
-  const spkiAsn1 = forge.asn1.fromDer(forge.util.createBuffer(spki.toString('binary')));
+  const spkiAsn1 = f.asn1.fromDer(f.util.createBuffer(spki.toString('binary')));
   const bitString = children(spkiAsn1)[1] as (forge.asn1.Asn1 & { bitStringContents?: string }) | undefined;
   const contents = bitString?.bitStringContents ?? (typeof bitString?.value === 'string' ? bitString.value : '');
   // The BIT STRING's first byte counts unused bits; the key identifier hashes the bits after it.
@@ -91,7 +104,7 @@ export interface CertificateProfile {
   readonly notAfter: Date;
   /** Empty for Istio-style workload certificates. */
   readonly subject: forge.pki.CertificateField[];
-  /** Without authorityKeyIdentifier: the signer adds it. subjectKeyIdentifier is computed by forge. */
+  /** Without authorityKeyIdentifier: the signer adds it. subjectKeyIdentifier is computed by f. */
   readonly extensions: object[];
 }
 
@@ -140,8 +153,9 @@ export function signingKey(pem: string | KeyObject): SigningKey {
  * algorithm in both places is the signer's; node:crypto signs the TBS DER.
  */
 export function buildAndSign(profile: CertificateProfile, signer: SigningKey, issuer?: IssuerIdentity): string {
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(profile.publicKeyPem);
+  const f = nodeForge();
+  const cert = f.pki.createCertificate();
+  cert.publicKey = f.pki.publicKeyFromPem(profile.publicKeyPem);
   cert.serialNumber = profile.serialNumber;
   cert.validity.notBefore = profile.notBefore;
   cert.validity.notAfter = profile.notAfter;
@@ -151,28 +165,29 @@ export function buildAndSign(profile: CertificateProfile, signer: SigningKey, is
   if (issuer) extensions.push({ name: 'authorityKeyIdentifier', keyIdentifier: issuer.keyIdentifier });
   cert.setExtensions(extensions);
   // Any OID forge knows, replaced below: forge refuses to lay out a TBS for an algorithm it does not know.
-  cert.signatureOid = cert.siginfo.algorithmOid = forge.pki.oids['sha256WithRSAEncryption']!;
-  const tbs = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
+  cert.signatureOid = cert.siginfo.algorithmOid = f.pki.oids['sha256WithRSAEncryption']!;
+  const tbs = (f.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
   if (!Array.isArray(tbs.value)) throw new GatehouseError(ErrCode.CA, 'node-forge produced a TBSCertificate without fields');
   // TBSCertificate: [0] version, serial, signature algorithm, issuer, ...
   tbs.value[2] = algorithmIdentifier(signer);
-  if (issuer) tbs.value[3] = forge.asn1.fromDer(forge.util.createBuffer(issuer.nameDer));
-  const tbsDer = forge.asn1.toDer(tbs).getBytes();
+  if (issuer) tbs.value[3] = f.asn1.fromDer(f.util.createBuffer(issuer.nameDer));
+  const tbsDer = f.asn1.toDer(tbs).getBytes();
   // ECDSA: node writes the DER ECDSA-Sig-Value X.509 wants; RSA: the PKCS#1 v1.5 signature.
   const signature = sign(signer.hash, Buffer.from(tbsDer, 'binary'), signer.key);
-  const { Class, Type } = forge.asn1;
-  const certificate = forge.asn1.create(Class.UNIVERSAL, Type.SEQUENCE, true, [
+  const { Class, Type } = f.asn1;
+  const certificate = f.asn1.create(Class.UNIVERSAL, Type.SEQUENCE, true, [
     tbs,
     algorithmIdentifier(signer),
-    forge.asn1.create(Class.UNIVERSAL, Type.BITSTRING, false, `\x00${signature.toString('binary')}`),
+    f.asn1.create(Class.UNIVERSAL, Type.BITSTRING, false, `\x00${signature.toString('binary')}`),
   ]);
-  const der = Buffer.from(forge.asn1.toDer(certificate).getBytes(), 'binary');
+  const der = Buffer.from(f.asn1.toDer(certificate).getBytes(), 'binary');
   return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
 }
 
 function algorithmIdentifier(signer: SigningKey): forge.asn1.Asn1 {
-  const { Class, Type } = forge.asn1;
-  const oid = forge.asn1.create(Class.UNIVERSAL, Type.OID, false, forge.asn1.oidToDer(signer.algorithmOid).getBytes());
-  const parts = signer.nullParameters ? [oid, forge.asn1.create(Class.UNIVERSAL, Type.NULL, false, '')] : [oid];
-  return forge.asn1.create(Class.UNIVERSAL, Type.SEQUENCE, true, parts);
+  const f = nodeForge();
+  const { Class, Type } = f.asn1;
+  const oid = f.asn1.create(Class.UNIVERSAL, Type.OID, false, f.asn1.oidToDer(signer.algorithmOid).getBytes());
+  const parts = signer.nullParameters ? [oid, f.asn1.create(Class.UNIVERSAL, Type.NULL, false, '')] : [oid];
+  return f.asn1.create(Class.UNIVERSAL, Type.SEQUENCE, true, parts);
 }

@@ -3,12 +3,12 @@
 // the cluster channel with a generation number; each is applied, then acknowledged. Listeners are shared
 // with the other workers through node:cluster.
 import cluster from 'node:cluster';
-import { Registry } from 'prom-client';
 import { decodeSnapshot } from '../core/snapshot-codec.js';
 import { createDataPlane } from '../gateway/index.js';
 import { createStdoutSink } from '../gateway/telemetry/stdout-sink.js';
 import { createLog } from './log.js';
 import { wholeLineWriter } from './whole-line-writer.js';
+import { WorkerMetricRegistry } from './worker-metrics.js';
 import { workloadIdentity } from './workload-identity.js';
 import { WORKER_OPTIONS_ENV, WORKER_TICKET_SEED_ENV, decodeWorkerOptions, type FromWorker, type ToWorker, type WorkerStatus } from './workers-protocol.js';
 
@@ -20,7 +20,7 @@ export async function runWorker(): Promise<number> {
   const baseLog = createLog(options.logLevel);
   const log: typeof baseLog = (level, message) => baseLog(level, `worker ${id}: ${message}`);
   // Only istio_* series here: process metrics are the primary's (docs/performance.md, workers).
-  const registry = new Registry();
+  const registry = new WorkerMetricRegistry();
   const seed = process.env[WORKER_TICKET_SEED_ENV];
   // Not inherited by anything this worker might start.
   delete process.env[WORKER_TICKET_SEED_ENV];

@@ -1,6 +1,5 @@
 // The data plane's public face. CONTRACT (owned by the data-plane helper; shape fixed):
 // cli/main.ts constructs one DataPlane, hands it each new Snapshot, and drains it on SIGTERM.
-import type { Registry } from 'prom-client';
 import type { Listener, Snapshot } from '../core/snapshot.js';
 import type { Generation } from './generation.js';
 import { BoundListener } from './listeners/bound-listener.js';
@@ -9,7 +8,7 @@ import type { PlaneState } from './plane-state.js';
 import { edgePolicy, type EdgePolicy } from './edge-policy.js';
 import { OverloadGuard } from './overload.js';
 import { createStdoutSink } from './telemetry/stdout-sink.js';
-import { RequestMetrics, DEFAULT_IDENTITY, type WorkloadIdentity } from './telemetry/metrics.js';
+import { RequestMetrics, DEFAULT_IDENTITY, type MetricRegistry, type WorkloadIdentity } from './telemetry/metrics.js';
 import { SecureContextCache } from './tls/secure-contexts.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
 
@@ -26,8 +25,8 @@ export interface DataPlaneOptions {
   readonly bindAddress: string;
   /** Gateway server port → port actually bound (`--port-map 80=8080,443=8443`). */
   readonly portMap: ReadonlyMap<number, number>;
-  /** Where istio_* request metrics are registered. */
-  readonly registry: Registry;
+  /** Where istio_* request metrics are registered: a prom-client Registry, or anything with its registerMetric/removeSingleMetric. */
+  readonly registry: MetricRegistry;
   /** 'text' (Istio's default format), 'json', or 'off'. */
   readonly accessLogFormat: 'text' | 'json' | 'off';
   /** Writes one access-log line (newline included). Default: process.stdout. */

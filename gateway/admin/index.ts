@@ -58,6 +58,23 @@ export interface MeshIdentityView {
 const EXPIRY_METRIC = 'gatehouse_certificate_expiry_timestamp_seconds';
 
 /**
+ * The admin routes declare no schemas and send strings. Without a compilersFactory, fastify requires ajv
+ * and fast-json-stringify's compiler (over a hundred modules, 1.2 MiB of heap held for the life of the
+ * process) at the first Fastify() call; these refuse any schema instead, so a route that adds one fails
+ * at start, where it is seen, rather than loading them back silently.
+ */
+const NO_SCHEMAS = {
+  compilersFactory: {
+    buildValidator: () => () => {
+      throw new Error('the admin ports compile no validation schemas');
+    },
+    buildSerializer: () => () => {
+      throw new Error('the admin ports compile no serialization schemas');
+    },
+  },
+};
+
+/**
  * One series per certificate the live snapshot serves or presents (`secret` = namespace/name; the
  * gateway's own certificate under its reserved Secret name), computed at scrape time from the snapshot: an alert on `- time() < 7 * 86400` needs
  * nothing else. A Secret that no longer appears drops out with it.
@@ -125,7 +142,7 @@ export async function startAdminPorts(options: AdminPortsOptions): Promise<Admin
   registerExpiryGauge(options);
 
   try {
-    const status = Fastify({ logger: false });
+    const status = Fastify({ logger: false, schemaController: NO_SCHEMAS });
     status.get('/healthz/ready', async (_req, reply) => {
       const r = ready();
       return reply.code(r.status).type('text/plain').send(r.body);
@@ -133,13 +150,13 @@ export async function startAdminPorts(options: AdminPortsOptions): Promise<Admin
     status.get('/healthz/live', async (_req, reply) => reply.type('text/plain').send('alive\n'));
     await listen(status, options.statusPort, options.bindAddress, servers);
 
-    const stats = Fastify({ logger: false });
+    const stats = Fastify({ logger: false, schemaController: NO_SCHEMAS });
     stats.get('/stats/prometheus', async (_req, reply) =>
       reply.type(options.registry.contentType).send(await prometheus()),
     );
     await listen(stats, options.statsPort, options.bindAddress, servers);
 
-    const admin = Fastify({ logger: false });
+    const admin = Fastify({ logger: false, schemaController: NO_SCHEMAS });
     admin.get('/', async (_req, reply) =>
       reply
         .type('text/plain')

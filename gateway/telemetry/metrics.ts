@@ -4,6 +4,12 @@
 import type { Registry } from 'prom-client';
 import type { Cluster } from '../../core/snapshot.js';
 
+/**
+ * Where the series are registered: a prom-client Registry, or a `--workers` worker's own
+ * (cli/worker-metrics.ts), which keeps prom-client out of the worker.
+ */
+export type MetricRegistry = Pick<Registry, 'registerMetric' | 'removeSingleMetric'>;
+
 /** The gateway's own workload identity, reported as the source. */
 export interface WorkloadIdentity {
   readonly workload: string;
@@ -114,7 +120,7 @@ export class RequestMetrics {
   private readonly index: Level<Level<Level<Level<Level<Series>>>>> = new Map();
   private readonly all: Series[] = [];
 
-  constructor(registry: Registry, private readonly identity: WorkloadIdentity = DEFAULT_IDENTITY) {
+  constructor(registry: MetricRegistry, private readonly identity: WorkloadIdentity = DEFAULT_IDENTITY) {
     const series = this.all;
     register(registry, {
       name: 'istio_requests_total',
@@ -249,7 +255,7 @@ interface MetricValue {
 
 /** The shape prom-client's Registry reads from a metric (`get()`), without prom-client's per-call hashing. */
 function register(
-  registry: Registry,
+  registry: MetricRegistry,
   spec: { name: string; help: string; type: 'counter' | 'histogram'; values: () => MetricValue[] },
 ): void {
   const metric = {

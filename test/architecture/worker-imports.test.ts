@@ -1,5 +1,6 @@
 // A `--workers` worker loads the data plane and nothing of the control plane: no YAML parser, no
-// certificate building, no config sources, no fastify (raw data path). Checked on the compiled modules a worker can reach through
+// certificate building, no config sources, no fastify (raw data path), no prom-client (its istio_* series
+// go to the primary as JSON from cli/worker-metrics.ts). Checked on the compiled modules a worker can reach through
 // static imports from the entry point (the dynamic imports of other commands are not taken in a worker).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -32,11 +33,11 @@ function reach(entries: readonly string[]): { modules: Set<string>; packages: Se
   return { modules, packages };
 }
 
-test('a worker reaches no control plane, YAML parser or certificate builder', () => {
+test('a worker reaches no control plane, YAML parser, certificate builder or prom-client', () => {
   const { modules, packages } = reach(['cli/main.js', 'cli/worker.js']);
   assert.ok(modules.has('gateway/index.js'), 'the walk follows the worker into the data plane');
   // fastify serves the primary's admin ports and the optional fastify data path, imported only when chosen.
-  for (const pkg of ['yaml', 'node-forge', 'fastify']) assert.ok(!packages.has(pkg), `${pkg} is not loaded by a worker`);
+  for (const pkg of ['yaml', 'node-forge', 'fastify', 'prom-client']) assert.ok(!packages.has(pkg), `${pkg} is not loaded by a worker`);
   const forbidden = [...modules].filter((m) => /^(control|certs|k8s)\/|^routes\/(parse|validate|compile)|^cli\/(serve|demo|certs|validate)\.js$/.test(m));
   assert.deepEqual(forbidden, []);
 });
