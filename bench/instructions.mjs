@@ -110,7 +110,7 @@ async function measure(o, target, tmp, cert, key, upstreamPort) {
   if (target === 'floor') {
     child = start('floor', which('valgrind'), [...valgrind, process.execPath, join(here, 'floor-proxy.mjs'), '--upstream', `http://127.0.0.1:${upstreamPort}`,
       '--https-cert', cert, '--https-key', key], { logFile: join(dir, 'proxy.log'), pipeStdout: true, cwd: root });
-    const ports = JSON.parse(await readFirstLine(child, 300_000));
+    const ports = JSON.parse(await readFirstLine(child, 900_000));
     base = o.proto === 'https' ? `https://127.0.0.1:${ports.https}` : `http://127.0.0.1:${ports.http}`;
   } else {
     const [kind, build] = target.split('@');
@@ -125,7 +125,7 @@ async function measure(o, target, tmp, cert, key, upstreamPort) {
       '--status-port', String(statusPort), '--stats-port', String(statsPort), '--admin-port', String(adminPort), '--bind', '127.0.0.1', '--workers', '1',
       '--overload-event-loop-lag', '600s', '--overload-heap-ratio', '1', ...o.gatewayArgs], { logFile: join(dir, 'proxy.log'), cwd: gwRoot });
     readyUrl = `http://127.0.0.1:${statusPort}/healthz/ready`;
-    await waitReady(readyUrl, child, 300_000);
+    await waitReady(readyUrl, child, 900_000);
     base = o.proto === 'https' ? `https://127.0.0.1:${httpsPort}` : `http://127.0.0.1:${httpPort}`;
   }
   const warmFailed = await drive(base, o.warmup, o.connections, 600_000);

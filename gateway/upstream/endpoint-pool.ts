@@ -2,7 +2,8 @@
 // SAN) are fixed when the pool is created, so a request never builds TLS options. Under auto mTLS one
 // cluster can mix endpoints with and without TLS (Endpoint.plaintext): each pool has its own fixed transport.
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import { buildConnector, Pool } from 'undici';
+import type { buildConnector as BuildConnector } from 'undici';
+import { buildConnector, Pool } from './undici-pool.js';
 import type { Cluster, Endpoint, TlsSecret, UpstreamTls } from '../../core/snapshot.js';
 
 export class EndpointPool {
@@ -32,7 +33,7 @@ export class EndpointPool {
       connect: unavailable
         ? refuseConnections(unavailable)
         : cluster.protocol === 'HTTP2' && !tls
-          ? buildConnector({ ...(connectOptions(cluster, tls, secrets) as buildConnector.BuildOptions), allowH2: true, useH2c: true } as unknown as buildConnector.BuildOptions)
+          ? buildConnector({ ...(connectOptions(cluster, tls, secrets) as BuildConnector.BuildOptions), allowH2: true, useH2c: true } as unknown as BuildConnector.BuildOptions)
           : connectOptions(cluster, tls, secrets),
       allowH2: cluster.protocol === 'HTTP2',
       // Upstream keep-alive is ours to manage, independent of what the client asked for.
@@ -49,7 +50,7 @@ export class EndpointPool {
  * The cluster's TLS material could not be loaded: fail every connection before it is opened, as Envoy
  * fails handshakes on a bad SDS secret (503 UF), rather than connect with weaker trust or no client cert.
  */
-function refuseConnections(why: string): buildConnector.connector {
+function refuseConnections(why: string): BuildConnector.connector {
   return (_options, callback) => {
     const err = Object.assign(new Error(`upstream TLS material unavailable: ${why}`), { code: 'ERR_TLS_MATERIAL_UNAVAILABLE' });
     queueMicrotask(() => callback(err, null));

@@ -29,7 +29,7 @@ const loadedPackages = (): Set<string> => {
   return out;
 };
 
-test('a gateway restarted with its CA and cached mesh identity serves without node-forge or fastify\'s schema compilers', async () => {
+test('a gateway restarted with its CA and cached mesh identity serves without node-forge, fastify\'s schema compilers or undici\'s entry point', async () => {
   const [listenerPort, statusPort, statsPort, adminPort] = (await freePorts(4)) as [number, number, number, number];
   const configDir = makeConfigDir({ 'gateway.yaml': gatewayYaml('edge', [{ port: listenerPort, protocol: 'HTTP' }]) });
   const caDir = join(mkdtempSync(join(tmpdir(), 'gatehouse-idle-')), 'ca');
@@ -53,6 +53,11 @@ test('a gateway restarted with its CA and cached mesh identity serves without no
     for (const pkg of ['node-forge', 'ajv', 'ajv-formats', '@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler']) {
       assert.ok(!loaded.has(pkg), `${pkg} is not loaded at idle`);
     }
+    // The upstream pools come from undici's Pool module; its entry point (fetch, WebSocket, cache…) is never loaded.
+    const files = Object.keys(createRequire(import.meta.url).cache);
+    const undiciFile = (rel: string): boolean => files.some((f) => f.endsWith(`${sep}node_modules${sep}undici${sep}${rel}`));
+    assert.ok(undiciFile(join('lib', 'dispatcher', 'pool.js')), 'undici\'s Pool module is loaded');
+    assert.ok(!undiciFile('index.js'), 'undici\'s entry point is not loaded');
   } finally {
     await gateway.shutdown('test over');
     await gateway.stopped;
