@@ -155,13 +155,13 @@ async function main() {
     const up = JSON.parse(await readFirstLine(upstream, 10_000));
     // With --upstream-mtls every proxy forwards to the upstream's HTTPS port with the client certificate.
     const upstreamMtls = client ? { cert: client.cert, key: client.key, ca: cert } : undefined;
-    const upstreamPort = upstreamMtls ? up.https : up.http;
+    const upstreamPort = upstreamMtls ? up.mtls : up.http;
     if (upstreamMtls) console.log('upstream: mTLS (TLS origination with a client certificate) on every proxy');
     const bases = { upstream: { http: `http://127.0.0.1:${up.http}`, https: `https://localhost:${up.https}` } };
     const procs = {};
     for (const target of o.targets) {
       if (target === 'floor') {
-        const p = start('floor', process.execPath, [join(here, 'floor-proxy.mjs'), '--upstream', upstreamMtls ? `https://localhost:${up.https}` : bases.upstream.http,
+        const p = start('floor', process.execPath, [join(here, 'floor-proxy.mjs'), '--upstream', upstreamMtls ? `https://localhost:${up.mtls}` : bases.upstream.http,
           '--https-cert', cert, '--https-key', key, ...(upstreamMtls ? ['--client-cert', upstreamMtls.cert, '--client-key', upstreamMtls.key, '--upstream-ca', upstreamMtls.ca] : [])],
           { cpu: pin.proxy, taskset: pin.taskset, logFile: join(tmp, 'floor.log'), pipeStdout: true, cwd: root });
         const ports = JSON.parse(await readFirstLine(p, 10_000));

@@ -1,7 +1,8 @@
 // The benchmark upstream: a minimal node:http (and node:https, same certificate) server with keep-alive.
 // GET /1k answers 1024 bytes; any other path answers a tiny body. Run as its own process:
 //   node bench/lib/upstream.mjs [--cert FILE --key FILE [--client-ca FILE]]
-// With --client-ca the HTTPS server requires a client certificate issued by that CA (the mTLS upstream).
+// With --client-ca a third server (`mtls`) requires a client certificate issued by that CA: the mTLS upstream
+// the proxies forward to, while the direct rows keep the plain HTTPS one.
 // It listens on 127.0.0.1 ephemeral ports and prints one JSON line {"http":PORT,"https":PORT|null}.
 import http from 'node:http';
 import https from 'node:https';
@@ -49,11 +50,15 @@ async function main() {
   const certFile = opt('--cert');
   const keyFile = opt('--key');
   if (certFile && keyFile) {
-    const clientCa = opt('--client-ca');
-    const mutual = clientCa ? { requestCert: true, rejectUnauthorized: true, ca: readFileSync(clientCa) } : {};
-    const httpsServer = tune(https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), ...mutual }, handler));
+    const httpsServer = tune(https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, handler));
     servers.push(httpsServer);
     out.https = await listen(httpsServer);
+    const clientCa = opt('--client-ca');
+    if (clientCa) {
+      const mtlsServer = tune(https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), requestCert: true, rejectUnauthorized: true, ca: readFileSync(clientCa) }, handler));
+      servers.push(mtlsServer);
+      out.mtls = await listen(mtlsServer);
+    }
   }
   process.stdout.write(JSON.stringify(out) + '\n');
   const shutdown = () => {
