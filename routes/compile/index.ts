@@ -13,6 +13,7 @@ import { CompileContext } from './context.js';
 import { buildListeners } from './listeners.js';
 import { SecretStore } from './secrets.js';
 import { RouteMemo } from './route-memo.js';
+import { planDelta, reportUnusedDelta } from './route-delta.js';
 import { mergeGateways } from './servers.js';
 import { ServiceRegistry } from './services.js';
 import { VirtualServiceIndex } from './virtual-services.js';
@@ -68,9 +69,21 @@ export function compileSnapshot(resources: readonly Located[], options: CompileO
   const clusters = new ClusterBuilder(ctx, registry, secrets);
   const virtualServices = new VirtualServiceIndex(ctx);
   const ports = mergeGateways(ctx);
+  const recorder = memo ? planDelta(ctx, ports, memo) : undefined;
+  if (memo) memo.recorder = recorder;
   const { listeners, routeTables } = buildListeners(ctx, ports, virtualServices, clusters, secrets);
-  virtualServices.reportUnused(ctx, new Set(ports.filter((p) => p.kind !== 'TCP').flatMap((p) => p.servers.map((s) => s.gatewayKey))));
-  memo?.seal();
+  const served = new Set(ports.filter((p) => p.kind !== 'TCP').flatMap((p) => p.servers.map((s) => s.gatewayKey)));
+  if (recorder?.delta) {
+    reportUnusedDelta(ctx, served, recorder);
+    recorder.seedClusters(clusters);
+  } else {
+    virtualServices.reportUnused(ctx, served, recorder?.unused);
+  }
+  if (memo) {
+    memo.state = recorder?.state();
+    memo.recorder = undefined;
+    memo.seal();
+  }
   const builtClusters = clusters.build();
   const sortedTables: Record<string, (typeof routeTables)[string]> = {};
   for (const k of Object.keys(routeTables).sort()) sortedTables[k] = routeTables[k] as (typeof routeTables)[string];
