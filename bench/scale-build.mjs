@@ -3,9 +3,10 @@
 // scale manifests through control/sources/parse-cache (as the directory source parses them), one cold
 // build, then rounds of one-VirtualService edits (re-parse of that one file through the cache, build with
 // the live snapshot as `previous`), CPU time per build (process.cpuUsage), medians.
-//   node --expose-gc bench/scale-build.mjs [--rounds 10] [--dist DIR] [--profile FILE.cpuprofile]
+//   node --expose-gc bench/scale-build.mjs [--rounds 10] [--dist DIR] [--profile FILE.cpuprofile] [--heap-profile FILE.heapprofile]
 //     [--hosts 10000] [--routes 50000] [--services 1000]
-// --profile writes an inspector CPU profile of the edit builds only.
+// --profile writes an inspector CPU profile of the edit builds only; --heap-profile a sampling allocation
+// profile of them (collected objects included: what the builds allocate, not what they keep).
 import { writeFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -25,6 +26,7 @@ for (let i = 2; i < process.argv.length; i++) {
     case '--rounds': o.rounds = Math.max(1, Math.min(50, Number(val()))); break;
     case '--dist': o.dist = resolve(val()); break;
     case '--profile': o.profile = resolve(val()); break;
+    case '--heap-profile': o.heapProfile = resolve(val()); break;
     default: console.error(`scale-build: unknown option ${process.argv[i]}`); process.exit(2);
   }
 }
@@ -36,6 +38,11 @@ const { buildSnapshot } = await import(pathToFileURL(join(o.dist, 'control/build
 const options = { identity: { labels: { istio: 'ingressgateway' }, namespace: 'istio-system', serviceAccount: 'istio-ingressgateway' }, domainSuffix: 'cluster.local' };
 console.log(`scale-build ${new Date().toISOString()}  node ${process.version}  load avg ${loadavg().map((x) => x.toFixed(2)).join(' ')}  dist ${o.dist}`);
 const asCached = (f) => ({ rel: f.path, display: f.path, text: f.text, hash: sha256(f.text) });
+const changedHost = Math.floor(o.hosts / 2);
+const changedPath = `virtual-services-${String(Math.floor(changedHost / 100)).padStart(3, '0')}.yaml`;
+// Each round's edited file, generated before anything is timed (generating 8 MiB of YAML per round would
+// leave its garbage to the builds' GC).
+const variants = Array.from({ length: o.rounds }, (_, round) => asCached(manifests(o, { variant: round + 1, changedHost }).find((f) => f.path === changedPath)));
 let files = manifests(o).map(asCached);
 const cache = new ParseCache('default', 0);
 let c0 = process.cpuUsage();
@@ -55,13 +62,15 @@ if (o.profile) {
   await session.post('Profiler.enable');
   await session.post('Profiler.start');
 }
-const changedHost = Math.floor(o.hosts / 2);
-const changedPath = `virtual-services-${String(Math.floor(changedHost / 100)).padStart(3, '0')}.yaml`;
+if (o.heapProfile) {
+  session ??= new Session();
+  try { session.connect(); } catch {}
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+}
 const parseCpu = [];
 const buildCpu = [];
 for (let round = 0; round < o.rounds; round++) {
-  const next = manifests(o, { variant: round + 1, changedHost }).find((f) => f.path === changedPath);
-  files = files.map((f) => (f.rel === changedPath ? asCached(next) : f));
+  files = files.map((f) => (f.rel === changedPath ? variants[round] : f));
   c0 = process.cpuUsage();
   parsed = cache.parse(files);
   parseCpu.push(cpuMs(process.cpuUsage(c0)));
@@ -71,7 +80,12 @@ for (let round = 0; round < o.rounds; round++) {
   if (built.ok !== true) throw new Error(`edit build: ${built.ok}`);
   live = built.snapshot;
 }
-if (session) {
+if (o.heapProfile) {
+  const { profile } = await session.post('HeapProfiler.stopSampling');
+  writeFileSync(o.heapProfile, JSON.stringify(profile));
+  console.log(`heap profile written to ${o.heapProfile}`);
+}
+if (o.profile) {
   const { profile } = await session.post('Profiler.stop');
   writeFileSync(o.profile, JSON.stringify(profile));
   console.log(`profile written to ${o.profile}`);

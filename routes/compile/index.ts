@@ -106,7 +106,8 @@ export function compileSnapshot(resources: readonly Located[], options: CompileO
 function routeEnvironment(resources: readonly Located[], options: CompileOptions, digest: (object: object) => string): string {
   const h = createHash('sha256');
   h.update(JSON.stringify([options.identity.namespace, options.domainSuffix, options.trustDomain ?? '', Object.entries(options.identity.labels).sort()]));
-  for (const r of resources) {
+  for (let i = 0; i < resources.length; i++) {
+    const r = resources[i] as Located;
     const kind = r.object.kind;
     // In read order: only their relative order matters (the registry's age sort breaks ties by it), so
     // files added or removed elsewhere, which shift every later resource's order, keep the routes.

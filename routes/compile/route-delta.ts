@@ -59,10 +59,12 @@ export interface FirstReference {
 }
 
 export interface DeltaState {
+  /** Unique per compile: which VirtualService objects this compile saw is stamped with it (`stamps`). */
+  readonly generation: number;
   /** Gateway objects in read order: the same list means the same ports, servers and tables. */
   readonly gateways: readonly object[];
-  /** VirtualService object → its read order in that compile. */
-  readonly vsOrder: ReadonlyMap<object, number>;
+  /** This compile's VirtualService objects in read order. */
+  readonly virtualServices: readonly object[];
   readonly tables: ReadonlyMap<string, TableState>;
   /** VirtualServices reported unused (bound to a served Gateway, routing nothing). */
   readonly unused: ReadonlySet<object>;
@@ -72,13 +74,37 @@ export interface DeltaState {
   readonly first: ReadonlyMap<string, FirstReference>;
   /** Entry → the server (numbered across the compile) where the compile made it. */
   readonly position: ReadonlyMap<Entry, number>;
+  /**
+   * Set when a later compile took this state over: its maps are then that compile's, changed in place
+   * (copying 10,000-entry maps per compile was most of a delta's garbage). A compile from a consumed state
+   * (the later one was rejected) is a full one.
+   */
+  consumed: boolean;
+}
+
+/** What the latest compile that saw a VirtualService object knew of it. */
+interface Stamp {
+  /** The compile (DeltaState.generation) that saw it last. */
+  generation: number;
+  /** Its read order in that compile. */
+  order: number;
+  /** Its Located in that compile (age comparisons of unchanged VirtualServices use the current one). */
+  located: Located<VirtualServiceResource>;
+  /** The compile that found it unchanged since the one before. */
+  keptIn: number;
+}
+
+/** Per VirtualService object, updated in place by every compile (no per-compile map of 10,000). */
+const stamps = new WeakMap<object, Stamp>();
+let generations = 0;
+
+function located(o: object): Located<VirtualServiceResource> {
+  return (stamps.get(o) as Stamp).located;
 }
 
 /** What changed since the previous compile, when this compile can be a delta of it. */
 export interface VsDelta {
   readonly previous: DeltaState;
-  /** Every VirtualService of this compile by object. */
-  readonly current: ReadonlyMap<object, Located<VirtualServiceResource>>;
   /** Added or replaced VirtualServices, in age order. */
   readonly changed: readonly Located<VirtualServiceResource>[];
   /** Objects of the previous compile that are not in this one (removed, or replaced by a changed one). */
@@ -87,7 +113,7 @@ export interface VsDelta {
 
 /**
  * Collects this compile's DeltaState (in a full compile from everything built; in a delta compile by
- * patching the previous one) and, for a delta compile, carries the plan.
+ * patching the previous one's maps, taken over) and, for a delta compile, carries the plan.
  */
 export class DeltaRecorder {
   readonly tables = new Map<string, TableState>();
@@ -97,22 +123,21 @@ export class DeltaRecorder {
   readonly position: Map<Entry, number>;
   /** Changed VirtualServices that routed something in this compile (delta only). */
   readonly usedNow = new Set<object>();
-  /** Referrer sets copied in this compile (copy on write: the previous state is never modified). */
-  readonly #own = new Set<Set<Entry>>();
   /** Clusters whose first reference must be found again (delta only). */
   readonly #dirty = new Set<string>();
   #nextServer = 0;
 
   constructor(
+    private readonly generation: number,
     private readonly gateways: readonly object[],
-    private readonly vsOrder: ReadonlyMap<object, number>,
+    private readonly virtualServices: readonly object[],
     readonly delta: VsDelta | undefined,
   ) {
     const p = delta?.previous;
-    this.unused = new Set(p?.unused);
-    this.referrers = new Map(p?.referrers as ReadonlyMap<string, Set<Entry>> | undefined);
-    this.first = new Map(p?.first);
-    this.position = new Map(p?.position);
+    this.unused = (p?.unused as Set<object> | undefined) ?? new Set();
+    this.referrers = (p?.referrers as Map<string, Set<Entry>> | undefined) ?? new Map();
+    this.first = (p?.first as Map<string, FirstReference> | undefined) ?? new Map();
+    this.position = (p?.position as Map<Entry, number> | undefined) ?? new Map();
     if (delta) for (const o of delta.gone) this.unused.delete(o);
   }
 
@@ -123,25 +148,13 @@ export class DeltaRecorder {
     return g;
   }
 
-  #writable(name: string): Set<Entry> {
-    let set = this.referrers.get(name);
-    if (!set) {
-      set = new Set();
-      this.#own.add(set);
-      this.referrers.set(name, set);
-    } else if (!this.#own.has(set)) {
-      set = new Set(set);
-      this.#own.add(set);
-      this.referrers.set(name, set);
-    }
-    return set;
-  }
-
   /** Entry `entry` was made (built or replayed) at server `g`: its references count from there. */
   made(entry: Entry, g: number): void {
     this.position.set(entry, g);
     for (const ref of entry.references) {
-      this.#writable(ref.name).add(entry);
+      let set = this.referrers.get(ref.name);
+      if (!set) this.referrers.set(ref.name, (set = new Set()));
+      set.add(entry);
       if (!this.first.has(ref.name)) this.first.set(ref.name, { entry, ref });
       else if (this.delta) this.#dirty.add(ref.name);
     }
@@ -151,7 +164,8 @@ export class DeltaRecorder {
   forget(entry: Entry): void {
     this.position.delete(entry);
     for (const ref of entry.references) {
-      const set = this.#writable(ref.name);
+      const set = this.referrers.get(ref.name);
+      if (!set) continue;
       set.delete(entry);
       if (set.size === 0) {
         this.referrers.delete(ref.name);
@@ -165,8 +179,6 @@ export class DeltaRecorder {
 
   /** Delta only: the first referrer of clusters whose referrers changed, then every cluster seeded. */
   seedClusters(clusters: ClusterBuilder): void {
-    const delta = this.delta as VsDelta;
-    const located = (e: Entry) => delta.current.get(e.vs) as Located<VirtualServiceResource>;
     for (const name of this.#dirty) {
       const set = this.referrers.get(name);
       if (!set || set.size === 0) continue;
@@ -175,62 +187,84 @@ export class DeltaRecorder {
         if (!best) best = e;
         else {
           const d = (this.position.get(e) as number) - (this.position.get(best) as number);
-          if (d < 0 || (d === 0 && compareByAge(located(e), located(best)) < 0)) best = e;
+          if (d < 0 || (d === 0 && compareByAge(located(e.vs), located(best.vs)) < 0)) best = e;
         }
       }
       const entry = best as Entry;
       this.first.set(name, { entry, ref: entry.references.find((r) => r.name === name) as RecordedReference });
     }
-    for (const { entry, ref } of this.first.values()) clusters.reference(ref.dest, ref.namespace, ref.listenerPort, located(entry), ref.field);
+    for (const { entry, ref } of this.first.values()) clusters.reference(ref.dest, ref.namespace, ref.listenerPort, located(entry.vs), ref.field);
   }
 
   state(): DeltaState {
     return {
+      generation: this.generation,
       gateways: this.gateways,
-      vsOrder: this.vsOrder,
+      virtualServices: this.virtualServices,
       tables: this.tables,
       unused: this.unused,
       referrers: this.referrers,
       first: this.first,
       position: this.position,
+      consumed: false,
     };
   }
 }
 
 /**
- * The recorder of this compile: a delta of the previous one when the Gateways are the same objects, no
- * port is PASSTHROUGH (its `tls:` routes read every VirtualService; not tracked) and unchanged
- * VirtualServices kept their relative read order; undefined (no state kept) with PASSTHROUGH ports.
+ * The recorder of this compile: a delta of the previous one when its state is there and not taken over,
+ * the Gateways are the same objects, no port is PASSTHROUGH (its `tls:` routes read every VirtualService;
+ * not tracked) and unchanged VirtualServices kept their relative read order; undefined (no state kept)
+ * with PASSTHROUGH ports.
  */
 export function planDelta(ctx: CompileContext, ports: readonly PortServers[], memo: RouteMemo): DeltaRecorder | undefined {
   if (ports.some((p) => p.kind === 'TLS')) return undefined;
-  const gateways = ctx.index.gateways.map((g) => g.object);
-  const vsOrder = new Map<object, number>();
+  const generation = ++generations;
+  const gatewayList = ctx.index.gateways;
+  const gateways: object[] = new Array<object>(gatewayList.length);
+  for (let i = 0; i < gatewayList.length; i++) gateways[i] = (gatewayList[i] as Located).object;
   const previous = memo.previous?.state;
-  const current = new Map<object, Located<VirtualServiceResource>>();
+  const list = ctx.index.virtualServices;
+  const virtualServices: object[] = new Array<object>(list.length);
   const changed: Located<VirtualServiceResource>[] = [];
-  let possible = previous !== undefined && previous.gateways.length === gateways.length && previous.gateways.every((g, i) => g === gateways[i]);
+  let possible =
+    previous !== undefined &&
+    !previous.consumed &&
+    previous.gateways.length === gateways.length &&
+    previous.gateways.every((g, i) => g === gateways[i]);
+  const previousGeneration = previous?.generation ?? -1;
   let lastOrder = -Infinity;
   let kept = 0;
-  for (const vs of ctx.index.virtualServices) {
+  for (let i = 0; i < list.length; i++) {
+    const vs = list[i] as Located<VirtualServiceResource>;
     const object = vs.object;
-    if (vsOrder.has(object)) possible = false; // the same object twice: not worth a delta
-    vsOrder.set(object, vs.origin.order);
-    current.set(object, vs);
-    if (!possible) continue;
-    const before = (previous as DeltaState).vsOrder.get(object);
-    if (before === undefined) changed.push(vs);
-    else {
-      if (before <= lastOrder) possible = false;
-      lastOrder = before;
-      kept++;
+    virtualServices[i] = object;
+    const stamp = stamps.get(object);
+    if (!stamp) {
+      stamps.set(object, { generation, order: vs.origin.order, located: vs, keptIn: -1 });
+      changed.push(vs);
+      continue;
     }
+    // Seen twice in this compile: the same object listed twice is not worth a delta.
+    if (stamp.generation === generation) possible = false;
+    else if (stamp.generation === previousGeneration) {
+      if (stamp.order <= lastOrder) possible = false;
+      lastOrder = stamp.order;
+      stamp.keptIn = generation;
+      kept++;
+    } else changed.push(vs);
+    stamp.generation = generation;
+    stamp.order = vs.origin.order;
+    stamp.located = vs;
   }
-  if (!possible || !previous) return new DeltaRecorder(gateways, vsOrder, undefined);
+  if (!possible || !previous) return new DeltaRecorder(generation, gateways, virtualServices, undefined);
   const gone = new Set<object>();
-  if (kept !== previous.vsOrder.size) for (const o of previous.vsOrder.keys()) if (!vsOrder.has(o)) gone.add(o);
+  if (kept !== previous.virtualServices.length) {
+    for (const o of previous.virtualServices) if (stamps.get(o)?.keptIn !== generation) gone.add(o);
+  }
   changed.sort(compareByAge);
-  const recorder = new DeltaRecorder(gateways, vsOrder, { previous, current, changed, gone });
+  previous.consumed = true;
+  const recorder = new DeltaRecorder(generation, gateways, virtualServices, { previous, changed, gone });
   const memoBefore = memo.previous as RouteMemo;
   for (const o of gone) for (let e = memoBefore.entriesOf(o); e; e = e.next) recorder.forget(e);
   memo.inheritEntries(memoBefore, gone);
@@ -298,7 +332,7 @@ export function deltaRouteTable(
   const byAge = (a: { g: number; vs: object }, b: { g: number; vs: object }): number =>
     a.g !== b.g
       ? a.g - b.g
-      : compareByAge(delta.current.get(a.vs) as Located<VirtualServiceResource>, delta.current.get(b.vs) as Located<VirtualServiceResource>);
+      : compareByAge(located(a.vs), located(b.vs));
 
   // Hosts the gone VirtualServices may have contributed to (a superset is harmless: recomputed the same).
   const affected = new Set<string>();
@@ -343,7 +377,8 @@ export function deltaRouteTable(
     }
   });
 
-  const contributions = new Map(previous.contributions);
+  // Taken over from the previous compile (its state is consumed): changed in place.
+  const contributions = previous.contributions as Map<string, readonly Contribution[]>;
   const replaced = new Map<string, VirtualHost>();
   const appeared: string[] = [];
   const disappeared = new Set<string>();
@@ -452,7 +487,7 @@ export function reportUnusedDelta(ctx: CompileContext, servedGateways: ReadonlyS
   }
   if (recorder.unused.size === 0) return;
   const list = [...recorder.unused].map((o) => {
-    const vs = delta.current.get(o) as Located<VirtualServiceResource>;
+    const vs = located(o);
     const gateway = gatewayKeysOf(vs.object)
       .filter((g) => servedGateways.has(g))
       .sort()[0] as string;

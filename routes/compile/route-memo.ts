@@ -108,11 +108,12 @@ export class RouteMemo {
   }
 
   /**
-   * A delta compile starts from the previous compile's entries minus those of the VirtualServices that
-   * went away or were replaced (a copy: the previous snapshot's memo stays as it was).
+   * A delta compile takes over the previous compile's entries (with its DeltaState, see route-delta.ts)
+   * minus those of the VirtualServices that went away or were replaced. What stays there is still right
+   * for the previous memo's own lookups: entries by object identity, built in the same environment.
    */
   inheritEntries(previous: RouteMemo, gone: ReadonlySet<object>): void {
-    const entries = new Map(previous.#entries);
+    const entries = previous.#entries;
     for (const vs of gone) entries.delete(vs);
     this.#entries = entries;
   }

@@ -52,7 +52,10 @@ const VALIDATORS: Readonly<Record<string, KindValidator>> = {
  */
 export function validateResources(resources: readonly Located[], memo?: ValidationMemo): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
-  for (const r of resources) {
+  // Indexed loops here and in the per-build passes over every resource: for-of allocates an iterator
+  // result per element until the function is optimised, and these run once per build over 11,000.
+  for (let i = 0; i < resources.length; i++) {
+    const r = resources[i] as Located;
     const validate = VALIDATORS[r.object.kind];
     if (!validate) continue;
     if (!memo) {
@@ -67,7 +70,8 @@ export function validateResources(resources: readonly Located[], memo?: Validati
       entry = { file: r.origin.file, doc: r.origin.doc, diagnostics: own.length === 0 ? NONE : own };
       memo.own.set(r.object, entry);
     }
-    for (const d of entry.diagnostics) diagnostics.push(d);
+    const own = entry.diagnostics;
+    for (let k = 0; k < own.length; k++) diagnostics.push(own[k] as Diagnostic);
   }
   checkDuplicates(resources, diagnostics);
   checkGatewayReferences(resources, diagnostics, memo?.gatewayReferences);

@@ -39,9 +39,10 @@ function array(v: unknown): unknown[] {
 
 export function checkDuplicates(resources: readonly Located[], out: Diagnostic[]): void {
   const first = new Map<string, Located>();
-  for (const r of resources) {
+  for (let i = 0; i < resources.length; i++) {
+    const r = resources[i] as Located;
     const { kind, metadata } = r.object;
-    const key = `${kind}/${metadata.namespace}/${metadata.name}`;
+    const key = duplicateKey(r.object);
     const seen = first.get(key);
     if (!seen) {
       first.set(key, r);
@@ -56,14 +57,28 @@ export function checkDuplicates(resources: readonly Located[], out: Diagnostic[]
   }
 }
 
+/** `kind/namespace/name` per object, made once (the objects are immutable, the check runs every build). */
+const duplicateKeys = new WeakMap<object, string>();
+
+function duplicateKey(object: Located['object']): string {
+  let key = duplicateKeys.get(object);
+  if (key === undefined) {
+    key = `${object.kind}/${object.metadata.namespace}/${object.metadata.name}`;
+    duplicateKeys.set(object, key);
+  }
+  return key;
+}
+
 export function checkGatewayReferences(resources: readonly Located[], out: Diagnostic[], memo?: CrossMemo): void {
   const gateways = new Set<string>();
-  for (const r of resources) {
+  for (let i = 0; i < resources.length; i++) {
+    const r = resources[i] as Located;
     if (r.object.kind === 'Gateway') gateways.add(`${r.object.metadata.namespace}/${r.object.metadata.name}`);
   }
   // What every VirtualService's result depends on besides itself: the set of Gateways.
   const key = memo ? [...gateways].sort().join('\n') : '';
-  for (const r of resources) {
+  for (let i = 0; i < resources.length; i++) {
+    const r = resources[i] as Located;
     if (r.object.kind !== 'VirtualService' || !isRecord(r.object['spec'])) continue;
     reuseOrRun(memo, r, key, out, (into) => gatewayReferencesOf(r, gateways, into));
   }
@@ -109,14 +124,16 @@ function reuseOrRun(memo: CrossMemo | undefined, r: Located, key: string, out: D
     entry = { key, file: r.origin.file, doc: r.origin.doc, diagnostics: own.length === 0 ? NONE : own };
     memo.set(r.object, entry);
   }
-  for (const d of entry.diagnostics) out.push(d);
+  const found = entry.diagnostics;
+  for (let k = 0; k < found.length; k++) out.push(found[k] as Diagnostic);
 }
 
 export function checkSubsetReferences(resources: readonly Located[], out: Diagnostic[], memo?: CrossMemo): void {
   // host → subset names, merged over every DestinationRule for that host.
   const subsetsByHost = new Map<string, Set<string>>();
   const wildcardHosts: string[] = [];
-  for (const r of resources) {
+  for (let i = 0; i < resources.length; i++) {
+    const r = resources[i] as Located;
     if (r.object.kind !== 'DestinationRule' || !isRecord(r.object['spec'])) continue;
     const spec = r.object['spec'];
     if (typeof spec['host'] !== 'string') continue;
@@ -142,7 +159,8 @@ export function checkSubsetReferences(resources: readonly Located[], out: Diagno
   // What every VirtualService's result depends on besides itself: the subsets defined per host.
   let key = '';
   if (memo) for (const [host, names] of subsetsByHost) key += `${host}\0${[...names].join('\0')}\n`;
-  for (const r of resources) {
+  for (let i = 0; i < resources.length; i++) {
+    const r = resources[i] as Located;
     if (r.object.kind !== 'VirtualService' || !isRecord(r.object['spec'])) continue;
     reuseOrRun(memo, r, key, out, (into) => subsetReferencesOf(r, subsetsFor, into));
   }
