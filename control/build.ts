@@ -121,8 +121,12 @@ export function inputHash(resources: readonly Located[], options: CompileOptions
   const h = createHash('sha256');
   const { now: _now, ...stable } = options;
   h.update(canonicalJson(stable));
-  // Indexed: for-of allocates an iterator result per element until optimised, and this runs every build.
-  for (let i = 0; i < resources.length; i++) h.update('\n').update(resourceDigest((resources[i] as Located).object));
+  // One update over the joined text (the same bytes as an update per piece): at 11,000 resources the
+  // per-call cost of update() was most of the hash. Indexed: for-of allocates an iterator result per
+  // element until optimised, and this runs every build.
+  let digests = '';
+  for (let i = 0; i < resources.length; i++) digests += `\n${resourceDigest((resources[i] as Located).object)}`;
+  h.update(digests);
   for (const d of sourceDiagnostics) h.update('\n!').update(canonicalJson(d));
   return h.digest('hex');
 }
