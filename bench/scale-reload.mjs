@@ -162,10 +162,15 @@ async function viaControlPlane() {
   };
   let published = [];
   let wake;
+  const registry = new Registry();
+  const buildSeconds = async () => {
+    const values = (await registry.getSingleMetric('gatehouse_config_build_duration_seconds').get()).values;
+    return { sum: values.find((v) => v.metricName.endsWith('_sum')).value, count: values.find((v) => v.metricName.endsWith('_count')).value };
+  };
   const plane = createControlPlane({
     sources: [source],
     compile,
-    registry: new Registry(),
+    registry,
     log: (level, message) => { if (level === 'error') console.error(message); },
     publish: async (snapshot) => { published.push({ snapshot, at: performance.now(), emittedAt }); wake?.(); },
   });
@@ -174,6 +179,7 @@ async function viaControlPlane() {
     await plane.start();
     console.log(`cold start (read + parse + build + publish) ${ms(performance.now() - t0)}`);
     globalThis.gc?.();
+    const builtBefore = await buildSeconds();
     const toEmit = [];
     const toLive = [];
     const emitToLive = [];
@@ -198,6 +204,9 @@ async function viaControlPlane() {
     console.log(`one VirtualService edited: write → emit (store sees it)  ${ms(median(toEmit))}   [${toEmit.map(ms).join(', ')}]`);
     console.log(`  emit → published (100 ms debounce + build + publish)    ${ms(median(emitToLive))}   [${emitToLive.map(ms).join(', ')}]`);
     console.log(`  write → published                                         ${ms(median(toLive))}   [${toLive.map(ms).join(', ')}]`);
+    const builtAfter = await buildSeconds();
+    const builds = builtAfter.count - builtBefore.count;
+    console.log(`  builds ${builds}, mean build wall time (gatehouse_config_build_duration_seconds) ${ms(((builtAfter.sum - builtBefore.sum) / builds) * 1000)}`);
   } finally {
     await plane.stop();
     rmSync(dir, { recursive: true, force: true });
