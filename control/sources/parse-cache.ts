@@ -16,6 +16,11 @@
 // the base moves. Resource orders, and hence VirtualService merge order, are thus equal to those of a
 // fresh full parse; diagnostics carry no order and are kept per file and emitted, in file order, on
 // every read, as a full parse would.
+//
+// A changed file whose last parse reported nothing is first offered to parse.ts's reparseEditedDocument:
+// when the edit lies inside one `---` document and keeps the line count, only that document is parsed and
+// the others keep their objects (under origins pointing into the new text, positions unchanged), so a
+// one-resource edit in a 100-document file costs one document and the build sees one changed object.
 import { createHash } from 'node:crypto';
 import type { Diagnostic, SourceRef } from '../../core/diagnostics.js';
 import { parseManifests, reparseEditedDocument } from '../../routes/parse.js';
