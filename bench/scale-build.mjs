@@ -54,6 +54,9 @@ if (built.ok !== true) throw new Error('cold build failed');
 let live = built.snapshot;
 console.log(`cold build CPU ${cpuMs(process.cpuUsage(c0)).toFixed(0)} ms`);
 globalThis.gc?.();
+globalThis.gc?.();
+const heapMiB = () => (process.memoryUsage().heapUsed / 2 ** 20).toFixed(1);
+console.log(`heap used after the cold build (parse cache, live snapshot, build caches), gc'd: ${heapMiB()} MiB`);
 
 let session;
 if (o.profile) {
@@ -90,4 +93,7 @@ if (o.profile) {
   writeFileSync(o.profile, JSON.stringify(profile));
   console.log(`profile written to ${o.profile}`);
 }
+globalThis.gc?.();
+globalThis.gc?.();
+console.log(`heap used after the edits, gc'd: ${heapMiB()} MiB`);
 console.log(`one VirtualService edited, ${o.rounds} rounds: re-parse of its file CPU median ${median(parseCpu).toFixed(1)} ms; build CPU median ${median(buildCpu).toFixed(1)} ms  [${buildCpu.map((x) => x.toFixed(0)).join(', ')}]`);

@@ -8,8 +8,9 @@
 //   spliced into the previous sorted virtual-host list; when no host appears or disappears, the lookup
 //   maps (exactHosts, wildcard buckets) are the previous table's, shared as they are;
 // - the routes' diagnostics per table, in the order a full compile reports them;
-// - per cluster, the route entries naming it and the first of them in build order (the referrer its
-//   diagnostics point at), so clusters are seeded without walking 50,000 recorded references;
+// - per cluster, how many route entries name it and the first of them in build order (the referrer its
+//   diagnostics point at), so clusters are seeded without walking 50,000 recorded references (only when
+//   the VirtualService that first names a cluster goes is every entry looked at, to find the next one);
 // - the VirtualServices reported as binding to a served Gateway but routing nothing.
 //
 // Unchanged VirtualServices keep their relative age order only if their read orders keep theirs: checked
@@ -69,8 +70,8 @@ export interface DeltaState {
   readonly tables: ReadonlyMap<string, TableState>;
   /** VirtualServices reported unused (bound to a served Gateway, routing nothing). */
   readonly unused: ReadonlySet<object>;
-  /** Cluster name → the route entries naming it. */
-  readonly referrers: ReadonlyMap<string, ReadonlySet<Entry>>;
+  /** Cluster name → how many route entries name it. */
+  readonly counts: ReadonlyMap<string, number>;
   /** Cluster name → its first reference in build order. */
   readonly first: ReadonlyMap<string, FirstReference>;
   /** Entry → the server (numbered across the compile) where the compile made it. */
@@ -119,7 +120,7 @@ export interface VsDelta {
 export class DeltaRecorder {
   readonly tables = new Map<string, TableState>();
   readonly unused: Set<object>;
-  readonly referrers: Map<string, Set<Entry>>;
+  readonly counts: Map<string, number>;
   readonly first: Map<string, FirstReference>;
   readonly position: Map<Entry, number>;
   /** Changed VirtualServices that routed something in this compile (delta only). */
@@ -136,7 +137,7 @@ export class DeltaRecorder {
   ) {
     const p = delta?.previous;
     this.unused = (p?.unused as Set<object> | undefined) ?? new Set();
-    this.referrers = (p?.referrers as Map<string, Set<Entry>> | undefined) ?? new Map();
+    this.counts = (p?.counts as Map<string, number> | undefined) ?? new Map();
     this.first = (p?.first as Map<string, FirstReference> | undefined) ?? new Map();
     this.position = (p?.position as Map<Entry, number> | undefined) ?? new Map();
     if (delta) for (const o of delta.gone) this.unused.delete(o);
@@ -152,47 +153,63 @@ export class DeltaRecorder {
   /** Entry `entry` was made (built or replayed) at server `g`: its references count from there. */
   made(entry: Entry, g: number): void {
     this.position.set(entry, g);
-    for (const ref of entry.references) {
-      let set = this.referrers.get(ref.name);
-      if (!set) this.referrers.set(ref.name, (set = new Set()));
-      set.add(entry);
-      if (!this.first.has(ref.name)) this.first.set(ref.name, { entry, ref });
-      else if (this.delta) this.#dirty.add(ref.name);
+    const refs = entry.references;
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i] as RecordedReference;
+      const name = ref.name;
+      if (!firstNaming(refs, i)) continue;
+      this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+      const current = this.first.get(name);
+      if (!current) this.first.set(name, { entry, ref });
+      // In a delta, an entry made now may come before the first one (a full compile makes them in order).
+      else if (this.delta && !this.#dirty.has(name) && this.#before(entry, current.entry)) this.first.set(name, { entry, ref });
     }
   }
 
   /** A gone VirtualService's entry: its references no longer count. */
   forget(entry: Entry): void {
     this.position.delete(entry);
-    for (const ref of entry.references) {
-      const set = this.referrers.get(ref.name);
-      if (!set) continue;
-      set.delete(entry);
-      if (set.size === 0) {
-        this.referrers.delete(ref.name);
-        this.first.delete(ref.name);
-        this.#dirty.delete(ref.name);
-      } else if (this.first.get(ref.name)?.entry === entry) {
-        this.#dirty.add(ref.name);
+    const refs = entry.references;
+    for (let i = 0; i < refs.length; i++) {
+      const name = (refs[i] as RecordedReference).name;
+      if (!firstNaming(refs, i)) continue;
+      const count = (this.counts.get(name) ?? 0) - 1;
+      if (count <= 0) {
+        this.counts.delete(name);
+        this.first.delete(name);
+        this.#dirty.delete(name);
+      } else {
+        this.counts.set(name, count);
+        if (this.first.get(name)?.entry === entry) this.#dirty.add(name);
       }
     }
   }
 
-  /** Delta only: the first referrer of clusters whose referrers changed, then every cluster seeded. */
+  /** Build order of two entries made in this compile or kept from earlier ones: server, then age. */
+  #before(a: Entry, b: Entry): boolean {
+    const d = (this.position.get(a) as number) - (this.position.get(b) as number);
+    return d < 0 || (d === 0 && compareByAge(located(a.vs), located(b.vs)) < 0);
+  }
+
+  /**
+   * Delta only: the first referrer of clusters whose first referrer went away, found again over every
+   * entry (only then: removing or replacing the VirtualService that first names a cluster), then every
+   * cluster seeded.
+   */
   seedClusters(clusters: ClusterBuilder): void {
-    for (const name of this.#dirty) {
-      const set = this.referrers.get(name);
-      if (!set || set.size === 0) continue;
-      let best: Entry | undefined;
-      for (const e of set) {
-        if (!best) best = e;
-        else {
-          const d = (this.position.get(e) as number) - (this.position.get(best) as number);
-          if (d < 0 || (d === 0 && compareByAge(located(e.vs), located(best.vs)) < 0)) best = e;
+    if (this.#dirty.size > 0) {
+      const found = new Map<string, FirstReference>();
+      for (const entry of this.position.keys()) {
+        const refs = entry.references;
+        for (let i = 0; i < refs.length; i++) {
+          const ref = refs[i] as RecordedReference;
+          if (!this.#dirty.has(ref.name)) continue;
+          const best = found.get(ref.name);
+          if (!best) found.set(ref.name, { entry, ref });
+          else if (best.entry !== entry && this.#before(entry, best.entry)) found.set(ref.name, { entry, ref });
         }
       }
-      const entry = best as Entry;
-      this.first.set(name, { entry, ref: entry.references.find((r) => r.name === name) as RecordedReference });
+      for (const [name, f] of found) this.first.set(name, f);
     }
     for (const { entry, ref } of this.first.values()) clusters.reference(ref.dest, ref.namespace, ref.listenerPort, located(entry.vs), ref.field);
   }
@@ -204,7 +221,7 @@ export class DeltaRecorder {
       virtualServices: this.virtualServices,
       tables: this.tables,
       unused: this.unused,
-      referrers: this.referrers,
+      counts: this.counts,
       first: this.first,
       position: this.position,
       consumed: false,
@@ -272,6 +289,13 @@ export function planDelta(ctx: CompileContext, ports: readonly PortServers[], me
   memo.stats.delta = true;
   memo.stats.changed = changed.length;
   return recorder;
+}
+
+/** Whether refs[i] is the first of the entry's references naming its cluster (an entry counts once per cluster). */
+function firstNaming(refs: readonly RecordedReference[], i: number): boolean {
+  const name = (refs[i] as RecordedReference).name;
+  for (let k = 0; k < i; k++) if ((refs[k] as RecordedReference).name === name) return false;
+  return true;
 }
 
 function binarySearch(sorted: readonly string[], host: string): number {

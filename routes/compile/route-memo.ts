@@ -83,6 +83,13 @@ export class RouteMemo {
    * is the one kept), so a replay of one already made is skipped: 50,000 routes name ~1,000 clusters.
    */
   readonly #referenced = new Set<string>();
+  /**
+   * Recorded references' keys and fields, one string per distinct value: 50,000 references name ~1,000
+   * destinations from a handful of field paths, and as separate strings they were ~6 MiB of the heap.
+   * Shared along the chain of memos of one environment (its services bound the keys); a new environment
+   * starts afresh, and so does a table grown well past what the entries use.
+   */
+  #strings: Map<string, string>;
   /** What the next compile needs to be a delta of this one; undefined when it cannot be (route-delta.ts). */
   state: DeltaState | undefined;
   /** Collects this compile's DeltaState; carries the delta plan when this compile is one. */
@@ -93,6 +100,8 @@ export class RouteMemo {
     previous: RouteMemo | undefined,
   ) {
     this.#previous = previous?.envKey === envKey ? previous : undefined;
+    const before = this.#previous;
+    this.#strings = before && before.#strings.size < 4 * before.#entries.size + 1024 ? before.#strings : new Map();
     // Virtual hosts are compared route by route (by identity), so they are safe to reuse whatever changed.
     this.#previousTables = previous ? previous.#tables : undefined;
   }
@@ -174,12 +183,19 @@ export class RouteMemo {
     }
     const references: RecordedReference[] = [];
     const referenced = this.#referenced;
+    const strings = this.#strings;
+    const intern = (text: string): string => {
+      const known = strings.get(text);
+      if (known !== undefined) return known;
+      strings.set(text, text);
+      return text;
+    };
     const recorder = {
       reference(dest: DestinationRef, namespace: string, listenerPort: number, referrer: Located, field: string): string {
-        const key = `${namespace}\0${dest.host}\0${dest.port?.number ?? ''}\0${dest.subset ?? ''}\0${listenerPort}`;
+        const key = intern(`${namespace}\0${dest.host}\0${dest.port?.number ?? ''}\0${dest.subset ?? ''}\0${listenerPort}`);
         referenced.add(key);
         const name = clusters.reference(dest, namespace, listenerPort, referrer, field);
-        references.push({ key, name, dest, namespace, listenerPort, field });
+        references.push({ key, name, dest, namespace, listenerPort, field: intern(field) });
         return name;
       },
     };
