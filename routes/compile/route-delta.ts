@@ -14,8 +14,9 @@
 // - the VirtualServices reported as binding to a served Gateway but routing nothing.
 //
 // Unchanged VirtualServices keep their relative age order only if their read orders keep theirs: checked
-// (in one pass over the VirtualServices), else the compile is a full one. Equality with a full compile is
-// what test/control/incremental-build.test.ts checks, edit after edit.
+// (in one pass over the VirtualServices), else the compile is a full one. The state is taken over by the
+// next compile and changed in place (see DeltaState.consumed). Equality with a full compile is what
+// test/control/delta-compile.test.ts and incremental-build.test.ts check, edit after edit.
 import type { Diagnostic } from '../../core/diagnostics.js';
 import { deepFreeze } from '../../core/freeze.js';
 import type { Route, RouteTable, VirtualHost } from '../../core/snapshot.js';

@@ -25,8 +25,9 @@ import { validateVirtualService } from './virtual-service.js';
 /**
  * Per-resource results kept across validations, by object identity: a kind's validator reads only its own
  * resource, so an object seen before gives the same diagnostics. Sources hand unchanged resources over as
- * the same objects and never mutate them. Cross-resource rules always run; their per-VirtualService results are reused only while what they read
- * from other resources (the Gateways, the DestinationRules' subsets) is unchanged.
+ * the same objects and never mutate them. The cross-resource rules' per-VirtualService results are reused
+ * only while what they read from other resources (the Gateways, the DestinationRules' subsets) is
+ * unchanged. And `last` lets a validation look only between the unchanged head and tail of the list.
  */
 export interface ValidationMemo {
   readonly own: WeakMap<object, { readonly file: string; readonly doc: number; readonly diagnostics: readonly Diagnostic[] }>;
