@@ -6,8 +6,11 @@
 // the first file (every later resource's read order shifts); and on to the new Snapshot: each emit is
 // built at once (control/build's buildSnapshot with the live snapshot as `previous`, as the control plane
 // calls it; the control plane's 100 ms debounce is not included).
+// --control-plane instead runs the source under control/index's createControlPlane (store, secret
+// history, 100 ms debounce, build, publish) and times each one-VirtualService edit from the write to the
+// source's emit (the store sees the change) and on to the publish (snapshot live).
 //   node --expose-gc --max-old-space-size=4096 bench/scale-reload.mjs [--hosts 10000] [--routes 50000]
-//     [--services 1000] [--rounds 3] [--dist DIR]
+//     [--services 1000] [--rounds 3] [--dist DIR] [--control-plane]
 // Imports the compiled modules under dist/ (npm run build first), or under --dist DIR.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
@@ -16,7 +19,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { SCALE_GATEWAY_YAML as gateway, manifests } from './lib/scale-manifests.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const o = { hosts: 10_000, routes: 50_000, services: 1_000, rounds: 3, dist: join(here, '..', 'dist') };
+const o = { hosts: 10_000, routes: 50_000, services: 1_000, rounds: 3, dist: join(here, '..', 'dist'), controlPlane: false };
 for (let i = 2; i < process.argv.length; i++) {
   const [flag, inline] = process.argv[i].includes('=') ? process.argv[i].split('=', 2) : [process.argv[i], undefined];
   const val = () => inline ?? process.argv[++i];
@@ -26,6 +29,7 @@ for (let i = 2; i < process.argv.length; i++) {
     case '--services': o.services = Number(val()); break;
     case '--rounds': o.rounds = Math.max(1, Math.min(20, Number(val()))); break;
     case '--dist': o.dist = resolve(val()); break;
+    case '--control-plane': o.controlPlane = true; break;
     default: console.error(`scale-reload: unknown option ${process.argv[i]}`); process.exit(2);
   }
 }
@@ -34,6 +38,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const ms = (t) => `${t.toFixed(0)} ms`;
 
 async function main() {
+  if (o.controlPlane) return viaControlPlane();
   const { createDirectorySource } = await import(pathToFileURL(join(o.dist, 'control/sources/directory.js')).href);
   const { buildSnapshot } = await import(pathToFileURL(join(o.dist, 'control/build.js')).href);
   const options = { identity: { labels: { istio: 'ingressgateway' }, namespace: 'istio-system', serviceAccount: 'istio-ingressgateway' }, domainSuffix: 'cluster.local' };
@@ -86,8 +91,11 @@ async function main() {
     const editBuilt = [];
     const editBuild = [];
     const editCpu = [];
+    // Generated before timing: 8 MiB of YAML per round would leave its garbage to the builds' GC.
+    const variants = Array.from({ length: o.rounds }, (_, round) => manifests(o, { variant: round + 1, changedHost }).find((f) => f.path === changedPath));
+    globalThis.gc?.();
     for (let round = 0; round < o.rounds; round++) {
-      const next = manifests(o, { variant: round + 1, changedHost }).find((f) => f.path === changedPath);
+      const next = variants[round];
       const marker = `/api/v0x${round + 1}/`;
       updates = [];
       t0 = performance.now();
@@ -127,6 +135,80 @@ async function main() {
     console.log(`process RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB (source cache, resources, live snapshot)`);
   } finally {
     await source.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The same one-VirtualService edits through the whole control plane: write → emit → published. */
+async function viaControlPlane() {
+  const { createDirectorySource } = await import(pathToFileURL(join(o.dist, 'control/sources/directory.js')).href);
+  const { createControlPlane } = await import(pathToFileURL(join(o.dist, 'control/index.js')).href);
+  const { Registry } = await import('prom-client');
+  const compile = { identity: { labels: { istio: 'ingressgateway' }, namespace: 'istio-system', serviceAccount: 'istio-ingressgateway' }, domainSuffix: 'cluster.local' };
+  console.log(`scale-reload --control-plane ${new Date().toISOString()}  node ${process.version}  load avg ${loadavg().map((x) => x.toFixed(2)).join(' ')}  dist ${o.dist}`);
+  const files = manifests(o);
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-scale-reload-'));
+  for (const f of files) writeFileSync(join(dir, f.path), f.text);
+  const changedHost = Math.floor(o.hosts / 2);
+  const changedPath = `virtual-services-${String(Math.floor(changedHost / 100)).padStart(3, '0')}.yaml`;
+  const variants = Array.from({ length: o.rounds }, (_, round) => manifests(o, { variant: round + 1, changedHost }).find((f) => f.path === changedPath));
+  const inner = createDirectorySource(dir, { defaultNamespace: 'default' });
+  let emittedAt = 0;
+  // The source as the control plane sees it, with the instant each update reaches the store.
+  const source = {
+    name: inner.name,
+    start: (emit) => inner.start((u) => { emittedAt = performance.now(); emit(u); }),
+    stop: () => inner.stop(),
+  };
+  let published = [];
+  let wake;
+  const registry = new Registry();
+  const buildSeconds = async () => {
+    const values = (await registry.getSingleMetric('gatehouse_config_build_duration_seconds').get()).values;
+    return { sum: values.find((v) => v.metricName.endsWith('_sum')).value, count: values.find((v) => v.metricName.endsWith('_count')).value };
+  };
+  const plane = createControlPlane({
+    sources: [source],
+    compile,
+    registry,
+    log: (level, message) => { if (level === 'error') console.error(message); },
+    publish: async (snapshot) => { published.push({ snapshot, at: performance.now(), emittedAt }); wake?.(); },
+  });
+  try {
+    let t0 = performance.now();
+    await plane.start();
+    console.log(`cold start (read + parse + build + publish) ${ms(performance.now() - t0)}`);
+    globalThis.gc?.();
+    const builtBefore = await buildSeconds();
+    const toEmit = [];
+    const toLive = [];
+    const emitToLive = [];
+    for (let round = 0; round < o.rounds; round++) {
+      published = [];
+      t0 = performance.now();
+      writeFileSync(join(dir, changedPath), variants[round].text);
+      const deadline = Date.now() + 120_000;
+      while (published.length === 0) {
+        if (Date.now() > deadline) throw new Error('nothing published in time');
+        let timer;
+        await new Promise((r) => { wake = r; timer = setTimeout(r, 1000); });
+        clearTimeout(timer);
+      }
+      const p = published[0];
+      toEmit.push(p.emittedAt - t0);
+      toLive.push(p.at - t0);
+      emitToLive.push(p.at - p.emittedAt);
+      // Quiet between rounds so each edit is a lone change.
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    console.log(`one VirtualService edited: write → emit (store sees it)  ${ms(median(toEmit))}   [${toEmit.map(ms).join(', ')}]`);
+    console.log(`  emit → published (100 ms debounce + build + publish)    ${ms(median(emitToLive))}   [${emitToLive.map(ms).join(', ')}]`);
+    console.log(`  write → published                                         ${ms(median(toLive))}   [${toLive.map(ms).join(', ')}]`);
+    const builtAfter = await buildSeconds();
+    const builds = builtAfter.count - builtBefore.count;
+    console.log(`  builds ${builds}, mean build wall time (gatehouse_config_build_duration_seconds) ${ms(((builtAfter.sum - builtBefore.sum) / builds) * 1000)}`);
+  } finally {
+    await plane.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

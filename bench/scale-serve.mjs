@@ -5,8 +5,11 @@
 // the gateway's CPU µs per request (utime+stime from /proc) and their ratio; plus each gateway's time to
 // ready and RSS (idle after start, and after load).
 //   node bench/scale-serve.mjs [--hosts 10000] [--routes 50000] [--services 1000] [--rounds 5]
-//     [--seconds 5] [--connections 8] [--root DIR]
+//     [--seconds 5] [--connections 8] [--root DIR] [--node-flags "--flag ..."] [--workers N]
 // --root DIR runs DIR/dist/cli/main.js (e.g. a baseline commit built into /tmp); default this checkout.
+// --node-flags passes V8/node flags to the gateways (e.g. to price a heap setting before cli/ adopts it).
+// --workers N is passed to `gatehouse serve` (default: its own, one data-plane process per core). RSS is
+// the sum over the gateway's process tree (primary and workers).
 // Needs wrk. Loopback only; every process started here is stopped by its PID.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -18,7 +21,7 @@ import { cpuMicros, freePort, readFirstLine, rssKiB, sleep, start, stop, stopAll
 import { hostName, manifests } from './lib/scale-manifests.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const o = { hosts: 10_000, routes: 50_000, services: 1_000, rounds: 5, seconds: 5, connections: 8, root: resolve(here, '..'), readyTimeout: 600 };
+const o = { hosts: 10_000, routes: 50_000, services: 1_000, rounds: 5, seconds: 5, connections: 8, root: resolve(here, '..'), readyTimeout: 600, nodeFlags: [], workers: undefined };
 for (let i = 2; i < process.argv.length; i++) {
   const [flag, inline] = process.argv[i].includes('=') ? process.argv[i].split('=', 2) : [process.argv[i], undefined];
   const val = () => inline ?? process.argv[++i];
@@ -30,6 +33,8 @@ for (let i = 2; i < process.argv.length; i++) {
     case '--seconds': o.seconds = Math.max(1, Math.min(60, Number(val()))); break;
     case '--connections': o.connections = Math.max(1, Math.min(256, Number(val()))); break;
     case '--root': o.root = resolve(val()); break;
+    case '--node-flags': o.nodeFlags = val().split(/\s+/).filter(Boolean); break;
+    case '--workers': o.workers = Math.max(1, Math.min(64, Number(val()))); break;
     default: console.error(`scale-serve: unknown option ${process.argv[i]}`); process.exit(2);
   }
 }
@@ -65,9 +70,9 @@ async function startGateway(name, files, tmp) {
   mkdirSync(join(dir, 'config'), { recursive: true });
   for (const f of files) writeFileSync(join(dir, 'config', f.path), f.text);
   const [port, statusPort, statsPort, adminPort] = await Promise.all([1, 2, 3, 4].map(() => freePort()));
-  const args = [join(o.root, 'dist', 'cli', 'main.js'), 'serve', '--config', join(dir, 'config'), '--bind', '127.0.0.1', '--port-map', `80=${port}`,
+  const args = [...o.nodeFlags, join(o.root, 'dist', 'cli', 'main.js'), 'serve', '--config', join(dir, 'config'), '--bind', '127.0.0.1', '--port-map', `80=${port}`,
     '--status-port', String(statusPort), '--stats-port', String(statsPort), '--admin-port', String(adminPort),
-    '--ca-dir', join(dir, 'ca'), '--access-log-format', 'off', '--log-level', 'warn'];
+    '--ca-dir', join(dir, 'ca'), '--access-log-format', 'off', '--log-level', 'warn', ...(o.workers ? ['--workers', String(o.workers)] : [])];
   const t0 = Date.now();
   const child = start(`gatehouse-${name}`, process.execPath, args, { logFile: join(dir, 'gateway.log'), cwd: o.root });
   await waitReady(child, statusPort, o.readyTimeout * 1000);
@@ -86,7 +91,7 @@ function wrk(wrkPath, port, host, path) {
 async function main() {
   const wrkPath = which('wrk');
   if (!wrkPath) throw new Error('wrk is not installed');
-  console.log(`scale-serve ${new Date().toISOString()}  node ${process.version}  load avg ${loadavg().map((x) => x.toFixed(2)).join(' ')}  root ${o.root}`);
+  console.log(`scale-serve ${new Date().toISOString()}  node ${process.version}  load avg ${loadavg().map((x) => x.toFixed(2)).join(' ')}  root ${o.root}${o.nodeFlags.length ? `  node flags ${o.nodeFlags.join(' ')}` : ''}${o.workers ? `  --workers ${o.workers}` : ''}`);
   const tmp = mkdtempSync(join(tmpdir(), 'gatehouse-scale-serve-'));
   try {
     const upstream = start('upstream', process.execPath, [join(here, 'lib', 'upstream.mjs')], { pipeStdout: true });

@@ -37,9 +37,10 @@ export class ConfigStore {
   merged(): MergedView {
     const resources: Located[] = [];
     const diagnostics: Diagnostic[] = [];
+    // Loops, not push(...spread): a spread passes every element as an argument (11,000 at scale).
     for (const slice of this.#slices) {
-      resources.push(...slice.resources);
-      diagnostics.push(...slice.diagnostics);
+      for (let i = 0; i < slice.resources.length; i++) resources.push(slice.resources[i] as Located);
+      for (const d of slice.diagnostics) diagnostics.push(d);
     }
     return { resources, diagnostics };
   }

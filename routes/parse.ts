@@ -159,6 +159,16 @@ class TextOrigin implements Origin {
     return this.text.path;
   }
 
+  /** The document's range in the file's text. */
+  get range(): readonly [number, number] {
+    return [this.docStart, this.docEnd];
+  }
+
+  /** The same resource in `text`, an edited version of this file where it starts `shift` code units later. */
+  moved(text: SourceText, shift: number, order: number): TextOrigin {
+    return new TextOrigin(text, this.doc, order, this.docStart + shift, this.docEnd + shift, this.nodeStart + shift, this.item);
+  }
+
   get source(): SourceRef {
     return (this.#source ??= this.text.position(this.nodeStart));
   }
@@ -269,59 +279,172 @@ function parseFiles(files: readonly ManifestFile[], options: ParseOptions): Pars
     const source = new SourceText(file.path, file.text);
     const parsed = parseAllDocuments(file.text, { prettyErrors: false, merge: true });
     const documents = Array.isArray(parsed) ? parsed : [];
-    const at = (offset: number): SourceRef => source.position(offset);
-
     documents.forEach((document, docIndex) => {
-      if (document.errors.length > 0) {
-        for (const error of document.errors) {
-          diagnostics.push({
-            severity: 'error',
-            code: CfgCode.YAML,
-            message: `YAML syntax error: ${firstLine(error.message)}`,
-            source: at(error.pos[0]),
-          });
-        }
-        return;
-      }
-      const root = document.contents as YamlNode | null;
-      if (root === null || (isScalar(root) && root.value === null)) return; // empty document
-      let value: unknown;
-      try {
-        value = document.toJS({ maxAliasCount: 1000 });
-      } catch (err) {
-        diagnostics.push({
-          severity: 'error',
-          code: CfgCode.YAML,
-          message: `YAML document cannot be read: ${err instanceof Error ? err.message : String(err)}`,
-          source: at(root.range?.[0] ?? 0),
-        });
-        return;
-      }
-      const [docStart, , docEnd] = document.range;
-
-      const take = (node: YamlNode, item: number, object: unknown): void => {
-        const origin = new TextOrigin(source, docIndex, order, docStart, docEnd, node.range?.[0] ?? docStart, item);
-        const located = locate(object, origin, options.defaultNamespace, diagnostics);
-        if (located) {
-          resources.push(located);
-          order++;
-        }
-      };
-
-      if (isRecord(value) && isListKind(value['kind'], value) && isMap(root)) {
-        const itemsNode = root.get('items', true) as YamlNode | undefined;
-        const items = value['items'] as unknown[];
-        items.forEach((item, i) => {
-          const itemNode = isSeq(itemsNode) ? (itemsNode.items[i] as YamlNode | null | undefined) : undefined;
-          if (itemNode) take(itemNode, i, item);
-          else take(root, -1, item);
-        });
-        return;
-      }
-      take(root, -1, value);
+      order = readDocument(document, docIndex, source, 0, order, options.defaultNamespace, resources, diagnostics);
     });
   }
   return { resources, diagnostics };
+}
+
+/**
+ * One parsed document → its resources (appended to `resources`, orders from `order`) and diagnostics.
+ * `offset` is where the parsed text starts in the file (0 when the whole file was parsed). Returns the
+ * next order.
+ */
+function readDocument(
+  document: Document,
+  docIndex: number,
+  source: SourceText,
+  offset: number,
+  order: number,
+  defaultNamespace: string,
+  resources: Located[],
+  diagnostics: Diagnostic[],
+): number {
+  const at = (o: number): SourceRef => source.position(offset + o);
+  if (document.errors.length > 0) {
+    for (const error of document.errors) {
+      diagnostics.push({
+        severity: 'error',
+        code: CfgCode.YAML,
+        message: `YAML syntax error: ${firstLine(error.message)}`,
+        source: at(error.pos[0]),
+      });
+    }
+    return order;
+  }
+  const root = document.contents as YamlNode | null;
+  if (root === null || (isScalar(root) && root.value === null)) return order; // empty document
+  let value: unknown;
+  try {
+    value = document.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    diagnostics.push({
+      severity: 'error',
+      code: CfgCode.YAML,
+      message: `YAML document cannot be read: ${err instanceof Error ? err.message : String(err)}`,
+      source: at(root.range?.[0] ?? 0),
+    });
+    return order;
+  }
+  const [rangeStart, , rangeEnd] = document.range as [number, number, number];
+  const docStart = offset + rangeStart;
+  const docEnd = offset + rangeEnd;
+
+  const take = (node: YamlNode, item: number, object: unknown): void => {
+    const origin = new TextOrigin(source, docIndex, order, docStart, docEnd, node.range ? offset + node.range[0] : docStart, item);
+    const located = locate(object, origin, defaultNamespace, diagnostics);
+    if (located) {
+      resources.push(located);
+      order++;
+    }
+  };
+
+  if (isRecord(value) && isListKind(value['kind'], value) && isMap(root)) {
+    const itemsNode = root.get('items', true) as YamlNode | undefined;
+    const items = value['items'] as unknown[];
+    items.forEach((item, i) => {
+      const itemNode = isSeq(itemsNode) ? (itemsNode.items[i] as YamlNode | null | undefined) : undefined;
+      if (itemNode) take(itemNode, i, item);
+      else take(root, -1, item);
+    });
+    return order;
+  }
+  take(root, -1, value);
+  return order;
+}
+
+// ----- one document edited --------------------------------------------------------------------------
+
+/** A document start marker: `---` at the start of a line, then a space, a tab, a line end or the end. */
+const MARKER = /^---(?=[ \t\r\n]|$)/gm;
+
+function markers(text: string, from: number, to: number): number[] {
+  const out: number[] = [];
+  MARKER.lastIndex = from;
+  for (let m = MARKER.exec(text); m && m.index < to; m = MARKER.exec(text)) out.push(m.index);
+  return out;
+}
+
+function isMarkerAt(text: string, i: number): boolean {
+  return (i === 0 || text.charCodeAt(i - 1) === 10) && text.startsWith('---', i) && (i + 3 === text.length || ' \t\r\n'.includes(text[i + 3] as string));
+}
+
+function newlines(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = text.indexOf('\n', from); i >= 0 && i < to; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/**
+ * The file `next` parsed as parseManifests([{path, text: next}], options) would parse it, given that
+ * `previousText` parsed to `previous` (its resources, in order, with no diagnostics): when the edit lies
+ * inside one `---`-started document and keeps the number of lines, only that document is parsed; the
+ * others keep their objects (same content, same line and column everywhere) under origins that point
+ * into the new text. Undefined whenever that does not hold (the caller parses the whole file): an edit
+ * across or of a `---` line, a changed line count, directives (`%`) or `...` ends anywhere, a document
+ * that had no resource or now reports anything.
+ */
+export function reparseEditedDocument(path: string, previousText: string, previous: readonly Located[], next: string, options: ParseOptions): Located[] | undefined {
+  return withPlainEnv(() => reparseEdited(path, previousText, previous, next, options));
+}
+
+const UNSPLITTABLE = /^(%|\.\.\.)/m;
+
+function reparseEdited(path: string, previousText: string, previous: readonly Located[], next: string, options: ParseOptions): Located[] | undefined {
+  if (UNSPLITTABLE.test(previousText) || UNSPLITTABLE.test(next)) return undefined;
+  const min = Math.min(previousText.length, next.length);
+  let p = 0;
+  while (p < min && previousText.charCodeAt(p) === next.charCodeAt(p)) p++;
+  let s = 0;
+  while (s < min - p && previousText.charCodeAt(previousText.length - 1 - s) === next.charCodeAt(next.length - 1 - s)) s++;
+  const nextChangeEnd = next.length - s;
+  const previousChangeEnd = previousText.length - s;
+  // The document holding the edit: the last marker whose line ends before the first changed character.
+  const before = markers(next, 0, p);
+  let start = -1;
+  for (let k = before.length - 1; k >= 0; k--) {
+    const m = before[k] as number;
+    const nl = next.indexOf('\n', m);
+    if (nl >= 0 && nl < p) {
+      start = m;
+      break;
+    }
+  }
+  if (start < 0) return undefined;
+  // No marker from there to the end of the change, in either text; the document ends at the next one.
+  if (markers(next, start + 1, nextChangeEnd).length > 0 || markers(previousText, start + 1, previousChangeEnd).length > 0) return undefined;
+  const [end] = markers(next, nextChangeEnd, next.length);
+  const nextEnd = end ?? next.length;
+  const shift = next.length - previousText.length;
+  const previousEnd = nextEnd - shift;
+  if (end !== undefined && !isMarkerAt(previousText, previousEnd)) return undefined;
+  if (newlines(previousText, p, previousChangeEnd) !== newlines(next, p, nextChangeEnd)) return undefined;
+
+  const ranges = previous.map((r) => (r.origin instanceof TextOrigin ? r.origin : undefined));
+  if (ranges.some((o) => o === undefined)) return undefined;
+  const origins = ranges as TextOrigin[];
+  const inDocument = origins.filter((o) => o.range[0] === start);
+  if (inDocument.length === 0 || origins.some((o) => o.range[0] > start && o.range[0] < previousEnd)) return undefined;
+  const docIndex = (inDocument[0] as TextOrigin).doc;
+
+  const parsed = parseAllDocuments(next.slice(start, nextEnd), { prettyErrors: false, merge: true });
+  if (!Array.isArray(parsed) || parsed.length !== 1) return undefined;
+  const source = new SourceText(path, next);
+  const resources: Located[] = [];
+  const diagnostics: Diagnostic[] = [];
+  let order = options.orderBase ?? 0;
+  let i = 0;
+  for (; i < previous.length && (origins[i] as TextOrigin).range[0] < start; i++) {
+    resources.push({ object: (previous[i] as Located).object, origin: (origins[i] as TextOrigin).moved(source, 0, order++) });
+  }
+  while (i < previous.length && (origins[i] as TextOrigin).range[0] === start) i++;
+  order = readDocument(parsed[0] as Document, docIndex, source, start, order, options.defaultNamespace, resources, diagnostics);
+  if (diagnostics.length > 0) return undefined;
+  for (; i < previous.length; i++) {
+    resources.push({ object: (previous[i] as Located).object, origin: (origins[i] as TextOrigin).moved(source, shift, order++) });
+  }
+  return resources;
 }
 
 function firstLine(message: string): string {

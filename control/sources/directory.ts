@@ -7,7 +7,8 @@
 // absolute). A bare relative path (`vs/reviews.yaml`) would be ambiguous next to the user's other files.
 //
 // Watching: fs.watch with `recursive: true` (supported on Linux since Node 19.1; it watches directories
-// created later too). Any event re-reads everything after a short settle; an update byte-identical to the
+// created later too). Any event re-scans everything after a short settle (files whose stat is unchanged
+// are not read again, see readManifest); an update byte-identical to the
 // last one emitted is dropped, so editors' save dances and touch(1) cause no build. Parsing is cached per
 // file by (relative path, sha256 of content): only changed files are parsed again, unchanged ones keep
 // their Located objects, and read order stays that of a full parse (see parse-cache.ts).
@@ -44,6 +45,20 @@ export interface DirectorySourceOptions {
 
 const MANIFEST = /\.ya?ml$/i;
 
+/** A file changed less than this before it was read may change again unseen by its timestamps. */
+const RACY_MS = 2000;
+
+interface FileRead {
+  readonly dev: bigint;
+  readonly ino: bigint;
+  readonly size: bigint;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  /** Wall-clock ms when the read started. */
+  readonly readAt: number;
+  readonly file: CachedFile;
+}
+
 /** Editors' swap, backup and probe files, which are never manifests even when they end in .yaml. */
 export function isIgnoredName(name: string): boolean {
   return (
@@ -74,6 +89,8 @@ export function createDirectorySource(dir: string, options: DirectorySourceOptio
   let lastFingerprint: string | undefined;
   let stopped = false;
   const cache = new ParseCache(options.defaultNamespace, options.orderBase ?? 0);
+  /** Per relative path: the stat a file had when read, and what was read (see readManifest). */
+  const readCache = new Map<string, FileRead>();
 
   const display = (rel: string): string => join(dir, rel);
 
@@ -85,6 +102,37 @@ export function createDirectorySource(dir: string, options: DirectorySourceOptio
       message: `cannot read ${display(rel) || dir}: ${code} (${(err as Error)?.message ?? String(err)})`,
       source: { file: display(rel), line: 1, col: 1 },
     };
+  }
+
+  /**
+   * A file's text and hash, read again only when its stat changed. A rescan reads every manifest: at 8 MiB
+   * of YAML that was most of a one-file change's latency, and garbage for the build that follows. Any write
+   * moves ctime (which no tool can set back) and usually size and mtime; same device, inode, size, mtime
+   * and ctime means the same content, unless the file changed within the file system's timestamp
+   * granularity of when we read it: as git does with "racily clean" entries, a file whose ctime is less
+   * than RACY_MS before the read that cached it is read again.
+   */
+  async function readManifest(rel: string): Promise<CachedFile> {
+    const path = join(dir, rel);
+    const st = await stat(path, { bigint: true });
+    const cached = readCache.get(rel);
+    const ctimeMs = Number(st.ctimeNs / 1_000_000n);
+    if (
+      cached &&
+      cached.dev === st.dev &&
+      cached.ino === st.ino &&
+      cached.size === st.size &&
+      cached.mtimeNs === st.mtimeNs &&
+      cached.ctimeNs === st.ctimeNs &&
+      cached.readAt - ctimeMs > RACY_MS
+    ) {
+      return cached.file;
+    }
+    const readAt = Date.now();
+    const text = await readFile(path, 'utf8');
+    const file: CachedFile = { rel, display: display(rel), text, hash: sha256(text) };
+    readCache.set(rel, { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, readAt, file });
+    return file;
   }
 
   async function collect(): Promise<DirectoryRead> {
@@ -116,14 +164,15 @@ export function createDirectorySource(dir: string, options: DirectorySourceOptio
           }
         } else if (!entry.isFile()) continue;
         try {
-          const text = await readFile(join(dir, rel), 'utf8');
-          files.push({ rel, display: display(rel), text, hash: sha256(text) });
+          files.push(await readManifest(rel));
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') diagnostics.push(readError(rel, err));
         }
       }
     }
     await walk('');
+    const present = new Set(files.map((f) => f.rel));
+    for (const rel of [...readCache.keys()]) if (!present.has(rel)) readCache.delete(rel);
     // Sorted by relative path with a plain code-unit comparison: locale-independent, so read order
     // (and VirtualService merge order) is the same on every machine.
     files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));

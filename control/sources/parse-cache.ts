@@ -16,9 +16,14 @@
 // the base moves. Resource orders, and hence VirtualService merge order, are thus equal to those of a
 // fresh full parse; diagnostics carry no order and are kept per file and emitted, in file order, on
 // every read, as a full parse would.
+//
+// A changed file whose last parse reported nothing is first offered to parse.ts's reparseEditedDocument:
+// when the edit lies inside one `---` document and keeps the line count, only that document is parsed and
+// the others keep their objects (under origins pointing into the new text, positions unchanged), so a
+// one-resource edit in a 100-document file costs one document and the build sees one changed object.
 import { createHash } from 'node:crypto';
 import type { Diagnostic, SourceRef } from '../../core/diagnostics.js';
-import { parseManifests } from '../../routes/parse.js';
+import { parseManifests, reparseEditedDocument } from '../../routes/parse.js';
 import type { Located, Origin } from '../../routes/model/resource.js';
 
 export interface CachedFile {
@@ -33,6 +38,8 @@ export interface CachedFile {
 
 interface Entry {
   readonly hash: string;
+  /** The file's text as parsed, to find what an edit changed. */
+  readonly text: string;
   /** As parsed: orders parsedBase, parsedBase+1, ... */
   readonly parsed: readonly Located[];
   readonly parsedBase: number;
@@ -74,6 +81,8 @@ export interface ParseCacheStats {
   rebased: number;
   /** Files reused as they were. */
   reused: number;
+  /** Of the files parsed, those where only the edited document was (the others kept their objects). */
+  documents: number;
 }
 
 export class ParseCache {
@@ -81,7 +90,7 @@ export class ParseCache {
   readonly #defaultNamespace: string;
   readonly #orderBase: number;
   /** Counters of the last `parse` call (tests and benchmarks). */
-  readonly last: ParseCacheStats = { parsed: 0, rebased: 0, reused: 0 };
+  readonly last: ParseCacheStats = { parsed: 0, rebased: 0, reused: 0, documents: 0 };
 
   constructor(defaultNamespace: string, orderBase: number) {
     this.#defaultNamespace = defaultNamespace;
@@ -100,18 +109,27 @@ export class ParseCache {
     const resources: Located[] = [];
     const diagnostics: Diagnostic[] = [];
     const seen = new Set<string>();
-    const stats: ParseCacheStats = { parsed: 0, rebased: 0, reused: 0 };
+    const stats: ParseCacheStats = { parsed: 0, rebased: 0, reused: 0, documents: 0 };
     let base = this.#orderBase;
     for (const file of files) {
       seen.add(file.rel);
       let entry = this.#entries.get(file.rel);
       if (!entry || entry.hash !== file.hash) {
-        const result = parseManifests([{ path: file.display, text: file.text }], {
-          defaultNamespace: this.#defaultNamespace,
-          orderBase: base,
-        });
+        // An edit inside one document re-parses that document only (clean files: no diagnostics to place).
+        const edited =
+          entry && entry.diagnostics.length === 0
+            ? reparseEditedDocument(file.display, entry.text, entry.parsed, file.text, { defaultNamespace: this.#defaultNamespace, orderBase: base })
+            : undefined;
+        const result = edited
+          ? { resources: edited, diagnostics: [] }
+          : parseManifests([{ path: file.display, text: file.text }], {
+              defaultNamespace: this.#defaultNamespace,
+              orderBase: base,
+            });
+        if (edited) stats.documents++;
         entry = {
           hash: file.hash,
+          text: file.text,
           parsed: result.resources,
           parsedBase: base,
           diagnostics: result.diagnostics,

@@ -84,6 +84,15 @@ export class ClusterBuilder {
    * the service's only port, else the listener port. Records the reference so the cluster gets built.
    */
   reference(dest: DestinationRef, namespace: string, listenerPort: number, referrer: Located, field: string): string {
+    return this.resolve(dest, namespace, listenerPort, referrer, field);
+  }
+
+  /** The cluster name a destination resolves to, without recording a reference (a delta compile records its own). */
+  nameOf(dest: DestinationRef, namespace: string, listenerPort: number): string {
+    return this.resolve(dest, namespace, listenerPort, undefined, '');
+  }
+
+  private resolve(dest: DestinationRef, namespace: string, listenerPort: number, referrer: Located | undefined, field: string): string {
     // Resolution is cached per (namespace, host): at 50,000 routes the same few hundred services recur.
     let byHost = this.resolved.get(namespace);
     if (!byHost) this.resolved.set(namespace, (byHost = new Map()));
@@ -104,8 +113,8 @@ export class ClusterBuilder {
     if (name === undefined) {
       name = clusterName(port, subset, r.fqdn);
       bySubset.set(subset, name);
-      if (!this.refs.has(name)) this.refs.set(name, { name, fqdn: r.fqdn, port, subset, service: r.service, referrer, field });
     }
+    if (referrer && !this.refs.has(name)) this.refs.set(name, { name, fqdn: r.fqdn, port, subset, service: r.service, referrer, field });
     return name;
   }
 

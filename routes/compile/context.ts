@@ -55,9 +55,11 @@ export function indexResources(resources: readonly Located[]): ResourceIndex {
     endpoints: new Map(),
     pods: new Map(),
   };
-  for (const r of resources) {
+  // An indexed loop, and `namespace/name` only for the kinds keyed by it: this runs over every resource
+  // on every build (for-of allocates an iterator result per element until the function is optimised).
+  for (let i = 0; i < resources.length; i++) {
+    const r = resources[i] as Located;
     const o = r.object;
-    const key = `${o.metadata.namespace}/${o.metadata.name}`;
     // Istio kinds without a spec object are validation errors; skipping them keeps compile total.
     if (NEEDS_SPEC.has(o.kind) && (typeof o['spec'] !== 'object' || o['spec'] === null)) continue;
     switch (o.kind) {
@@ -79,9 +81,11 @@ export function indexResources(resources: readonly Located[]): ResourceIndex {
       case 'PeerAuthentication':
         index.peerAuthentications.push(r as Located<PeerAuthenticationResource>);
         break;
-      case 'Secret':
+      case 'Secret': {
+        const key = `${o.metadata.namespace}/${o.metadata.name}`;
         if (!index.secrets.has(key)) index.secrets.set(key, r as Located<SecretResource>);
         break;
+      }
       case 'EndpointSlice': {
         const svc = o.metadata.labels?.['kubernetes.io/service-name'];
         if (!svc) break;
@@ -91,11 +95,14 @@ export function indexResources(resources: readonly Located[]): ResourceIndex {
         else index.endpointSlices.set(k, [r as Located<EndpointSliceResource>]);
         break;
       }
-      case 'Endpoints':
+      case 'Endpoints': {
+        const key = `${o.metadata.namespace}/${o.metadata.name}`;
         if (!index.endpoints.has(key)) index.endpoints.set(key, r as Located<EndpointsResource>);
         break;
+      }
       case 'Pod': {
         const pod = r as Located<PodResource>;
+        const key = `${o.metadata.namespace}/${o.metadata.name}`;
         if (!index.pods.has(key)) index.pods.set(key, pod);
         const ips = new Set([pod.object.status?.podIP, ...(pod.object.status?.podIPs ?? []).map((p) => p?.ip)]);
         for (const ip of ips) if (typeof ip === 'string' && ip !== '') index.pods.set(`${o.metadata.namespace}|${ip}`, pod);

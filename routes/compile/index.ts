@@ -13,6 +13,7 @@ import { CompileContext } from './context.js';
 import { buildListeners } from './listeners.js';
 import { SecretStore } from './secrets.js';
 import { RouteMemo } from './route-memo.js';
+import { planDelta, reportUnusedDelta } from './route-delta.js';
 import { mergeGateways } from './servers.js';
 import { ServiceRegistry } from './services.js';
 import { VirtualServiceIndex } from './virtual-services.js';
@@ -68,9 +69,21 @@ export function compileSnapshot(resources: readonly Located[], options: CompileO
   const clusters = new ClusterBuilder(ctx, registry, secrets);
   const virtualServices = new VirtualServiceIndex(ctx);
   const ports = mergeGateways(ctx);
+  const recorder = memo ? planDelta(ctx, ports, memo) : undefined;
+  if (memo) memo.recorder = recorder;
   const { listeners, routeTables } = buildListeners(ctx, ports, virtualServices, clusters, secrets);
-  virtualServices.reportUnused(ctx, new Set(ports.filter((p) => p.kind !== 'TCP').flatMap((p) => p.servers.map((s) => s.gatewayKey))));
-  memo?.seal();
+  const served = new Set(ports.filter((p) => p.kind !== 'TCP').flatMap((p) => p.servers.map((s) => s.gatewayKey)));
+  if (recorder?.delta) {
+    reportUnusedDelta(ctx, served, recorder);
+    recorder.seedClusters(clusters);
+  } else {
+    virtualServices.reportUnused(ctx, served, recorder?.unused);
+  }
+  if (memo) {
+    memo.state = recorder?.state();
+    memo.recorder = undefined;
+    memo.seal();
+  }
   const builtClusters = clusters.build();
   const sortedTables: Record<string, (typeof routeTables)[string]> = {};
   for (const k of Object.keys(routeTables).sort()) sortedTables[k] = routeTables[k] as (typeof routeTables)[string];
@@ -89,15 +102,47 @@ export function compileSnapshot(resources: readonly Located[], options: CompileO
   };
 }
 
-/** Everything HTTP routes read besides their VirtualService: options and the service registry's inputs. */
+/** The last resource list routeEnvironment saw (its objects), and what it gave for which options. */
+let lastEnvironment: { readonly objects: readonly object[]; readonly options: string; readonly digest: (object: object) => string; readonly key: string } | undefined;
+
+const SERVICE_KINDS = new Set(['ServiceEntry', 'Service']);
+
+/**
+ * Everything HTTP routes read besides their VirtualService: options and the service registry's inputs.
+ * The same as the last call's when the options are and no ServiceEntry or Service lies between the
+ * unchanged head and tail of the last list (same objects, same places).
+ */
 function routeEnvironment(resources: readonly Located[], options: CompileOptions, digest: (object: object) => string): string {
+  const optionsKey = JSON.stringify([options.identity.namespace, options.domainSuffix, options.trustDomain ?? '', Object.entries(options.identity.labels).sort()]);
+  const n = resources.length;
+  const objects = new Array<object>(n);
+  for (let i = 0; i < n; i++) objects[i] = (resources[i] as Located).object;
+  const last = lastEnvironment;
+  if (last && last.options === optionsKey && last.digest === digest) {
+    const before = last.objects;
+    const m = before.length;
+    const min = Math.min(m, n);
+    let head = 0;
+    let tail = 0;
+    while (head < min && before[head] === objects[head]) head++;
+    while (tail < min - head && before[m - 1 - tail] === objects[n - 1 - tail]) tail++;
+    let services = false;
+    for (let i = head; i < n - tail && !services; i++) services = SERVICE_KINDS.has((objects[i] as Located['object']).kind);
+    for (let i = head; i < m - tail && !services; i++) services = SERVICE_KINDS.has((before[i] as Located['object']).kind);
+    if (!services) {
+      lastEnvironment = { objects, options: optionsKey, digest, key: last.key };
+      return last.key;
+    }
+  }
   const h = createHash('sha256');
-  h.update(JSON.stringify([options.identity.namespace, options.domainSuffix, options.trustDomain ?? '', Object.entries(options.identity.labels).sort()]));
-  for (const r of resources) {
-    const kind = r.object.kind;
+  h.update(optionsKey);
+  for (let i = 0; i < n; i++) {
+    const o = objects[i] as Located['object'];
     // In read order: only their relative order matters (the registry's age sort breaks ties by it), so
     // files added or removed elsewhere, which shift every later resource's order, keep the routes.
-    if (kind === 'ServiceEntry' || kind === 'Service') h.update(`\n${digest(r.object)}`);
+    if (SERVICE_KINDS.has(o.kind)) h.update(`\n${digest(o)}`);
   }
-  return h.digest('hex');
+  const key = h.digest('hex');
+  lastEnvironment = { objects, options: optionsKey, digest, key };
+  return key;
 }

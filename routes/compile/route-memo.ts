@@ -12,6 +12,11 @@
 // A reused entry replays what building it did: the cluster references, in the same order (so the set of
 // clusters and the referrer of each are what a full compile would record), and the diagnostics it
 // reported. The Route objects themselves are the previous snapshot's, already frozen: deep-freeze skips them.
+//
+// On top of that, when the Gateways are the very same objects (so the ports, servers and route tables
+// are the same) a compile is a delta (route-delta.ts): only VirtualServices added, removed or replaced
+// since the previous compile are visited; the memo then carries the route tables' per-host contributions,
+// the cluster references' first referrers and the unused VirtualServices from one compile to the next.
 import type { Diagnostic } from '../../core/diagnostics.js';
 import type { Route, RouteTable, VirtualHost } from '../../core/snapshot.js';
 import type { VirtualServiceResource } from '../model/index.js';
@@ -20,17 +25,22 @@ import type { DestinationRef } from './clusters.js';
 import type { CompileContext } from './context.js';
 import { buildHttpRoutes } from './http-routes.js';
 import type { ClusterReferences, RouteScope } from './http-routes.js';
+import type { DeltaRecorder, DeltaState } from './route-delta.js';
 
-interface RecordedReference {
+export interface RecordedReference {
   /** Everything the reference's outcome depends on within one compile (see `#referenced`). */
   readonly key: string;
+  /** The cluster it named. */
+  readonly name: string;
   readonly dest: DestinationRef;
   readonly namespace: string;
   readonly listenerPort: number;
   readonly field: string;
 }
 
-interface Entry {
+export interface Entry {
+  /** The VirtualService object these routes were built from. */
+  readonly vs: object;
   /** Which (Gateway, port, TLS) these routes were built for; a VirtualService has one per scope. */
   readonly scope: string;
   readonly routes: Route[];
@@ -53,30 +63,68 @@ export interface RouteMemoStats {
   built: number;
   reused: number;
   virtualHostsReused: number;
+  /** True when the compile visited only the changed VirtualServices (route-delta.ts). */
+  delta: boolean;
+  /** VirtualServices a delta compile visited (added or replaced). */
+  changed: number;
 }
 
 export class RouteMemo {
   /** Entries of this compile only, so VirtualServices that went away are not kept alive. */
-  readonly #entries = new Map<object, Entry>();
+  #entries = new Map<object, Entry>();
   #previous: RouteMemo | undefined;
   /** Route tables of this compile, by name; the next one reuses their unchanged virtual hosts. */
   readonly #tables = new Map<string, RouteTable>();
   #previousTables: ReadonlyMap<string, RouteTable> | undefined;
-  readonly stats: RouteMemoStats = { built: 0, reused: 0, virtualHostsReused: 0 };
+  readonly stats: RouteMemoStats = { built: 0, reused: 0, virtualHostsReused: 0, delta: false, changed: 0 };
   /**
    * References made in this compile. ClusterBuilder.reference gives the same answer and changes nothing
    * when called again with the same namespace, host, port, subset and listener port (the first referrer
    * is the one kept), so a replay of one already made is skipped: 50,000 routes name ~1,000 clusters.
    */
   readonly #referenced = new Set<string>();
+  /**
+   * Recorded references' keys and fields, one string per distinct value: 50,000 references name ~1,000
+   * destinations from a handful of field paths, and as separate strings they were ~6 MiB of the heap.
+   * Shared along the chain of memos of one environment (its services bound the keys); a new environment
+   * starts afresh, and so does a table grown well past what the entries use.
+   */
+  #strings: Map<string, string>;
+  /** What the next compile needs to be a delta of this one; undefined when it cannot be (route-delta.ts). */
+  state: DeltaState | undefined;
+  /** Collects this compile's DeltaState; carries the delta plan when this compile is one. */
+  recorder: DeltaRecorder | undefined;
 
   constructor(
     readonly envKey: string,
     previous: RouteMemo | undefined,
   ) {
     this.#previous = previous?.envKey === envKey ? previous : undefined;
+    const before = this.#previous;
+    this.#strings = before && before.#strings.size < 4 * before.#entries.size + 1024 ? before.#strings : new Map();
     // Virtual hosts are compared route by route (by identity), so they are safe to reuse whatever changed.
     this.#previousTables = previous ? previous.#tables : undefined;
+  }
+
+  /** The previous compile's memo when its routes are valid for this one (same environment). */
+  get previous(): RouteMemo | undefined {
+    return this.#previous;
+  }
+
+  /** The entries of VirtualService object `vs` in this compile (one per scope, chained). */
+  entriesOf(vs: object): Entry | undefined {
+    return this.#entries.get(vs);
+  }
+
+  /**
+   * A delta compile takes over the previous compile's entries (with its DeltaState, see route-delta.ts)
+   * minus those of the VirtualServices that went away or were replaced. What stays there is still right
+   * for the previous memo's own lookups: entries by object identity, built in the same environment.
+   */
+  inheritEntries(previous: RouteMemo, gone: ReadonlySet<object>): void {
+    const entries = previous.#entries;
+    for (const vs of gone) entries.delete(vs);
+    this.#entries = entries;
   }
 
   /**
@@ -89,11 +137,16 @@ export class RouteMemo {
     if (!previous || host.startsWith('*')) return undefined;
     const index = previous.exactHosts[host];
     const vh = index === undefined ? undefined : previous.virtualHosts[index];
-    if (!vh || vh.name !== name || vh.requireTls !== requireTls || vh.domains.length !== 1 || vh.domains[0] !== host) return undefined;
-    if (vh.routes.length !== routes.length) return undefined;
-    for (let i = 0; i < routes.length; i++) if (vh.routes[i] !== routes[i]) return undefined;
+    return vh && this.sameVirtualHost(vh, name, host, requireTls, routes) ? vh : undefined;
+  }
+
+  /** `vh` when it is what would be built from these parts (counted as reused), else undefined. */
+  sameVirtualHost(vh: VirtualHost, name: string, host: string, requireTls: boolean, routes: readonly Route[]): boolean {
+    if (vh.name !== name || vh.requireTls !== requireTls || vh.domains.length !== 1 || vh.domains[0] !== host) return false;
+    if (vh.routes.length !== routes.length) return false;
+    for (let i = 0; i < routes.length; i++) if (vh.routes[i] !== routes[i]) return false;
     this.stats.virtualHostsReused++;
-    return vh;
+    return true;
   }
 
   recordTable(table: RouteTable): void {
@@ -102,10 +155,18 @@ export class RouteMemo {
 
   /** `scopeKey` names `scope` (built once per server by the caller, not once per VirtualService). */
   httpRoutes(ctx: CompileContext, vs: Located<VirtualServiceResource>, scope: RouteScope, scopeKey: string, clusters: ClusterReferences): Route[] {
+    return this.routeEntry(ctx, vs, scope, scopeKey, clusters).entry.routes;
+  }
+
+  /**
+   * The entry of `vs` for the scope, and whether this call made it (built or replayed it, as opposed to
+   * returning the one an earlier route table of this compile made).
+   */
+  routeEntry(ctx: CompileContext, vs: Located<VirtualServiceResource>, scope: RouteScope, scopeKey: string, clusters: ClusterReferences): { entry: Entry; made: boolean } {
     const current = this.#entries.get(vs.object);
     // Already built or replayed in this compile (another route table for the same scope).
     const done = find(current, scopeKey);
-    if (done) return done.routes;
+    if (done) return { entry: done, made: false };
     const previous = this.#previous;
     const reusable = previous ? find(previous.#entries.get(vs.object), scopeKey) : undefined;
     if (reusable) {
@@ -115,26 +176,36 @@ export class RouteMemo {
         clusters.reference(r.dest, r.namespace, r.listenerPort, vs, r.field);
       }
       for (const d of reusable.diagnostics) ctx.diagnostics.push(d);
-      this.#entries.set(vs.object, reusable.next === current ? reusable : { ...reusable, next: current });
+      const entry = reusable.next === current ? reusable : { ...reusable, next: current };
+      this.#entries.set(vs.object, entry);
       this.stats.reused++;
-      return reusable.routes;
+      return { entry, made: true };
     }
     const references: RecordedReference[] = [];
     const referenced = this.#referenced;
+    const strings = this.#strings;
+    const intern = (text: string): string => {
+      const known = strings.get(text);
+      if (known !== undefined) return known;
+      strings.set(text, text);
+      return text;
+    };
     const recorder = {
       reference(dest: DestinationRef, namespace: string, listenerPort: number, referrer: Located, field: string): string {
-        const key = `${namespace}\0${dest.host}\0${dest.port?.number ?? ''}\0${dest.subset ?? ''}\0${listenerPort}`;
-        references.push({ key, dest, namespace, listenerPort, field });
+        const key = intern(`${namespace}\0${dest.host}\0${dest.port?.number ?? ''}\0${dest.subset ?? ''}\0${listenerPort}`);
         referenced.add(key);
-        return clusters.reference(dest, namespace, listenerPort, referrer, field);
+        const name = clusters.reference(dest, namespace, listenerPort, referrer, field);
+        references.push({ key, name, dest, namespace, listenerPort, field: intern(field) });
+        return name;
       },
     };
     const before = ctx.diagnostics.length;
     const routes = buildHttpRoutes(ctx, vs, scope, recorder);
     const diagnostics = ctx.diagnostics.length === before ? NONE : ctx.diagnostics.slice(before);
-    this.#entries.set(vs.object, { scope: scopeKey, routes, references, diagnostics, next: current });
+    const entry: Entry = { vs: vs.object, scope: scopeKey, routes, references, diagnostics, next: current };
+    this.#entries.set(vs.object, entry);
     this.stats.built++;
-    return routes;
+    return { entry, made: true };
   }
 
   /** Called when the compile is done: the previous memo is not needed any more (no chain of memos). */

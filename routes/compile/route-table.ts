@@ -4,6 +4,8 @@
 // (routes appended in VirtualService age order, catch-alls moved last); httpsRedirect marks vhosts.
 import type { Route, RouteTable, VirtualHost, WildcardBucket } from '../../core/snapshot.js';
 import type { ClusterBuilder } from './clusters.js';
+import { deltaRouteTable } from './route-delta.js';
+import type { Contribution, RouteDiagnostics } from './route-delta.js';
 import type { CompileContext } from './context.js';
 import { intersectHosts } from './hosts.js';
 import { buildHttpRoutes, isCatchAllRoute } from './http-routes.js';
@@ -26,11 +28,18 @@ export function buildRouteTable(
   virtualServices: VirtualServiceIndex,
   clusters: ClusterBuilder,
 ): RouteTable {
+  const recorder = ctx.routeMemo?.recorder;
+  if (recorder?.delta) return deltaRouteTable(ctx, name, servers, ctx.routeMemo as NonNullable<typeof ctx.routeMemo>, recorder, clusters);
   const drafts = new Map<string, VirtualHostDraft>();
   // Istio builds a VirtualService's routes once per Gateway within a route table.
   const routeCache = new Map<string, Map<object, Route[]>>();
   const port = servers[0]?.port ?? 0;
-  for (const server of servers) {
+  // What a later delta compile starts from (route-delta.ts): per host, who contributed, in merge order.
+  const g0 = recorder ? recorder.nextServers(servers.length) : 0;
+  const contributions = recorder ? new Map<string, Contribution[]>() : undefined;
+  const routeDiagnostics: RouteDiagnostics[] = [];
+  for (let i = 0; i < servers.length; i++) {
+    const server = servers[i] as GatewayServer;
     const isTls = server.kind === 'HTTPS';
     // Envoy's require_tls only redirects requests that did not arrive over TLS; on a terminating server
     // it never fires, so it is only recorded for plaintext servers.
@@ -44,7 +53,13 @@ export function buildRouteTable(
       let routes: readonly Route[] | undefined;
       if (ctx.routeMemo) {
         // The memo also builds each VirtualService once per scope within a compile.
-        routes = ctx.routeMemo.httpRoutes(ctx, vs, scope, scopeKey, clusters);
+        const before = ctx.diagnostics.length;
+        const { entry, made } = ctx.routeMemo.routeEntry(ctx, vs, scope, scopeKey, clusters);
+        routes = entry.routes;
+        if (recorder) {
+          if (made) recorder.made(entry, g0 + i);
+          if (ctx.diagnostics.length > before) routeDiagnostics.push({ g: g0 + i, vs: vs.object, list: ctx.diagnostics.slice(before) });
+        }
       } else {
         let byVs = routeCache.get(server.gatewayKey);
         if (!byVs) routeCache.set(server.gatewayKey, (byVs = new Map()));
@@ -58,6 +73,12 @@ export function buildRouteTable(
       if (routes.length === 0) continue;
       virtualServices.markUsed(vs);
       for (const host of hosts) {
+        if (contributions) {
+          const c: Contribution = { g: g0 + i, vs: vs.object, routes };
+          const list = contributions.get(host);
+          if (list) list.push(c);
+          else contributions.set(host, [c]);
+        }
         const draft = drafts.get(host);
         if (draft) {
           if (!draft.owned) {
@@ -80,10 +101,10 @@ export function buildRouteTable(
     }
   }
   const virtualHosts: VirtualHost[] = [];
+  const hosts = [...drafts.keys()].sort();
   if (drafts.size === 0) {
     virtualHosts.push({ name: `blackhole:${port}`, domains: ['*'], requireTls: false, routes: [] });
   } else {
-    const hosts = [...drafts.keys()].sort();
     const memo = ctx.routeMemo;
     for (const host of hosts) {
       const d = drafts.get(host) as VirtualHostDraft;
@@ -96,6 +117,11 @@ export function buildRouteTable(
   }
   const table = indexVirtualHosts(name, virtualHosts);
   ctx.routeMemo?.recordTable(table);
+  if (recorder && contributions) {
+    // Hosts only a redirect server names have no contributions, but are virtual hosts all the same.
+    for (const host of hosts) if (!contributions.has(host)) contributions.set(host, []);
+    recorder.tables.set(name, { contributions, diagnostics: routeDiagnostics, hosts, table });
+  }
   return table;
 }
 

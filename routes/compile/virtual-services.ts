@@ -1,5 +1,6 @@
 // VirtualServices indexed by the Gateway they bind to, visible to the gateway workload (exportTo), in
-// Istio's merge order, with their hosts resolved once.
+// Istio's merge order, with their hosts resolved once. Built on first use: a delta compile
+// (route-delta.ts) visits only the changed VirtualServices and never needs the whole index.
 import type { VirtualServiceResource } from '../model/index.js';
 import type { Located } from '../model/resource.js';
 import { CfgCode, exportedTo, sortByAge } from './context.js';
@@ -7,29 +8,48 @@ import type { CompileContext } from './context.js';
 import { resolveShortname } from './hosts.js';
 import { resolveGatewayName } from './http-routes.js';
 
+/** Whether the gateway workload sees this VirtualService at all (exportTo). */
+export function visibleToGateway(ctx: CompileContext, vs: VirtualServiceResource): boolean {
+  const ns = vs.metadata.namespace;
+  return exportedTo((vs.spec ?? {}).exportTo, ns, ctx.options.identity.namespace);
+}
+
+/** The VirtualService's hosts with short names resolved in its namespace. */
+export function resolvedHostsOf(ctx: CompileContext, vs: VirtualServiceResource): string[] {
+  const ns = vs.metadata.namespace;
+  return ((vs.spec ?? {}).hosts ?? []).map((h) => resolveShortname(h, ns, ctx.options.domainSuffix));
+}
+
+/** The Gateways (`namespace/name`) it binds to, without `mesh`, each once, in the order written. */
+export function gatewayKeysOf(vs: VirtualServiceResource): string[] {
+  const ns = vs.metadata.namespace;
+  const keys: string[] = [];
+  // No `gateways` means `mesh` only: sidecars, never this gateway.
+  for (const g of (vs.spec ?? {}).gateways ?? []) {
+    const key = resolveGatewayName(g, ns);
+    if (key === 'mesh' || keys.includes(key)) continue;
+    keys.push(key);
+  }
+  return keys;
+}
+
 export class VirtualServiceIndex {
   private readonly byGateway = new Map<string, Located<VirtualServiceResource>[]>();
   private readonly resolvedHosts = new Map<Located<VirtualServiceResource>, string[]>();
   /** VirtualServices that contributed a virtual host or passthrough route somewhere. */
   private readonly used = new Set<Located<VirtualServiceResource>>();
+  #built = false;
 
-  constructor(ctx: CompileContext) {
-    const viewer = ctx.options.identity.namespace;
-    const sorted = sortByAge(ctx.index.virtualServices);
-    for (const vs of sorted) {
-      const ns = vs.object.metadata.namespace;
-      const spec = vs.object.spec ?? {};
-      if (!exportedTo(spec.exportTo, ns, viewer)) continue;
-      this.resolvedHosts.set(
-        vs,
-        (spec.hosts ?? []).map((h) => resolveShortname(h, ns, ctx.options.domainSuffix)),
-      );
-      const seen = new Set<string>();
-      // No `gateways` means `mesh` only: sidecars, never this gateway.
-      for (const g of spec.gateways ?? []) {
-        const key = resolveGatewayName(g, ns);
-        if (key === 'mesh' || seen.has(key)) continue;
-        seen.add(key);
+  constructor(private readonly ctx: CompileContext) {}
+
+  private build(): void {
+    if (this.#built) return;
+    this.#built = true;
+    const ctx = this.ctx;
+    for (const vs of sortByAge(ctx.index.virtualServices)) {
+      if (!visibleToGateway(ctx, vs.object)) continue;
+      this.resolvedHosts.set(vs, resolvedHostsOf(ctx, vs.object));
+      for (const key of gatewayKeysOf(vs.object)) {
         const list = this.byGateway.get(key);
         if (list) list.push(vs);
         else this.byGateway.set(key, [vs]);
@@ -38,10 +58,12 @@ export class VirtualServiceIndex {
   }
 
   forGateway(gatewayKey: string): readonly Located<VirtualServiceResource>[] {
+    this.build();
     return this.byGateway.get(gatewayKey) ?? [];
   }
 
   hosts(vs: Located<VirtualServiceResource>): readonly string[] {
+    this.build();
     return this.resolvedHosts.get(vs) ?? [];
   }
 
@@ -52,15 +74,21 @@ export class VirtualServiceIndex {
   /**
    * A VirtualService bound to a Gateway this workload serves that routes nothing (no host in common with
    * the servers, or only routes for other ports/gateways) is almost always a mistake worth a warning.
+   * `reportedInto` collects the objects reported (a delta compile starts from them).
    */
-  reportUnused(ctx: CompileContext, servedGateways: ReadonlySet<string>): void {
+  reportUnused(ctx: CompileContext, servedGateways: ReadonlySet<string>, reportedInto?: Set<object>): void {
     const reported = new Set<Located<VirtualServiceResource>>();
     for (const gateway of [...servedGateways].sort()) {
       for (const vs of this.forGateway(gateway)) {
         if (this.used.has(vs) || reported.has(vs)) continue;
         reported.add(vs);
-        ctx.warn(CfgCode.UNUSED, `binds to Gateway ${gateway} but routes nothing there: no host in common with its servers, or no route for their ports`, vs, 'spec.hosts');
+        reportedInto?.add(vs.object);
+        warnUnused(ctx, gateway, vs);
       }
     }
   }
+}
+
+export function warnUnused(ctx: CompileContext, gateway: string, vs: Located<VirtualServiceResource>): void {
+  ctx.warn(CfgCode.UNUSED, `binds to Gateway ${gateway} but routes nothing there: no host in common with its servers, or no route for their ports`, vs, 'spec.hosts');
 }

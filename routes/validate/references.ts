@@ -39,9 +39,10 @@ function array(v: unknown): unknown[] {
 
 export function checkDuplicates(resources: readonly Located[], out: Diagnostic[]): void {
   const first = new Map<string, Located>();
-  for (const r of resources) {
+  for (let i = 0; i < resources.length; i++) {
+    const r = resources[i] as Located;
     const { kind, metadata } = r.object;
-    const key = `${kind}/${metadata.namespace}/${metadata.name}`;
+    const key = duplicateKey(r.object);
     const seen = first.get(key);
     if (!seen) {
       first.set(key, r);
@@ -56,17 +57,45 @@ export function checkDuplicates(resources: readonly Located[], out: Diagnostic[]
   }
 }
 
-export function checkGatewayReferences(resources: readonly Located[], out: Diagnostic[], memo?: CrossMemo): void {
+/** `kind/namespace/name` per object, made once (the objects are immutable, the check runs every build). */
+const duplicateKeys = new WeakMap<object, string>();
+
+export function duplicateKey(object: Located['object']): string {
+  let key = duplicateKeys.get(object);
+  if (key === undefined) {
+    key = `${object.kind}/${object.metadata.namespace}/${object.metadata.name}`;
+    duplicateKeys.set(object, key);
+  }
+  return key;
+}
+
+/** What the gateway-reference rule reads of other resources: the Gateways, and that set as a memo key. */
+export interface GatewaySet {
+  readonly gateways: ReadonlySet<string>;
+  readonly key: string;
+}
+
+export function gatewaySet(resources: readonly Located[], memo?: CrossMemo): GatewaySet {
   const gateways = new Set<string>();
-  for (const r of resources) {
+  for (let i = 0; i < resources.length; i++) {
+    const r = resources[i] as Located;
     if (r.object.kind === 'Gateway') gateways.add(`${r.object.metadata.namespace}/${r.object.metadata.name}`);
   }
   // What every VirtualService's result depends on besides itself: the set of Gateways.
-  const key = memo ? [...gateways].sort().join('\n') : '';
-  for (const r of resources) {
+  return { gateways, key: memo ? [...gateways].sort().join('\n') : '' };
+}
+
+/** The rule for the VirtualServices among resources[from, to) (all other kinds are skipped). */
+export function checkGatewayReferencesIn(resources: readonly Located[], from: number, to: number, set: GatewaySet, out: Diagnostic[], memo?: CrossMemo): void {
+  for (let i = from; i < to; i++) {
+    const r = resources[i] as Located;
     if (r.object.kind !== 'VirtualService' || !isRecord(r.object['spec'])) continue;
-    reuseOrRun(memo, r, key, out, (into) => gatewayReferencesOf(r, gateways, into));
+    reuseOrRun(memo, r, set.key, out, (into) => gatewayReferencesOf(r, set.gateways, into));
   }
+}
+
+export function checkGatewayReferences(resources: readonly Located[], out: Diagnostic[], memo?: CrossMemo): void {
+  checkGatewayReferencesIn(resources, 0, resources.length, gatewaySet(resources, memo), out, memo);
 }
 
 function gatewayReferencesOf(r: Located, gateways: ReadonlySet<string>, out: Diagnostic[]): void {
@@ -109,14 +138,22 @@ function reuseOrRun(memo: CrossMemo | undefined, r: Located, key: string, out: D
     entry = { key, file: r.origin.file, doc: r.origin.doc, diagnostics: own.length === 0 ? NONE : own };
     memo.set(r.object, entry);
   }
-  for (const d of entry.diagnostics) out.push(d);
+  const found = entry.diagnostics;
+  for (let k = 0; k < found.length; k++) out.push(found[k] as Diagnostic);
 }
 
-export function checkSubsetReferences(resources: readonly Located[], out: Diagnostic[], memo?: CrossMemo): void {
+/** What the subset-reference rule reads of other resources: the subsets per host, and those as a memo key. */
+export interface SubsetIndex {
+  readonly subsetsFor: (host: string) => Set<string> | undefined;
+  readonly key: string;
+}
+
+export function subsetIndex(resources: readonly Located[], memo?: CrossMemo): SubsetIndex {
   // host → subset names, merged over every DestinationRule for that host.
   const subsetsByHost = new Map<string, Set<string>>();
   const wildcardHosts: string[] = [];
-  for (const r of resources) {
+  for (let i = 0; i < resources.length; i++) {
+    const r = resources[i] as Located;
     if (r.object.kind !== 'DestinationRule' || !isRecord(r.object['spec'])) continue;
     const spec = r.object['spec'];
     if (typeof spec['host'] !== 'string') continue;
@@ -142,10 +179,20 @@ export function checkSubsetReferences(resources: readonly Located[], out: Diagno
   // What every VirtualService's result depends on besides itself: the subsets defined per host.
   let key = '';
   if (memo) for (const [host, names] of subsetsByHost) key += `${host}\0${[...names].join('\0')}\n`;
-  for (const r of resources) {
+  return { subsetsFor, key };
+}
+
+/** The rule for the VirtualServices among resources[from, to) (all other kinds are skipped). */
+export function checkSubsetReferencesIn(resources: readonly Located[], from: number, to: number, index: SubsetIndex, out: Diagnostic[], memo?: CrossMemo): void {
+  for (let i = from; i < to; i++) {
+    const r = resources[i] as Located;
     if (r.object.kind !== 'VirtualService' || !isRecord(r.object['spec'])) continue;
-    reuseOrRun(memo, r, key, out, (into) => subsetReferencesOf(r, subsetsFor, into));
+    reuseOrRun(memo, r, index.key, out, (into) => subsetReferencesOf(r, index.subsetsFor, into));
   }
+}
+
+export function checkSubsetReferences(resources: readonly Located[], out: Diagnostic[], memo?: CrossMemo): void {
+  checkSubsetReferencesIn(resources, 0, resources.length, subsetIndex(resources, memo), out, memo);
 }
 
 function subsetReferencesOf(r: Located, subsetsFor: (host: string) => Set<string> | undefined, out: Diagnostic[]): void {
