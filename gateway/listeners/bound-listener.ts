@@ -178,6 +178,10 @@ export class BoundListener {
       server.on('sessionError', logError('HTTP/2 session error'));
       // HTTP/1.1 over TLS on the h2 server: the same answers as plaintext.
       server.on('clientError', answerClientError);
+      // The h2 server takes none of node's HTTP/1 options (its constructor fixes a 60 s header timeout, a
+      // 30 s check interval and no keep-alive idle timeout, and leaves the header size to node's 16 KiB
+      // default): HTTP/1.1 over TLS gets the edge's limits as properties, which node reads per connection.
+      Object.assign(server, http1Limits(plane.edge));
       return server;
     }
     const server = createNetServer({ pauseOnConnect: false });
