@@ -12,8 +12,8 @@
 //                        [--upstream-mtls]  (every proxy forwards to the upstream over TLS with a client certificate,
 //                                      the upstream requiring it: the cost of mTLS into the mesh)
 //                        [--cert ec|rsa]  (the listener certificate: ECDSA P-256, the default, or RSA 2048)
-//                        [--resume]       (with --handshakes: `s_time -reuse -www /`: resumed sessions, each
-//                                      with one GET /, since TLS 1.3 tickets only reach a client that reads)
+//                        [--resume]       (with --handshakes: `s_time -reuse -www`: resumed sessions, each
+//                                      with one proxied GET /, since TLS 1.3 tickets only reach a client that reads)
 // Targets: floor, gatehouse (the gateway's default data path), gatehouse-raw, gatehouse-fastify (GATEHOUSE_DATAPATH),
 // nginx (when installed). A gatehouse target ending in @base (gatehouse-raw@base) runs the build under --baseline-root
 // DIR instead (e.g. DIR made with `git archive BASE | tar -x -C DIR`, node_modules linked, then tsc): the named
@@ -86,11 +86,18 @@ async function until(check, ms, child) {
   throw new Error(`not ready after ${ms} ms`);
 }
 
+/**
+ * s_time sends `GET <path> HTTP/1.0` and nothing else. Without a Host header Gatehouse answers 400 at the edge
+ * while nginx and the floor proxy the request, so the path carries one: the request line ends early and the
+ * trailing " HTTP/1.0" becomes the value of a harmless header.
+ */
+const RESUME_REQUEST_PATH = '/ HTTP/1.0\r\nHost: localhost\r\nX-Bench:';
+
 /** Full TLS handshakes (no resumption), sequential, with openssl s_time pinned where the load generator goes. */
 async function handshakes(url, seconds, pin, tmp, resume) {
   const u = new URL(url);
   const openssl = which('openssl');
-  const child = start('s_time', openssl, ['s_time', '-connect', `127.0.0.1:${u.port}`, ...(resume ? ['-reuse', '-www', '/'] : ['-new']), '-time', String(seconds)],
+  const child = start('s_time', openssl, ['s_time', '-connect', `127.0.0.1:${u.port}`, ...(resume ? ['-reuse', '-www', RESUME_REQUEST_PATH] : ['-new']), '-time', String(seconds)],
     { cpu: pin.loadgen, taskset: pin.taskset, logFile: join(tmp, 's_time.log'), pipeStdout: true });
   let out = '';
   child.stdout.setEncoding('utf8');

@@ -37,37 +37,52 @@ export class BoundListener {
   private staples: ReadonlyMap<string, Buffer> = new Map();
   private closed = false;
 
-  private constructor(spec: ListenerSpec, server: HttpServer | Http2SecureServer | NetServer) {
+  /**
+   * HTTPS: the chain and context every connection starts in when the listener's chain does not depend on
+   * the SNI (its only chain, serving any name). Such a connection needs no ClientHello pre-read and no
+   * SNI callback: both could only choose this chain. Set with the generation (updateDefaultContext).
+   */
+  private fixedChain: EarlyChain | undefined;
+  /** The one 'close' listener of every admitted connection (`this` is the socket): no closure per connection. */
+  private readonly onConnectionClose: (this: Socket) => void;
+
+  private constructor(spec: ListenerSpec, server: HttpServer | Http2SecureServer | NetServer, private readonly plane: PlaneState) {
     this.port = spec.port;
     this.protocol = spec.protocol;
     this.server = server;
-    server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-    });
+    const sockets = this.sockets;
+    this.onConnectionClose = function (this: Socket) {
+      sockets.delete(this);
+      plane.connections--;
+    };
+    server.maxConnections = plane.edge.maxConnectionsPerListener;
   }
 
   /**
    * Connection limits, checked before any byte is read: over a limit the connection is closed at once
    * (a client sees a reset, as with Envoy's overload manager) rather than queued. The per-listener
-   * limit is node's own `maxConnections`; the total is counted across listeners here.
+   * limit is node's own `maxConnections`; the total is counted across listeners here. An admitted
+   * connection is counted and tracked (for retire) until it closes. Returns whether it was admitted.
    */
-  private static limitConnections(server: HttpServer | Http2SecureServer | NetServer, plane: PlaneState): void {
-    server.maxConnections = plane.edge.maxConnectionsPerListener;
-    // prependListener: the check must run before the HTTP/TLS machinery starts on the socket.
-    server.prependListener('connection', (socket: Socket) => {
-      if (plane.connections >= plane.edge.maxConnections || plane.overloaded) {
-        socket.destroy();
-        return;
-      }
-      plane.connections++;
-      socket.once('close', () => plane.connections--);
-    });
+  private admit(socket: Socket): boolean {
+    const plane = this.plane;
+    if (plane.connections >= plane.edge.maxConnections || plane.overloaded) {
+      socket.destroy();
+      return false;
+    }
+    plane.connections++;
+    this.sockets.add(socket);
+    socket.on('close', this.onConnectionClose);
+    return true;
   }
 
   static async bind(spec: ListenerSpec, plane: PlaneState, dataPath: DataPath): Promise<BoundListener> {
-    const listener = new BoundListener(spec, BoundListener.createServer(spec, plane));
-    BoundListener.limitConnections(listener.server, plane);
+    const listener = new BoundListener(spec, BoundListener.createServer(spec, plane), plane);
+    // HTTPS: admission is the first step of the listener's own TLS start (startTls); elsewhere it is
+    // prepended, so the check runs before the HTTP machinery or the passthrough starts on the socket.
+    if (spec.protocol !== 'HTTPS' || !listener.startTls()) {
+      listener.server.prependListener('connection', (socket: Socket) => void listener.admit(socket));
+    }
     if (spec.protocol === 'HTTP') {
       const handler = createRequestHandler({ port: spec.port, scheme: 'http', plane });
       await mountHandler(dataPath, listener.server as HttpServer, handler, false);
@@ -77,7 +92,6 @@ export class BoundListener {
       await mountHandler(dataPath, listener.server as Http2SecureServer, handler, true);
       listener.server.on('upgrade', createUpgradeHandler(handler));
       listener.watchSessions(plane);
-      listener.stapleOcsp();
     }
     await listener.listen(spec);
     return listener;
@@ -127,15 +141,15 @@ export class BoundListener {
           cb(null, context.context);
         },
       });
-      startInChainContext(server, plane, port);
       server.on('secureConnection', (socket: TLSSocket) => {
         let info = (socket as unknown as Record<symbol, ConnectionInfo | undefined>)[kConnection];
         const early = preRead(socket);
         if (!info && early) {
-          // No SNI callback: no SNI (the catch-all chain), or a resumed session (OpenSSL skips the
-          // certificate callback then). Either way the chain is the one whose context it started in,
-          // the only one whose ticket keys could have decrypted a resumed session.
-          info = { chain: early.chain, sni: early.sni };
+          // No SNI callback: no SNI (the catch-all chain), a resumed session (OpenSSL skips the
+          // certificate callback then), or a listener whose one chain serves any name (no callback is
+          // installed). Either way the chain is the one whose context it started in, the only one whose
+          // ticket keys could have decrypted a resumed session.
+          info = { chain: early.chain, sni: early.sni ?? (typeof socket.servername === 'string' && socket.servername ? socket.servername : undefined) };
           (socket as unknown as Record<symbol, ConnectionInfo>)[kConnection] = info;
         }
         if (!info) {
@@ -164,11 +178,81 @@ export class BoundListener {
       server.on('sessionError', logError('HTTP/2 session error'));
       // HTTP/1.1 over TLS on the h2 server: the same answers as plaintext.
       server.on('clientError', answerClientError);
+      // The h2 server takes none of node's HTTP/1 options (its constructor fixes a 60 s header timeout, a
+      // 30 s check interval and no keep-alive idle timeout, and leaves the header size to node's 16 KiB
+      // default): HTTP/1.1 over TLS gets the edge's limits as properties, which node reads per connection.
+      Object.assign(server, http1Limits(plane.edge));
       return server;
     }
     const server = createNetServer({ pauseOnConnect: false });
     server.on('connection', (socket: Socket) => handlePassthrough(socket, spec.port, plane));
     return server;
+  }
+
+  /**
+   * Takes over node's start of TLS on each connection (its `tlsConnectionListener`): admits it, then
+   * starts it in its chain's own context. OpenSSL takes the protocol versions, TLS 1.2 cipher list,
+   * session id context and session ticket keys from the context an SSL starts with; node's SNI callback
+   * runs after the version is negotiated and only swaps the certificate. So a chain's minProtocolVersion
+   * is enforced in the handshake (a TLS 1.2 client gets a protocol_version alert from a TLS 1.3-only
+   * chain while other chains accept it), and a session ticket made by one chain cannot be decrypted by
+   * another: resumption stays within its chain. With several chains the chain comes from the SNI of a
+   * pre-read ClientHello; with one that serves any name it is known without reading (fixedChain), and
+   * the SNI callback is left out too (it could only pick that chain again). node's listener builds the
+   * TLSSocket from `_sharedCreds`, `requestCert`, `rejectUnauthorized` and its SNI callback
+   * synchronously, so they are set to the chain's for that one call. Returns false (and node's listener
+   * stays) when node's listener is not found.
+   */
+  private startTls(): boolean {
+    const server = this.server as Http2SecureServer;
+    const plane = this.plane;
+    const port = this.port;
+    const start = server.listeners('connection').find((f) => f.name === 'tlsConnectionListener') as ((this: Http2SecureServer, s: Socket) => void) | undefined;
+    const kSni = Object.getOwnPropertySymbols(server).find((s) => s.description === 'snicallback');
+    if (!start || !kSni) {
+      plane.log('warn', `port ${port}: node's TLS connection listener not found; chains are chosen at SNI time only`);
+      return false;
+    }
+    server.removeListener('connection', start);
+    const internals = server as unknown as TlsServerInternals & Record<symbol, unknown>;
+    const startIn = (raw: Socket, early: EarlyChain, withSniCallback: boolean): void => {
+      const tls = early.chain.tls!;
+      (raw as unknown as Record<symbol, EarlyChain>)[kEarlyChain] = early;
+      const creds = internals._sharedCreds;
+      const requestCert = internals.requestCert;
+      const reject = internals.rejectUnauthorized;
+      const sniCallback = internals[kSni];
+      internals._sharedCreds = early.context.context;
+      internals.requestCert = tls.mode !== 'SIMPLE';
+      internals.rejectUnauthorized = tls.mode === 'MUTUAL';
+      if (!withSniCallback) internals[kSni] = undefined;
+      try {
+        start.call(server, raw);
+      } finally {
+        internals._sharedCreds = creds;
+        internals.requestCert = requestCert;
+        internals.rejectUnauthorized = reject;
+        internals[kSni] = sniCallback;
+      }
+    };
+    server.on('connection', (raw: Socket) => {
+      if (raw.destroyed || !this.admit(raw)) return;
+      const fixed = this.fixedChain;
+      if (fixed) {
+        startIn(raw, fixed, false);
+        return;
+      }
+      readClientHello(raw, (parsed, sni) => {
+        if (raw.destroyed) return;
+        const gen = plane.current;
+        const listener = parsed ? gen?.listeners.get(port) : undefined;
+        const chain = listener?.protocol === 'HTTPS' ? selectFilterChain(listener, sni) : undefined;
+        const context = chain ? gen?.contexts.get(chain) : undefined;
+        if (!chain?.tls || !context) start.call(server, raw);
+        else startIn(raw, { chain, context, sni }, true);
+      });
+    });
+    return true;
   }
 
   private watchSessions(plane: PlaneState): void {
@@ -184,12 +268,12 @@ export class BoundListener {
   /**
    * node asks for a staple (a client sent status_request) with the certificate being served, not the
    * connection; the certificate identifies the chain's staple. No staple: the handshake goes on without.
+   * Listened to only while the listener has staples: the listener makes node run a certificate callback
+   * in JS on every full handshake.
    */
-  private stapleOcsp(): void {
-    (this.server as Http2SecureServer).on('OCSPRequest', (certificate: Buffer, _issuer: Buffer, cb: (err: Error | null, response?: Buffer) => void) => {
-      cb(null, this.staples.size === 0 || !certificate ? undefined : this.staples.get(certificateKey(certificate)));
-    });
-  }
+  private readonly answerOcsp = (certificate: Buffer, _issuer: Buffer, cb: (err: Error | null, response?: Buffer) => void): void => {
+    cb(null, this.staples.size === 0 || !certificate ? undefined : this.staples.get(certificateKey(certificate)));
+  };
 
   private listen(spec: ListenerSpec): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -215,7 +299,8 @@ export class BoundListener {
    * HTTPS: the context a connection starts in when its ClientHello could not be pre-read (its chain is
    * chosen at SNI time): the catch-all chain's certificate, or none. It issues no session tickets: such a
    * connection's chain is not known when OpenSSL decides on resumption. Sessions resume only through the
-   * per-chain contexts (see startInChainContext). Also indexes this listener's OCSP staples.
+   * per-chain contexts (see startTls). Also indexes this listener's OCSP staples and, when its one chain
+   * serves any name, fixes that chain for every connection.
    */
   updateDefaultContext(gen: Generation): void {
     if (this.protocol !== 'HTTPS') return;
@@ -228,6 +313,13 @@ export class BoundListener {
       if (cc?.staple) staples.set(cc.leafKey, cc.staple);
     }
     this.staples = staples;
+    const server = this.server as Http2SecureServer;
+    const answering = server.listenerCount('OCSPRequest') > 0;
+    if (staples.size > 0 && !answering) server.on('OCSPRequest', this.answerOcsp);
+    else if (staples.size === 0 && answering) server.off('OCSPRequest', this.answerOcsp);
+    const only = listener?.filterChains.length === 1 ? listener.filterChains[0] : undefined;
+    const onlyContext = only?.tls && servesAnyName(only) ? gen.contexts.get(only) : undefined;
+    this.fixedChain = only && onlyContext ? { chain: only, context: onlyContext, sni: undefined } : undefined;
     (this.server as Http2SecureServer).setSecureContext({
       ciphers: EDGE_CIPHERS,
       ...(ctx ? ctx.options : {}),
@@ -306,6 +398,11 @@ interface EarlyChain {
 
 const kEarlyChain = Symbol('gatehouse.earlyChain');
 
+/** Whether a chain serves every SNI, and clients that send none: the catch-all of selectFilterChain. */
+function servesAnyName(chain: FilterChain): boolean {
+  return chain.serverNames.length === 0 || chain.serverNames.includes('*');
+}
+
 /** The pre-read decision, kept on the raw socket (a server TLSSocket's `_parent`). */
 function preRead(socket: TLSSocket): EarlyChain | undefined {
   const raw = (socket as unknown as { _parent?: Record<symbol, EarlyChain | undefined> })._parent;
@@ -317,52 +414,6 @@ interface TlsServerInternals {
   _sharedCreds: unknown;
   requestCert: boolean;
   rejectUnauthorized: boolean;
-}
-
-/**
- * Starts each connection's TLS in its chain's own context, chosen from the pre-read ClientHello's SNI.
- * OpenSSL takes the protocol versions, TLS 1.2 cipher list, session id context and session ticket keys
- * from the context an SSL starts with; node's SNI callback runs after the version is negotiated and
- * only swaps the certificate. So a chain's minProtocolVersion is enforced in the handshake (a TLS 1.2
- * client gets a protocol_version alert from a TLS 1.3-only chain while other chains accept it), and a
- * session ticket made by one chain cannot be decrypted by another: resumption stays within its chain.
- * node's own connection listener builds the TLSSocket from `_sharedCreds`, `requestCert` and
- * `rejectUnauthorized` synchronously, so they are set to the chain's for that one call.
- */
-function startInChainContext(server: Http2SecureServer, plane: PlaneState, port: number): void {
-  const start = server.listeners('connection').find((f) => f.name === 'tlsConnectionListener') as ((this: Http2SecureServer, s: Socket) => void) | undefined;
-  if (!start) {
-    plane.log('warn', `port ${port}: node's TLS connection listener not found; chains are chosen at SNI time only`);
-    return;
-  }
-  server.removeListener('connection', start);
-  const internals = server as unknown as TlsServerInternals;
-  server.on('connection', (raw: Socket) => {
-    if (raw.destroyed) return;
-    readClientHello(raw, (parsed, sni) => {
-      if (raw.destroyed) return;
-      const gen = plane.current;
-      const listener = parsed ? gen?.listeners.get(port) : undefined;
-      const chain = listener?.protocol === 'HTTPS' ? selectFilterChain(listener, sni) : undefined;
-      const context = chain ? gen?.contexts.get(chain) : undefined;
-      if (!chain?.tls || !context) {
-        start.call(server, raw);
-        return;
-      }
-      (raw as unknown as Record<symbol, EarlyChain>)[kEarlyChain] = { chain, context, sni };
-      const saved = { creds: internals._sharedCreds, requestCert: internals.requestCert, reject: internals.rejectUnauthorized };
-      internals._sharedCreds = context.context;
-      internals.requestCert = chain.tls.mode !== 'SIMPLE';
-      internals.rejectUnauthorized = chain.tls.mode === 'MUTUAL';
-      try {
-        start.call(server, raw);
-      } finally {
-        internals._sharedCreds = saved.creds;
-        internals.requestCert = saved.requestCert;
-        internals.rejectUnauthorized = saved.reject;
-      }
-    });
-  });
 }
 
 /**
