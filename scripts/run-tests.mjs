@@ -22,7 +22,7 @@ if (selected.length === 0) {
 console.log(`running ${selected.length} test files: ${selected.map((f) => relative(root, f)).join(' ')}`);
 const result = spawnSync(
   process.execPath,
-  ['--test', '--test-concurrency=2', '--test-timeout=120000', '--test-reporter=spec', ...selected],
+  ['--test', '--test-concurrency=2', '--test-timeout=300000', '--test-reporter=spec', ...selected],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
