@@ -74,7 +74,7 @@ export async function serve(options: ServeOptions): Promise<RunningGateway> {
         const bound = options.portMap.get(l.port);
         return bound === undefined ? `${l.port}/${l.protocol}` : `${l.port}→${bound}/${l.protocol}`;
       });
-      log('info', `config v${snapshot.version} live${pool ? ` on ${options.workers} workers` : ''}: ${snapshot.listeners.length} listener(s) [${ports.join(' ')}], ` +
+      log('info', `config v${snapshot.version} (${snapshot.hash.slice(0, 12)}) live${pool ? ` on ${options.workers} workers` : ''}: ${snapshot.listeners.length} listener(s) [${ports.join(' ')}], ` +
         `${Object.keys(snapshot.clusters).length} cluster(s)`);
     },
     registry,

@@ -113,7 +113,8 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
     metrics.published.inc();
     metrics.lastPublished.set(Date.parse(snapshot.builtAt) / 1000);
     metrics.warnings.set(snapshot.diagnostics.length);
-    log('info', `published snapshot v${snapshot.version} (${snapshot.hash.slice(0, 12)}) with ${resources.length} resources`);
+    // The publisher reports the config going live (cli/serve.ts): this is its control-plane side, for debugging.
+    log('debug', `published snapshot v${snapshot.version} (${snapshot.hash.slice(0, 12)}) with ${resources.length} resources`);
     for (const d of snapshot.diagnostics) log('warn', formatDiagnostic(d));
   }
 
