@@ -111,18 +111,27 @@ export function createMeshIdentitySource(options: MeshIdentitySourceOptions): Me
     }
   };
 
+  /** Whether the start-up path reports the first certificate itself (one line, with its origin). */
+  let quietFirst = false;
+  /** Whether the current identity's first certificate was a previous run's, still fresh. */
+  let firstFromCache = false;
+
   const startIdentity = async (authorityCa: CertificateAuthority): Promise<void> => {
     ca = authorityCa;
     const id = spiffeId({ trustDomain: options.trustDomain ?? authorityCa.trustDomain, namespace: options.namespace, serviceAccount: options.serviceAccount });
     // The first certificate may be the one a previous run left (still fresh); renewals are always new.
     let first = true;
+    firstFromCache = false;
     identity = new RotatingIdentity({
       issue: async (now) => {
         const signer = ca as CertificateAuthority;
         if (first) {
           first = false;
           const cached = await loadCachedIdentity(options.caStateDir, signer, id, now);
-          if (cached) return cached;
+          if (cached) {
+            firstFromCache = true;
+            return cached;
+          }
         }
         const issued = await issueWorkloadCertificate(signer, {
           namespace: options.namespace,
@@ -140,7 +149,9 @@ export function createMeshIdentitySource(options: MeshIdentitySourceOptions): Me
       onError: (err) => options.log('warn', `mesh identity renewal failed, the current certificate stays: ${errorText(err)}`),
     });
     identity.subscribe((certificate) => {
-      options.log('info', `mesh identity ${certificate.spiffeId} renewed, issued by ${describeCa()}, valid until ${certificate.notAfter.toISOString()}`);
+      // At start-up the first certificate is reported once, with where it came from (below).
+      if (quietFirst) quietFirst = false;
+      else options.log('info', `mesh identity ${certificate.spiffeId} renewed, issued by ${describeCa()}, valid until ${certificate.notAfter.toISOString()}`);
       unavailableProblem = undefined;
       publish();
     });
@@ -205,9 +216,13 @@ export function createMeshIdentitySource(options: MeshIdentitySourceOptions): Me
           if (first) caOrigin = 'cacerts-secret';
           else first = await loadOwnRoot(options);
         }
+        quietFirst = true;
         await startIdentity(first);
+        quietFirst = false;
         const initial = currentCertificate();
-        if (initial) options.log('info', `mesh identity ${initial.spiffeId} from the ${caOrigin} CA (${where()}), valid until ${initial.notAfter.toISOString()}`);
+        if (initial) {
+          options.log('info', `mesh identity ${initial.spiffeId} ${firstFromCache ? 'loaded from its cache' : 'issued'}, from the ${caOrigin} CA (${where()}), valid until ${initial.notAfter.toISOString()}`);
+        }
       } catch (err) {
         // No identity is a degraded gateway, not a dead one: only ISTIO_MUTUAL upstreams are affected.
         options.log('error', `no mesh identity (${where()}): ${errorText(err)}`);
