@@ -7,14 +7,22 @@
 import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer']);
 
 /** One undici dispatch handler per request: the shape undici's own request() uses, minus promises. */
+// --extra close+headers: the floor plus one of Gatehouse's per-request costs, to price the gap piece by piece
+// (bench/floor.mjs targets floor+close, floor+headers). Not part of the floor itself.
+let extraClose = false;
+let extraHeaders = false;
+const onClose = () => {};
+
 class Forward {
   constructor(res) {
     this.res = res;
+    this.started = extraHeaders ? Date.now() : 0;
   }
   onConnect() {}
   onHeaders(status, raw, resume) {
@@ -22,6 +30,10 @@ class Forward {
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = raw[i].toString('latin1').toLowerCase();
       if (!HOP_BY_HOP.has(name)) headers[name] = raw[i + 1].toString('latin1');
+    }
+    if (extraHeaders) {
+      headers['x-envoy-upstream-service-time'] = String(Date.now() - this.started);
+      headers.server = 'istio-envoy';
     }
     this.res.writeHead(status, headers);
     return true;
@@ -48,6 +60,9 @@ function main() {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : undefined;
   };
+  const extra = (opt('--extra') ?? '').split('+');
+  extraClose = extra.includes('close');
+  extraHeaders = extra.includes('headers');
   const upstream = opt('--upstream');
   if (!upstream) throw new Error('--upstream URL is required');
   const clientCert = opt('--client-cert');
@@ -59,6 +74,14 @@ function main() {
     const headers = {};
     const incoming = req.headers;
     for (const name in incoming) if (!HOP_BY_HOP.has(name)) headers[name] = incoming[name];
+    if (extraClose) res.on('close', onClose);
+    if (extraHeaders) {
+      const ip = req.socket.remoteAddress;
+      headers['x-forwarded-for'] = ip;
+      headers['x-forwarded-proto'] = req.socket.encrypted ? 'https' : 'http';
+      headers['x-envoy-external-address'] = ip;
+      headers['x-request-id'] = randomUUID();
+    }
     const hasBody = incoming['content-length'] !== undefined || incoming['transfer-encoding'] !== undefined;
     pool.dispatch({ path: req.url, method: req.method, headers, body: hasBody ? req : null, reset: false }, new Forward(res));
   };

@@ -14,7 +14,8 @@
 //                        [--cert ec|rsa]  (the listener certificate: ECDSA P-256, the default, or RSA 2048)
 //                        [--resume]       (with --handshakes: `s_time -reuse -www`: resumed sessions, each
 //                                      with one proxied GET /, since TLS 1.3 tickets only reach a client that reads)
-// Targets: floor, gatehouse (the gateway's default data path), gatehouse-raw, gatehouse-fastify (GATEHOUSE_DATAPATH),
+// Targets: floor, floor+close / floor+headers / floor+close+headers (the floor plus one of Gatehouse's per-request costs:
+// a 'close' listener per response; the Istio request and response headers with a random x-request-id), gatehouse (the gateway's default data path), gatehouse-raw, gatehouse-fastify (GATEHOUSE_DATAPATH),
 // nginx (when installed). A gatehouse target ending in @base (gatehouse-raw@base) runs the build under --baseline-root
 // DIR instead (e.g. DIR made with `git archive BASE | tar -x -C DIR`, node_modules linked, then tsc): the named
 // baseline of an optimisation, measured in the same run. A gatehouse target ending in +nolog runs with
@@ -167,13 +168,16 @@ async function main() {
     const bases = { upstream: { http: `http://127.0.0.1:${up.http}`, https: `https://localhost:${up.https}` } };
     const procs = {};
     for (const target of o.targets) {
-      if (target === 'floor') {
-        const p = start('floor', process.execPath, [join(here, 'floor-proxy.mjs'), '--upstream', upstreamMtls ? `https://localhost:${up.mtls}` : bases.upstream.http,
+      if (target === 'floor' || target.startsWith('floor+')) {
+        // floor+close, floor+headers, floor+close+headers: the floor with one of Gatehouse's per-request costs
+        // added (bench/floor-proxy.mjs --extra), to price the gap between the two piece by piece.
+        const extra = target.startsWith('floor+') ? ['--extra', target.slice('floor+'.length)] : [];
+        const p = start(target, process.execPath, [join(here, 'floor-proxy.mjs'), ...extra, '--upstream', upstreamMtls ? `https://localhost:${up.mtls}` : bases.upstream.http,
           '--https-cert', cert, '--https-key', key, ...(upstreamMtls ? ['--client-cert', upstreamMtls.cert, '--client-key', upstreamMtls.key, '--upstream-ca', upstreamMtls.ca] : [])],
-          { cpu: pin.proxy, taskset: pin.taskset, logFile: join(tmp, 'floor.log'), pipeStdout: true, cwd: root });
+          { cpu: pin.proxy, taskset: pin.taskset, logFile: join(tmp, `${target}.log`), pipeStdout: true, cwd: root });
         const ports = JSON.parse(await readFirstLine(p, 10_000));
-        bases.floor = { http: `http://127.0.0.1:${ports.http}`, https: `https://localhost:${ports.https}` };
-        procs.floor = p;
+        bases[target] = { http: `http://127.0.0.1:${ports.http}`, https: `https://localhost:${ports.https}` };
+        procs[target] = p;
       } else if (target.startsWith('gatehouse')) {
         const noLog = target.endsWith('+nolog');
         const [kind, build] = target.replace(/\+nolog$/, '').split('@');
