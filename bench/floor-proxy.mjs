@@ -17,6 +17,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
 // (bench/floor.mjs targets floor+close, floor+headers). Not part of the floor itself.
 let extraClose = false;
 let extraHeaders = false;
+/** --extra limits: the HTTP server options Gatehouse's listeners use (gateway/listeners/bound-listener.ts http1Limits). */
+let extraLimits = false;
 const onClose = () => {};
 
 class Forward {
@@ -63,6 +65,7 @@ function main() {
   const extra = (opt('--extra') ?? '').split('+');
   extraClose = extra.includes('close');
   extraHeaders = extra.includes('headers');
+  extraLimits = extra.includes('limits');
   const upstream = opt('--upstream');
   if (!upstream) throw new Error('--upstream URL is required');
   const clientCert = opt('--client-cert');
@@ -85,7 +88,10 @@ function main() {
     const hasBody = incoming['content-length'] !== undefined || incoming['transfer-encoding'] !== undefined;
     pool.dispatch({ path: req.url, method: req.method, headers, body: hasBody ? req : null, reset: false }, new Forward(res));
   };
-  const servers = [http.createServer({ keepAliveTimeout: 120_000 }, handler)];
+  const limits = extraLimits
+    ? { requireHostHeader: false, maxHeaderSize: 60 * 1024, headersTimeout: 10_000, requestTimeout: 300_000, keepAliveTimeout: 60_000, connectionsCheckingInterval: 1000, maxHeadersCount: 0 }
+    : { keepAliveTimeout: 120_000 };
+  const servers = [http.createServer(limits, handler)];
   const cert = opt('--https-cert');
   const key = opt('--https-key');
   if (cert && key) servers.push(https.createServer({ cert: readFileSync(cert), key: readFileSync(key), keepAliveTimeout: 120_000 }, handler));

@@ -14,8 +14,9 @@
 //                        [--cert ec|rsa]  (the listener certificate: ECDSA P-256, the default, or RSA 2048)
 //                        [--resume]       (with --handshakes: `s_time -reuse -www`: resumed sessions, each
 //                                      with one proxied GET /, since TLS 1.3 tickets only reach a client that reads)
-// Targets: floor, floor+close / floor+headers / floor+close+headers (the floor plus one of Gatehouse's per-request costs:
-// a 'close' listener per response; the Istio request and response headers with a random x-request-id), gatehouse (the gateway's default data path), gatehouse-raw, gatehouse-fastify (GATEHOUSE_DATAPATH),
+// Targets: floor, floor+close / floor+headers / floor+limits, combinable (the floor plus one of Gatehouse's per-request costs:
+// a 'close' listener per response; the Istio request and response headers with a random x-request-id; Gatehouse's
+// HTTP server options), gatehouse (the gateway's default data path), gatehouse-raw, gatehouse-fastify (GATEHOUSE_DATAPATH),
 // nginx (when installed). A gatehouse target ending in @base (gatehouse-raw@base) runs the build under --baseline-root
 // DIR instead (e.g. DIR made with `git archive BASE | tar -x -C DIR`, node_modules linked, then tsc): the named
 // baseline of an optimisation, measured in the same run. A gatehouse target ending in +nolog runs with
