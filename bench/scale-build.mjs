@@ -12,24 +12,18 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadavg } from 'node:os';
 import { Session } from 'node:inspector/promises';
-import { manifests } from './lib/scale-manifests.mjs';
+import { manifests, parseScaleArgs } from './lib/scale-manifests.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const o = { hosts: 10_000, routes: 50_000, services: 1_000, rounds: 10, dist: join(here, '..', 'dist'), profile: undefined };
-for (let i = 2; i < process.argv.length; i++) {
-  const [flag, inline] = process.argv[i].includes('=') ? process.argv[i].split('=', 2) : [process.argv[i], undefined];
-  const val = () => inline ?? process.argv[++i];
+parseScaleArgs('scale-build', o, 50, (flag, val) => {
   switch (flag) {
-    case '--hosts': o.hosts = Number(val()); break;
-    case '--routes': o.routes = Number(val()); break;
-    case '--services': o.services = Number(val()); break;
-    case '--rounds': o.rounds = Math.max(1, Math.min(50, Number(val()))); break;
-    case '--dist': o.dist = resolve(val()); break;
-    case '--profile': o.profile = resolve(val()); break;
-    case '--heap-profile': o.heapProfile = resolve(val()); break;
-    default: console.error(`scale-build: unknown option ${process.argv[i]}`); process.exit(2);
+    case '--dist': o.dist = resolve(val()); return true;
+    case '--profile': o.profile = resolve(val()); return true;
+    case '--heap-profile': o.heapProfile = resolve(val()); return true;
+    default: return false;
   }
-}
+});
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const cpuMs = (c) => (c.user + c.system) / 1000;
 

@@ -16,23 +16,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadavg, tmpdir } from 'node:os';
-import { SCALE_GATEWAY_YAML as gateway, manifests } from './lib/scale-manifests.mjs';
+import { SCALE_GATEWAY_YAML as gateway, manifests, parseScaleArgs } from './lib/scale-manifests.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const o = { hosts: 10_000, routes: 50_000, services: 1_000, rounds: 3, dist: join(here, '..', 'dist'), controlPlane: false };
-for (let i = 2; i < process.argv.length; i++) {
-  const [flag, inline] = process.argv[i].includes('=') ? process.argv[i].split('=', 2) : [process.argv[i], undefined];
-  const val = () => inline ?? process.argv[++i];
+parseScaleArgs('scale-reload', o, 20, (flag, val) => {
   switch (flag) {
-    case '--hosts': o.hosts = Number(val()); break;
-    case '--routes': o.routes = Number(val()); break;
-    case '--services': o.services = Number(val()); break;
-    case '--rounds': o.rounds = Math.max(1, Math.min(20, Number(val()))); break;
-    case '--dist': o.dist = resolve(val()); break;
-    case '--control-plane': o.controlPlane = true; break;
-    default: console.error(`scale-reload: unknown option ${process.argv[i]}`); process.exit(2);
+    case '--dist': o.dist = resolve(val()); return true;
+    case '--control-plane': o.controlPlane = true; return true;
+    default: return false;
   }
-}
+});
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const ms = (t) => `${t.toFixed(0)} ms`;

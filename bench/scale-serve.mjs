@@ -18,26 +18,20 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadavg, tmpdir } from 'node:os';
 import { cpuMicros, freePort, readFirstLine, rssKiB, sleep, start, stop, stopAll, which } from './lib/procs.mjs';
-import { hostName, manifests } from './lib/scale-manifests.mjs';
+import { hostName, manifests, parseScaleArgs } from './lib/scale-manifests.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const o = { hosts: 10_000, routes: 50_000, services: 1_000, rounds: 5, seconds: 5, connections: 8, root: resolve(here, '..'), readyTimeout: 600, nodeFlags: [], workers: undefined };
-for (let i = 2; i < process.argv.length; i++) {
-  const [flag, inline] = process.argv[i].includes('=') ? process.argv[i].split('=', 2) : [process.argv[i], undefined];
-  const val = () => inline ?? process.argv[++i];
+parseScaleArgs('scale-serve', o, 20, (flag, val) => {
   switch (flag) {
-    case '--hosts': o.hosts = Number(val()); break;
-    case '--routes': o.routes = Number(val()); break;
-    case '--services': o.services = Number(val()); break;
-    case '--rounds': o.rounds = Math.max(1, Math.min(20, Number(val()))); break;
-    case '--seconds': o.seconds = Math.max(1, Math.min(60, Number(val()))); break;
-    case '--connections': o.connections = Math.max(1, Math.min(256, Number(val()))); break;
-    case '--root': o.root = resolve(val()); break;
-    case '--node-flags': o.nodeFlags = val().split(/\s+/).filter(Boolean); break;
-    case '--workers': o.workers = Math.max(1, Math.min(64, Number(val()))); break;
-    default: console.error(`scale-serve: unknown option ${process.argv[i]}`); process.exit(2);
+    case '--seconds': o.seconds = Math.max(1, Math.min(60, Number(val()))); return true;
+    case '--connections': o.connections = Math.max(1, Math.min(256, Number(val()))); return true;
+    case '--root': o.root = resolve(val()); return true;
+    case '--node-flags': o.nodeFlags = val().split(/\s+/).filter(Boolean); return true;
+    case '--workers': o.workers = Math.max(1, Math.min(64, Number(val()))); return true;
+    default: return false;
   }
-}
+});
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const mib = (kib) => (kib / 1024).toFixed(0);

@@ -72,3 +72,28 @@ spec:
   }
   return files;
 }
+
+/**
+ * The scale benchmarks' command line: `--hosts`, `--routes`, `--services` (the config's size) and `--rounds
+ * N` (1..maxRounds) into `o`; any other flag goes to `own(flag, val)`, which returns false for one it does not
+ * know. `val()` reads the flag's value (`--flag=v` or the next argument). Unknown flags end the process.
+ */
+export function parseScaleArgs(name, o, maxRounds, own) {
+  const argv = process.argv;
+  for (let i = 2; i < argv.length; i++) {
+    const [flag, inline] = argv[i].includes('=') ? argv[i].split('=', 2) : [argv[i], undefined];
+    const val = () => inline ?? argv[++i];
+    switch (flag) {
+      case '--hosts': o.hosts = Number(val()); break;
+      case '--routes': o.routes = Number(val()); break;
+      case '--services': o.services = Number(val()); break;
+      case '--rounds': o.rounds = Math.max(1, Math.min(maxRounds, Number(val()))); break;
+      default:
+        if (!own(flag, val)) {
+          console.error(`${name}: unknown option ${argv[i]}`);
+          process.exit(2);
+        }
+    }
+  }
+  return o;
+}
