@@ -5,11 +5,13 @@
 // sampling: a cost per second, not per request), then serves --requests requests over --connections
 // keep-alive connections, --rounds times (the last round is the figure). Per request = (measured − idle rate × measured seconds) / requests.
 //   node bench/instructions.mjs [--targets floor,gatehouse,gatehouse@base] [--proto http|https] [--requests N]
-//                               [--warmup N] [--connections N] [--idle S] [--rounds N] [--baseline-root DIR] [--root DIR] [--gateway-arg A]...
+//                               [--warmup N] [--connections N] [--idle S] [--rounds N] [--baseline-root DIR] [--root DIR] [--keep [--perf-map]] [--gateway-arg A]...
+// --keep: keep the temporary directory with each target's callgrind dumps, one file per thread (the main thread's
+// ends in -01), and with --perf-map node's map of JIT code (perf-PID.map) to name the dumps' 0x… functions.
 // --root: the build the `gatehouse` target runs (default: this checkout), so a copy can be measured while you rebuild.
 // Needs valgrind (apt-get install -y valgrind) and a build. A target takes minutes: JIT code runs ~50× slower.
 // Figures: the same binary, inputs and environment give the same count within ~1%, whatever else the machine does.
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +25,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 
 function parseArgs(argv) {
-  const o = { targets: ['floor', 'gatehouse'], proto: 'http', requests: 2000, warmup: 2500, connections: 8, idle: 20, rounds: 2, baselineRoot: undefined, root, gatewayArgs: [] };
+  const o = { targets: ['floor', 'gatehouse'], proto: 'http', requests: 2000, warmup: 2500, connections: 8, idle: 20, rounds: 2, baselineRoot: undefined, root, gatewayArgs: [], keep: false, perfMap: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => argv[++i];
@@ -38,6 +40,8 @@ function parseArgs(argv) {
       case '--baseline-root': o.baselineRoot = val(); break;
       case '--root': o.root = val(); break;
       case '--gateway-arg': o.gatewayArgs.push(val()); break;
+      case '--keep': o.keep = true; break;
+      case '--perf-map': o.perfMap = true; break;
       default: console.error(`instructions: unknown option ${a} (see the header of bench/instructions.mjs)`); process.exit(2);
     }
   }
@@ -73,16 +77,22 @@ async function drive(base, n, connections, deadlineMs) {
   return failed;
 }
 
-/** Total instructions (Ir) of the newest dump file of `pid` after `callgrind_control -d`. */
+/**
+ * Total instructions (Ir) of every thread after `callgrind_control -d`: a dump writes one file per thread
+ * (--separate-threads), so JIT compiles and concurrent GC on V8's helper threads count, as they cost CPU.
+ */
 function dump(dir, pid, label) {
   const before = new Set(readdirSync(dir));
   execFileSync('callgrind_control', ['-d', label, String(pid)], { stdio: 'ignore' });
-  const file = readdirSync(dir).find((f) => !before.has(f) && f.startsWith(`callgrind.out.${pid}`));
-  if (!file) throw new Error(`no callgrind dump for ${label}`);
-  const text = readFileSync(join(dir, file), 'utf8');
-  const m = /^(?:summary|totals): (\d+)/m.exec(text);
-  if (!m) throw new Error(`callgrind dump ${file} has no total`);
-  return Number(m[1]);
+  const files = readdirSync(dir).filter((f) => !before.has(f) && f.startsWith(`callgrind.out.${pid}`));
+  if (files.length === 0) throw new Error(`no callgrind dump for ${label}`);
+  let total = 0;
+  for (const file of files) {
+    const m = /^(?:summary|totals): (\d+)/m.exec(readFileSync(join(dir, file), 'utf8'));
+    if (!m) throw new Error(`callgrind dump ${file} has no total`);
+    total += Number(m[1]);
+  }
+  return total;
 }
 
 async function waitReady(url, child, ms) {
@@ -103,12 +113,14 @@ async function waitReady(url, child, ms) {
 async function measure(o, target, tmp, cert, key, upstreamPort) {
   const dir = join(tmp, target.replace(/[@+]/g, '-'));
   mkdirSync(dir, { recursive: true });
-  const valgrind = ['--tool=callgrind', `--callgrind-out-file=${join(dir, 'callgrind.out.%p')}`, '--dump-instr=no', '--compress-strings=no'];
+  const valgrind = ['--tool=callgrind', `--callgrind-out-file=${join(dir, 'callgrind.out.%p')}`, '--dump-instr=no', '--compress-strings=no', '--separate-threads=yes'];
+  // node writes /tmp/perf-PID.map as it compiles; PID is valgrind's own, since the guest runs in its process.
+  const nodeFlags = o.perfMap ? ['--perf-basic-prof'] : [];
   let child;
   let base;
   let readyUrl;
   if (target === 'floor') {
-    child = start('floor', which('valgrind'), [...valgrind, process.execPath, join(here, 'floor-proxy.mjs'), '--upstream', `http://127.0.0.1:${upstreamPort}`,
+    child = start('floor', which('valgrind'), [...valgrind, process.execPath, ...nodeFlags, join(here, 'floor-proxy.mjs'), '--upstream', `http://127.0.0.1:${upstreamPort}`,
       '--https-cert', cert, '--https-key', key], { logFile: join(dir, 'proxy.log'), pipeStdout: true, cwd: root });
     const ports = JSON.parse(await readFirstLine(child, 900_000));
     base = o.proto === 'https' ? `https://127.0.0.1:${ports.https}` : `http://127.0.0.1:${ports.http}`;
@@ -121,7 +133,7 @@ async function measure(o, target, tmp, cert, key, upstreamPort) {
     mkdirSync(join(dir, 'config'), { recursive: true });
     writeIstioConfig(join(dir, 'config'), { httpPort, httpsPort, upstreamPort, cert, key });
     // Under valgrind a request takes milliseconds: the overload guard would shed load as event-loop lag.
-    child = start(target, which('valgrind'), [...valgrind, process.execPath, join(gwRoot, 'dist', 'cli', 'main.js'), 'serve', '--config', join(dir, 'config'),
+    child = start(target, which('valgrind'), [...valgrind, process.execPath, ...nodeFlags, join(gwRoot, 'dist', 'cli', 'main.js'), 'serve', '--config', join(dir, 'config'),
       '--status-port', String(statusPort), '--stats-port', String(statsPort), '--admin-port', String(adminPort), '--bind', '127.0.0.1', '--workers', '1',
       '--overload-event-loop-lag', '600s', '--overload-heap-ratio', '1', ...o.gatewayArgs], { logFile: join(dir, 'proxy.log'), cwd: gwRoot });
     readyUrl = `http://127.0.0.1:${statusPort}/healthz/ready`;
@@ -148,6 +160,7 @@ async function measure(o, target, tmp, cert, key, upstreamPort) {
     perRound.push((measured - idleRate * seconds) / o.requests);
   }
   await stop(child);
+  if (o.perfMap && existsSync(`/tmp/perf-${child.pid}.map`)) renameSync(`/tmp/perf-${child.pid}.map`, join(dir, `perf-${child.pid}.map`));
   return { target, perRequest: perRound[perRound.length - 1], perRound, idleRate, seconds };
 }
 
@@ -171,7 +184,8 @@ async function main() {
     if (floor) for (const r of rows) console.log(`${r.target.padEnd(24)} vs floor ${(floor.perRequest / r.perRequest).toFixed(2)}`);
   } finally {
     await stopAll();
-    rmSync(tmp, { recursive: true, force: true });
+    if (o.keep) console.log(`kept ${tmp}`);
+    else rmSync(tmp, { recursive: true, force: true });
   }
 }
 
