@@ -115,7 +115,8 @@ async function measure(o, target, tmp, cert, key, upstreamPort) {
   mkdirSync(dir, { recursive: true });
   const valgrind = ['--tool=callgrind', `--callgrind-out-file=${join(dir, 'callgrind.out.%p')}`, '--dump-instr=no', '--compress-strings=no', '--separate-threads=yes'];
   // node writes /tmp/perf-PID.map as it compiles; PID is valgrind's own, since the guest runs in its process.
-  const nodeFlags = o.perfMap ? ['--perf-basic-prof'] : [];
+  // The flag also turns on V8's log: keep it beside the dumps, not in the working directory.
+  const nodeFlags = o.perfMap ? ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${join(dir, 'v8.log')}`] : [];
   let child;
   let base;
   let readyUrl;

@@ -31,7 +31,7 @@ export async function runWorker(): Promise<number> {
     portMap: options.portMap,
     registry,
     accessLogFormat: options.accessLogFormat,
-    accessLogSink: accessLog,
+    accessLogSink: accessLog.write,
     edge: options.edge,
     ...(seed ? { ticketSeed: Buffer.from(seed, 'base64') } : {}),
     log,

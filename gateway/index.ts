@@ -7,8 +7,7 @@ import { dataPathFromEnv, type DataPath } from './listeners/mount.js';
 import type { PlaneState } from './plane-state.js';
 import { edgePolicy, type EdgePolicy } from './edge-policy.js';
 import { OverloadGuard } from './overload.js';
-import type { AccessLogSink } from './telemetry/access-log.js';
-import { createStdoutSink, type BufferedSink } from './telemetry/stdout-sink.js';
+import { createStdoutSink } from './telemetry/stdout-sink.js';
 import { RequestMetrics, DEFAULT_IDENTITY, type MetricRegistry, type WorkloadIdentity } from './telemetry/metrics.js';
 import { SecureContextCache } from './tls/secure-contexts.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
@@ -31,7 +30,7 @@ export interface DataPlaneOptions {
   /** 'text' (Istio's default format), 'json', or 'off'. */
   readonly accessLogFormat: 'text' | 'json' | 'off';
   /** Writes one access-log line (newline included). Default: process.stdout. */
-  readonly accessLogSink?: AccessLogSink;
+  readonly accessLogSink?: (line: string) => void;
   /** Operational log (errors, listener changes). */
   readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
   /** The gateway's workload identity, reported as the source in istio_* metrics. Optional (additive). */
@@ -70,7 +69,7 @@ export interface DataPlaneInternals extends DataPlane {
 export function createDataPlane(options: DataPlaneOptions): DataPlaneInternals {
   const log = options.log;
   const stdoutSink = options.accessLogSink ? undefined : createStdoutSink();
-  const sink: AccessLogSink = options.accessLogSink ?? (stdoutSink as BufferedSink);
+  const sink = options.accessLogSink ?? (stdoutSink as NonNullable<typeof stdoutSink>).write;
   const dataPath = options.dataPath ?? dataPathFromEnv(process.env.GATEHOUSE_DATAPATH);
   const graceMs = options.retireGraceMs ?? 30_000;
   const plane: PlaneState = {

@@ -3,7 +3,6 @@
 import type { FilterChain } from '../core/snapshot.js';
 import type { EdgePolicy } from './edge-policy.js';
 import type { Generation } from './generation.js';
-import type { AccessLogSink } from './telemetry/access-log.js';
 import type { RequestMetrics } from './telemetry/metrics.js';
 
 export interface PlaneState {
@@ -11,7 +10,7 @@ export interface PlaneState {
   draining: boolean;
   readonly metrics: RequestMetrics;
   readonly accessLogFormat: 'text' | 'json' | 'off';
-  readonly accessLog: AccessLogSink;
+  readonly accessLog: (line: string) => void;
   readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
   /** Requests between arrival and the end of their response. */
   inFlight: number;

@@ -12,7 +12,7 @@ import { ResponseFlag } from '../../core/response-flags.js';
 import type { Generation } from '../generation.js';
 import type { ListenerContext } from '../plane-state.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
-import { formatJson } from '../telemetry/access-log.js';
+import { formatAccessLog } from '../telemetry/access-log.js';
 import type { EndpointPool } from '../upstream/endpoint-pool.js';
 import { addHsts, addHstsToList, applyHeaderOps, applyHeaderOpsToList, headerListToObject, listValue, responseHeaderList, type HeaderList } from './headers.js';
 import { spliceTunnel } from './tunnel.js';
@@ -461,8 +461,9 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
         this.bytesReceived,
         this.bytesSent,
       );
-      if (plane.accessLogFormat === 'text') plane.accessLog.writeText(this);
-      else if (plane.accessLogFormat === 'json') plane.accessLog.write(formatJson(this));
+      if (plane.accessLogFormat !== 'off') {
+        plane.accessLog(formatAccessLog(plane.accessLogFormat, this));
+      }
     } catch (err) {
       plane.log('error', `telemetry failed: ${(err as Error).message}`);
     }

@@ -39,19 +39,6 @@ export interface AccessLogEntry {
 
 export type AccessLogFormat = 'text' | 'json' | 'off';
 
-/** Where finished requests are logged: JSON lines as strings, TEXT entries encoded by the sink. */
-export interface AccessLogSink {
-  /** One formatted line, a latin1 string (see logBytes). */
-  write(line: string): void;
-  /** One entry in Istio's TEXT format. */
-  writeText(entry: AccessLogEntry): void;
-}
-
-/** A sink over a function taking whole lines (tests, and anything that wants strings). */
-export function lineSink(write: (line: string) => void): AccessLogSink {
-  return { write, writeText: (entry) => write(formatText(entry)) };
-}
-
 export function formatAccessLog(format: 'text' | 'json', e: AccessLogEntry): string {
   return format === 'json' ? formatJson(e) : formatText(e);
 }
@@ -96,104 +83,6 @@ export function formatText(e: AccessLogEntry): string {
     `${dash(logBytes(e.upstreamCluster))} ${dash(e.upstreamLocalAddress)} ${dash(e.downstreamLocalAddress)} ${dash(e.downstreamRemoteAddress)} ` +
     `${dash(logBytes(e.requestedServerName))} ${dash(logBytes(e.routeName))}\n`
   );
-}
-
-/**
- * formatText's line written straight into `buf` from `at`, byte for byte what `formatText` gives in latin1
- * (test/gateway/access-log-encode.test.ts holds them equal). Building the line as a string made a cons
- * string of ~50 pieces that the latin1 write then flattened: ~12 k instructions a request, the largest
- * single cost the gateway adds to the floor (bench/instructions.mjs). Returns the offset after the line,
- * or -1 when it does not fit in `buf` (nothing past `at` is meaningful then).
- */
-export function encodeText(e: AccessLogEntry, buf: Buffer, at: number): number {
-  at = putWire(buf, at, '[');
-  at = putWire(buf, at, isoTime(e.startTime));
-  at = putWire(buf, at, '] "');
-  at = putWire(buf, at, e.method);
-  at = putWire(buf, at, ' ');
-  at = putWire(buf, at, e.path);
-  at = putWire(buf, at, ' ');
-  at = putWire(buf, at, e.protocol);
-  at = putWire(buf, at, '" ');
-  at = putInt(buf, at, e.responseCode);
-  at = putWire(buf, at, ' ');
-  at = putWire(buf, at, e.responseFlags);
-  at = putWire(buf, at, ' ');
-  at = putDashed(buf, at, e.responseCodeDetails);
-  at = putWire(buf, at, ' ');
-  at = putDashed(buf, at, e.connectionTerminationDetails);
-  at = putWire(buf, at, ' "');
-  at = putDashedText(buf, at, e.upstreamTransportFailureReason);
-  at = putWire(buf, at, '" ');
-  at = putInt(buf, at, e.bytesReceived);
-  at = putWire(buf, at, ' ');
-  at = putInt(buf, at, e.bytesSent);
-  at = putWire(buf, at, ' ');
-  at = putInt(buf, at, Math.round(e.durationMs));
-  at = putWire(buf, at, ' ');
-  at = e.upstreamServiceTimeMs === undefined ? putWire(buf, at, '-') : putInt(buf, at, e.upstreamServiceTimeMs);
-  at = putWire(buf, at, ' "');
-  at = putDashed(buf, at, e.xForwardedFor);
-  at = putWire(buf, at, '" "');
-  at = putDashed(buf, at, e.userAgent);
-  at = putWire(buf, at, '" "');
-  at = putDashed(buf, at, e.requestId);
-  at = putWire(buf, at, '" "');
-  at = putDashed(buf, at, e.authority);
-  at = putWire(buf, at, '" "');
-  at = putDashed(buf, at, e.upstreamHost);
-  at = putWire(buf, at, '" ');
-  at = putDashedText(buf, at, e.upstreamCluster);
-  at = putWire(buf, at, ' ');
-  at = putDashed(buf, at, e.upstreamLocalAddress);
-  at = putWire(buf, at, ' ');
-  at = putDashed(buf, at, e.downstreamLocalAddress);
-  at = putWire(buf, at, ' ');
-  at = putDashed(buf, at, e.downstreamRemoteAddress);
-  at = putWire(buf, at, ' ');
-  at = putDashedText(buf, at, e.requestedServerName);
-  at = putWire(buf, at, ' ');
-  at = putDashedText(buf, at, e.routeName);
-  return putWire(buf, at, '\n');
-}
-
-/** Text off the wire: one byte per character, as a latin1 write stores it (the low byte). */
-function putWire(buf: Buffer, at: number, s: string): number {
-  const n = s.length;
-  if (at < 0 || at + n > buf.length) return -1;
-  for (let i = 0; i < n; i++) buf[at + i] = s.charCodeAt(i);
-  return at + n;
-}
-
-function putDashed(buf: Buffer, at: number, s: string | undefined): number {
-  return putWire(buf, at, s === undefined || s === '' ? '-' : s);
-}
-
-/** Text from config or error messages: its UTF-8 bytes (logBytes). */
-function putDashedText(buf: Buffer, at: number, s: string | undefined): number {
-  if (s === undefined || s === '') return putWire(buf, at, '-');
-  for (let i = 0; i < s.length; i++) {
-    if (s.charCodeAt(i) > 0x7f) {
-      if (at < 0 || at + Buffer.byteLength(s, 'utf8') > buf.length) return -1;
-      return at + buf.write(s, at, 'utf8');
-    }
-  }
-  return putWire(buf, at, s);
-}
-
-/** A count in decimal, as String(n) writes it; digits without a string for the usual integers. */
-function putInt(buf: Buffer, at: number, n: number): number {
-  if (!(n >= 0 && n <= 0xffffffff && n === Math.floor(n))) return putWire(buf, at, String(n));
-  let digits = 1;
-  for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++;
-  if (at < 0 || at + digits > buf.length) return -1;
-  let v = n;
-  for (let i = at + digits - 1; i >= at; i--) {
-    const q = Math.floor(v / 10);
-    buf[i] = 0x30 + (v - q * 10);
-    v = q;
-  }
-  return at + digits;
 }
 
 function orNull<T>(v: T | undefined): T | null {

@@ -7,14 +7,11 @@
 // above 0x7f twice; it is also a plain copy. The formatter (access-log.ts) gives text from elsewhere
 // (config names, error messages) as its UTF-8 bytes in that form.
 
-import { encodeText, formatText, type AccessLogEntry, type AccessLogSink } from './access-log.js';
-
 const FLUSH_INTERVAL_MS = 50;
 const BATCH_BYTES = 64 * 1024;
 
-export interface BufferedSink extends AccessLogSink {
+export interface BufferedSink {
   readonly write: (line: string) => void;
-  readonly writeText: (entry: AccessLogEntry) => void;
   flush(): void;
 }
 
@@ -50,25 +47,6 @@ export function createStdoutSink(out: SinkOutput = process.stdout): BufferedSink
       }
     }
     used += batch.write(line, used, bytes, 'latin1');
-    armTimer();
-  };
-
-  const writeText = (entry: AccessLogEntry): void => {
-    let end = encodeText(entry, batch, used);
-    if (end < 0) {
-      flush();
-      end = encodeText(entry, batch, 0);
-      // Longer than a whole batch (a path or header near the size limits): as a string, on its own.
-      if (end < 0) {
-        out.write(Buffer.from(formatText(entry), 'latin1'));
-        return;
-      }
-    }
-    used = end;
-    armTimer();
-  };
-
-  const armTimer = (): void => {
     if (!timer) {
       timer = setTimeout(flush, FLUSH_INTERVAL_MS);
       timer.unref();
@@ -76,5 +54,5 @@ export function createStdoutSink(out: SinkOutput = process.stdout): BufferedSink
   };
 
   process.once('beforeExit', flush);
-  return { write, writeText, flush };
+  return { write, flush };
 }

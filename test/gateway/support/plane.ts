@@ -3,7 +3,6 @@ import { Registry } from 'prom-client';
 import type { Snapshot } from '../../../core/snapshot.js';
 import { createDataPlane, type DataPlaneInternals } from '../../../gateway/index.js';
 import type { DataPath } from '../../../gateway/listeners/mount.js';
-import { lineSink } from '../../../gateway/telemetry/access-log.js';
 
 export interface TestPlane {
   readonly plane: DataPlaneInternals;
@@ -28,7 +27,7 @@ export async function startPlane(
     portMap,
     registry,
     accessLogFormat: opts.format ?? 'text',
-    accessLogSink: lineSink((line) => accessLog.push(line)),
+    accessLogSink: (line) => accessLog.push(line),
     log: (level, message) => logs.push(`${level}: ${message}`),
     retireGraceMs: 2_000,
     ...(opts.dataPath ? { dataPath: opts.dataPath } : {}),
