@@ -11,6 +11,8 @@ import { CfgCode } from '../core/codes.js';
 import type { Diagnostic, SourceRef } from '../core/diagnostics.js';
 import { KNOWN_KINDS } from './model/resource.js';
 import type { KubeObject, Located, Origin } from './model/resource.js';
+import { compactParsedValue } from './compact-values.js';
+import type { StringTable } from './compact-values.js';
 
 export interface ManifestFile {
   /** Path used in diagnostics (relative to the config directory when read from one). */
@@ -279,8 +281,9 @@ function parseFiles(files: readonly ManifestFile[], options: ParseOptions): Pars
     const source = new SourceText(file.path, file.text);
     const parsed = parseAllDocuments(file.text, { prettyErrors: false, merge: true });
     const documents = Array.isArray(parsed) ? parsed : [];
+    const strings: StringTable = new Map();
     documents.forEach((document, docIndex) => {
-      order = readDocument(document, docIndex, source, 0, order, options.defaultNamespace, resources, diagnostics);
+      order = readDocument(document, docIndex, source, 0, order, options.defaultNamespace, resources, diagnostics, strings);
     });
   }
   return { resources, diagnostics };
@@ -300,6 +303,7 @@ function readDocument(
   defaultNamespace: string,
   resources: Located[],
   diagnostics: Diagnostic[],
+  strings: StringTable,
 ): number {
   const at = (o: number): SourceRef => source.position(offset + o);
   if (document.errors.length > 0) {
@@ -317,7 +321,7 @@ function readDocument(
   if (root === null || (isScalar(root) && root.value === null)) return order; // empty document
   let value: unknown;
   try {
-    value = document.toJS({ maxAliasCount: 1000 });
+    value = compactParsedValue(document.toJS({ maxAliasCount: 1000 }), strings);
   } catch (err) {
     diagnostics.push({
       severity: 'error',
@@ -439,7 +443,7 @@ function reparseEdited(path: string, previousText: string, previous: readonly Lo
     resources.push({ object: (previous[i] as Located).object, origin: (origins[i] as TextOrigin).moved(source, 0, order++) });
   }
   while (i < previous.length && (origins[i] as TextOrigin).range[0] === start) i++;
-  order = readDocument(parsed[0] as Document, docIndex, source, start, order, options.defaultNamespace, resources, diagnostics);
+  order = readDocument(parsed[0] as Document, docIndex, source, start, order, options.defaultNamespace, resources, diagnostics, new Map());
   if (diagnostics.length > 0) return undefined;
   for (; i < previous.length; i++) {
     resources.push({ object: (previous[i] as Located).object, origin: (origins[i] as TextOrigin).moved(source, shift, order++) });

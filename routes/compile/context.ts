@@ -17,6 +17,7 @@ import type {
 } from '../model/index.js';
 import { resourceId } from '../model/resource.js';
 import type { RouteMemo } from './route-memo.js';
+import { SharedRouteValues } from './shared-values.js';
 import { RegexCache } from './string-match.js';
 import type { KubeObject, Located } from '../model/resource.js';
 import type { CompileOptions } from './index.js';
@@ -121,6 +122,8 @@ export class CompileContext {
   readonly options: CompileOptions;
   readonly now: Date;
   readonly regexes = new RegexCache();
+  /** Route pieces common to many routes, one object each per compile (shared-values.ts). */
+  readonly shared = new SharedRouteValues();
   /** Set for an incremental compile: HTTP routes of unchanged VirtualServices come from the last compile. */
   readonly routeMemo: RouteMemo | undefined;
 

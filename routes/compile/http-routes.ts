@@ -76,7 +76,7 @@ export function buildHttpRoutes(
         action ??= buildAction(ctx, vs, h, field, scope, clusters);
         extra ??= routeExtras(ctx, vs, h, field, bodyTimeoutMs);
         const name = block.name ? `${baseName}.${block.name}` : baseName;
-        out.push(makeRoute(name, vsKey, [rm], action, extra));
+        out.push(makeRoute(name, vsKey, ctx.shared.matchList(rm), action, extra));
         if (isCatchAllMatch(rm)) {
           catchAll = true;
           break;
@@ -85,7 +85,8 @@ export function buildHttpRoutes(
     }
     if (catchAll) break;
   }
-  return out;
+  // Kept as long as the VirtualService is (route memo, virtual hosts): exact length, no push() slack.
+  return out.slice();
 }
 
 /** Routes share one shape (absent fields undefined), like RouteMatch, for monomorphic reads. */
@@ -289,7 +290,12 @@ function buildAction(
   if (dests.length === 1) {
     // A single destination takes all traffic whatever its weight says (Istio ignores it).
     const d = dests[0];
-    if (d) destinations.push(weighted(clusters.reference(d.destination, ns, scope.port, vs, `${field}.route[0].destination`), 100, d.headers));
+    if (d) {
+      const cluster = clusters.reference(d.destination, ns, scope.port, vs, `${field}.route[0].destination`);
+      // The common case, one object per cluster for all its routes.
+      if (!d.headers && !h.rewrite && !authorityFromHeaders(h.headers)) return ctx.shared.singleClusterAction(cluster);
+      destinations.push(weighted(cluster, 100, d.headers));
+    }
   } else {
     for (let i = 0; i < dests.length; i++) {
       const d = dests[i];
@@ -313,7 +319,7 @@ function buildAction(
   if (authority) rewrite.authority = authority;
   return {
     type: 'forward',
-    destinations,
+    destinations: destinations.slice(),
     totalWeight,
     rewrite: rewrite.uri !== undefined || rewrite.authority !== undefined ? rewrite : undefined,
   };

@@ -1,0 +1,38 @@
+// Pieces of compiled routes that many routes have in common, made once per compile and shared: at 50,000
+// routes the common shapes (a match on the URI alone; one destination taking all traffic, no header
+// changes, no rewrite) repeat with a few hundred distinct values, and one object per route for each was
+// ~20 MiB of the snapshot. Sharing is safe because the snapshot is immutable (deep-frozen when built) and
+// the data plane keeps no state keyed by these objects; it changes no shape, so the hot path's property
+// reads stay as monomorphic as before.
+import type { RouteAction, RouteMatch, WeightedCluster } from '../../core/snapshot.js';
+
+export class SharedRouteValues {
+  /** `[match]` lists whose single match reads the URI (or nothing) alone, by URI match kind and value. */
+  readonly #uriOnlyMatches = new Map<string, readonly RouteMatch[]>();
+  /** Forward actions to one cluster (weight 100, no header changes, no rewrite), by cluster name. */
+  readonly #singleClusterActions = new Map<string, RouteAction>();
+
+  /**
+   * `[match]`, or an equal list already made in this compile when `match` tests the URI alone (exact or
+   * prefix; regexes are distinct objects per pattern in RegexCache, so they are keyed by pattern too).
+   */
+  matchList(match: RouteMatch): readonly RouteMatch[] {
+    if (match.scheme || match.method || match.authority || match.port !== undefined || match.headers.length > 0 || match.queryParams.length > 0) return [match];
+    const uri = match.uri;
+    const key = `${match.ignoreUriCase ? 'i' : 'c'}${uri ? `${uri.kind}\u0000${uri.value}` : ''}`;
+    let list = this.#uriOnlyMatches.get(key);
+    if (!list) this.#uriOnlyMatches.set(key, (list = [match]));
+    return list;
+  }
+
+  /** The forward action to `cluster` alone, with no header changes and no rewrite. */
+  singleClusterAction(cluster: string): RouteAction {
+    let action = this.#singleClusterActions.get(cluster);
+    if (!action) {
+      const destination: WeightedCluster = { cluster, weight: 100, requestHeaders: undefined, responseHeaders: undefined };
+      action = { type: 'forward', destinations: [destination], totalWeight: 100, rewrite: undefined };
+      this.#singleClusterActions.set(cluster, action);
+    }
+    return action;
+  }
+}
