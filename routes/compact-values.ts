@@ -43,8 +43,10 @@ function compact(value: unknown, strings: StringTable, seen: Map<object, unknown
     const v = record[key];
     if (v !== null && (typeof v === 'object' || typeof v === 'string')) {
       const c = compact(v, strings, seen);
+      // An object is itself (nothing to store); a string is always stored, as `===` cannot tell the
+      // shared copy from an equal one.
+      if (c === v && typeof v !== 'string') continue;
       // yaml defines a `__proto__` key as an own property; assigning it would set the prototype instead.
-      if (c === v) continue;
       if (key === '__proto__') Object.defineProperty(record, key, { value: c, writable: true, enumerable: true, configurable: true });
       else record[key] = c;
     }
