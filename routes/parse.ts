@@ -5,7 +5,7 @@
 // `weight`), of the item itself for a list entry (just after `- `), and of the document's first node for
 // the empty path. A missing field falls back to its nearest existing ancestor. No YAML node tree is kept:
 // a position is found by parsing the resource's document again when a diagnostic asks (see TextOrigin).
-import { isAlias, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
+import { Composer, Parser, isAlias, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
 import type { Document, Node as YamlNode, Pair, YAMLMap } from 'yaml';
 import { CfgCode } from '../core/codes.js';
 import type { Diagnostic, SourceRef } from '../core/diagnostics.js';
@@ -279,12 +279,15 @@ function parseFiles(files: readonly ManifestFile[], options: ParseOptions): Pars
 
   for (const file of files) {
     const source = new SourceText(file.path, file.text);
-    const parsed = parseAllDocuments(file.text, { prettyErrors: false, merge: true });
-    const documents = Array.isArray(parsed) ? parsed : [];
     const strings: StringTable = new Map();
-    documents.forEach((document, docIndex) => {
-      order = readDocument(document, docIndex, source, 0, order, options.defaultNamespace, resources, diagnostics, strings);
-    });
+    // Document by document (what parseAllDocuments does, without holding every document's tree until the
+    // file ends): each tree is garbage as soon as its resources are read, young enough to die in new
+    // space, instead of surviving into old space and leaving it fragmented around the config it built.
+    const composer = new Composer({ prettyErrors: false, merge: true });
+    let docIndex = 0;
+    for (const document of composer.compose(new Parser().parse(file.text))) {
+      order = readDocument(document, docIndex++, source, 0, order, options.defaultNamespace, resources, diagnostics, strings);
+    }
   }
   return { resources, diagnostics };
 }

@@ -64,3 +64,30 @@ spec:
   assert.deepEqual(servers[0]?.hosts, ['*.example.com', 'example.com']);
   assert.equal(servers[0]?.hosts, servers[1]?.hosts, 'both servers hold the one aliased array');
 });
+
+test('documents read one at a time are the documents parseAllDocuments finds: markers, directives, errors, empty ones', () => {
+  const vsDoc = (name: string): string => `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: ${name}, namespace: ns}\nspec: {hosts: [${name}.com]}\n`;
+  const files = [
+    `${vsDoc('a')}---\n${vsDoc('b')}...\n---\n# only a comment\n---\n${vsDoc('c')}`,
+    `%YAML 1.2\n---\n${vsDoc('d')}...\n%TAG !e! tag:example.com,2000:\n---\n${vsDoc('e')}`,
+    `${vsDoc('f')}---\nspec: {hosts: [unclosed\n---\n${vsDoc('g')}---\nkey: [1, 2]\n  bad indent: 3\n---\n${vsDoc('h')}`,
+    '',
+    '# nothing but a comment\n',
+    `--- ${vsDoc('i').replace(/\n/g, '\n    ').trimEnd()}\n`,
+  ];
+  files.forEach((text, f) => {
+    const parsed = parseManifests([{ path: `f${f}.yaml`, text }], { defaultNamespace: 'default' });
+    const documents = parseAllDocuments(text, { prettyErrors: false, merge: true });
+    const docs = Array.isArray(documents) ? documents : [];
+    const expected: { doc: number; object: unknown }[] = [];
+    let errors = 0;
+    docs.forEach((d, i) => {
+      errors += d.errors.length;
+      const object: unknown = d.errors.length === 0 ? d.toJS() : null;
+      if (object !== null && object !== undefined) expected.push({ doc: i, object });
+    });
+    const got = parsed.resources.map((r) => ({ doc: r.origin.doc, object: r.object as unknown }));
+    assert.deepEqual(got, expected, `file ${f}: same resources from the same documents`);
+    assert.equal(parsed.diagnostics.filter((d) => d.code === 'GH_CFG_YAML').length, errors, `file ${f}: one diagnostic per YAML error`);
+  });
+});
