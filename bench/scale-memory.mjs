@@ -5,7 +5,7 @@
 // process.memoryUsage() (heap used / total, external, arrayBuffers) and V8's heap spaces (used vs
 // committed), then again after `--settle` seconds and after a forced full GC (with --expose-gc).
 //   node --expose-gc bench/scale-memory.mjs [--hosts 10000] [--routes 50000] [--services 1000]
-//     [--dist DIR/dist] [--settle 3] [--heap-snapshot FILE] [--trace]
+//     [--dist DIR/dist] [--settle 3] [--heap-snapshot FILE]
 // --dist runs another build's modules (e.g. a baseline commit built into /tmp) in the same harness.
 // Node flags (e.g. --max-semi-space-size) go on this process's command line: they apply to the gateway.
 // Ports: ephemeral, loopback only. Everything runs in this process and ends with it.
@@ -18,13 +18,12 @@ import { freePort, sleep } from './lib/procs.mjs';
 import { manifests, parseScaleArgs } from './lib/scale-manifests.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const o = { hosts: 10_000, routes: 50_000, services: 1_000, rounds: 1, dist: resolve(here, '..', 'dist'), settle: 3, heapSnapshot: undefined, trace: false };
+const o = { hosts: 10_000, routes: 50_000, services: 1_000, rounds: 1, dist: resolve(here, '..', 'dist'), settle: 3, heapSnapshot: undefined };
 parseScaleArgs('scale-memory', o, 1, (flag, val) => {
   switch (flag) {
     case '--dist': o.dist = resolve(val()); return true;
     case '--settle': o.settle = Math.max(0, Math.min(60, Number(val()))); return true;
     case '--heap-snapshot': o.heapSnapshot = resolve(val()); return true;
-    case '--trace': o.trace = true; return true;
     default: return false;
   }
 });
@@ -80,16 +79,6 @@ async function main() {
       globalThis.gc();
       globalThis.gc();
       report('after gc() x2');
-    }
-    if (process.env.EXP_COMPACT && globalThis.gc) {
-      v8.setFlagsFromString('--compact-on-every-full-gc');
-      globalThis.gc();
-      v8.setFlagsFromString('--no-compact-on-every-full-gc');
-      report('after compacting gc()');
-    }
-    if (process.env.EXP_WAIT) {
-      await sleep(Number(process.env.EXP_WAIT) * 1000);
-      report(`after ${process.env.EXP_WAIT} s more`);
     }
     if (o.heapSnapshot) {
       const file = v8.writeHeapSnapshot(o.heapSnapshot);
