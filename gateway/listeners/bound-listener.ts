@@ -13,7 +13,7 @@ import type { EdgePolicy } from '../edge-policy.js';
 import type { Generation } from '../generation.js';
 import { kConnection, type ConnectionInfo, type PlaneState } from '../plane-state.js';
 import { createRequestHandler, createUpgradeHandler } from '../proxy/request-handler.js';
-import { readClientHello } from '../tls/hello-reader.js';
+import { ClientHelloReader, HELLO_TIMEOUT_MS } from '../tls/hello-reader.js';
 import { applyClientCertPolicy, certificateKey, EDGE_CIPHERS, EDGE_SECURE_OPTIONS, forwardedClientCert, refuseReason, type ChainContext } from '../tls/secure-contexts.js';
 import { mountHandler, type DataPath } from './mount.js';
 import { handlePassthrough } from './passthrough.js';
@@ -235,22 +235,22 @@ export class BoundListener {
         internals[kSni] = sniCallback;
       }
     };
+    // Several chains: the chain comes from the pre-read ClientHello's SNI. One reader per listener: its
+    // callback and deadline sweep are shared by every connection.
+    const helloReader = new ClientHelloReader((raw, parsed, sni) => {
+      if (raw.destroyed) return;
+      const gen = plane.current;
+      const listener = parsed ? gen?.listeners.get(port) : undefined;
+      const chain = listener?.protocol === 'HTTPS' ? selectFilterChain(listener, sni) : undefined;
+      const context = chain ? gen?.contexts.get(chain) : undefined;
+      if (!chain?.tls || !context) start.call(server, raw);
+      else startIn(raw, { chain, context, sni }, true);
+    }, Math.min(HELLO_TIMEOUT_MS, plane.edge.headersTimeoutMs));
     server.on('connection', (raw: Socket) => {
       if (raw.destroyed || !this.admit(raw)) return;
       const fixed = this.fixedChain;
-      if (fixed) {
-        startIn(raw, fixed, false);
-        return;
-      }
-      readClientHello(raw, (parsed, sni) => {
-        if (raw.destroyed) return;
-        const gen = plane.current;
-        const listener = parsed ? gen?.listeners.get(port) : undefined;
-        const chain = listener?.protocol === 'HTTPS' ? selectFilterChain(listener, sni) : undefined;
-        const context = chain ? gen?.contexts.get(chain) : undefined;
-        if (!chain?.tls || !context) start.call(server, raw);
-        else startIn(raw, { chain, context, sni }, true);
-      });
+      if (fixed) startIn(raw, fixed, false);
+      else helloReader.read(raw);
     });
     return true;
   }

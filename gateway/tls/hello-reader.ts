@@ -6,32 +6,125 @@ import { parseClientHello } from './client-hello.js';
 
 /** A ClientHello larger than this is not one we will buffer (one TLS record at most). */
 const MAX_HELLO_BYTES = 16 * 1024 + 5;
-/** A client that has not finished its ClientHello by then is dropped. */
-const HELLO_TIMEOUT_MS = 10_000;
+/** A client that has not finished its ClientHello by then is dropped (at most, see ClientHelloReader). */
+export const HELLO_TIMEOUT_MS = 10_000;
 
 /**
- * Buffers the first TLS record, then pauses the socket, puts the bytes back (node's TLSSocket replays a
- * wrapped socket's buffered data into OpenSSL) and calls `onHello`. `parsed` is false when the record is
- * not a whole ClientHello in one record: the caller falls back to choosing the chain at SNI time.
+ * Called once per connection whose first record was read (or could not be): `parsed` is false when the
+ * record is not a whole ClientHello in one record, and the caller falls back to choosing the chain at
+ * SNI time. Not called for a connection that closed, errored or timed out first (it is destroyed).
  */
-export function readClientHello(socket: Socket, onHello: (parsed: boolean, sni: string | undefined) => void): void {
-  let buffered: Buffer = Buffer.alloc(0);
-  const onError = (): void => {
-    socket.destroy();
+export type OnClientHello = (socket: Socket, parsed: boolean, sni: string | undefined) => void;
+
+/** What a connection being read carries, under kPending on the socket. */
+interface PendingHello {
+  readonly reader: ClientHelloReader;
+  buffered: Buffer | undefined;
+  readonly deadline: number;
+}
+
+const kPending = Symbol('gatehouse.pendingHello');
+type ReadingSocket = Socket & { [kPending]?: PendingHello };
+
+/**
+ * The ClientHello pre-read of one listener. Every connection shares the same 'data' and 'error'
+ * listeners (the state is on the socket) and one deadline sweep, so a connection costs no closures and
+ * no timer of its own. The sweep runs only while connections are being read; a client still short of a
+ * whole ClientHello `timeoutMs` after it connected is destroyed within one sweep interval of that.
+ */
+export class ClientHelloReader {
+  /** Connections being read, in arrival order (so in deadline order). */
+  private readonly reading = new Set<ReadingSocket>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly sweepIntervalMs: number;
+
+  constructor(private readonly onHello: OnClientHello, private readonly timeoutMs = HELLO_TIMEOUT_MS) {
+    this.sweepIntervalMs = Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4)));
+  }
+
+  /**
+   * Buffers the first TLS record, then pauses the socket, puts the bytes back (node's TLSSocket replays a
+   * wrapped socket's buffered data into OpenSSL) and calls the listener's `onHello`.
+   */
+  read(socket: Socket): void {
+    const s = socket as ReadingSocket;
+    s[kPending] = { reader: this, buffered: undefined, deadline: Date.now() + this.timeoutMs };
+    this.reading.add(s);
+    if (this.sweepTimer === undefined) {
+      this.sweepTimer = setInterval(this.sweep, this.sweepIntervalMs);
+      this.sweepTimer.unref();
+    }
+    s.on('error', onReadError);
+    s.on('data', onReadData);
+  }
+
+  /** Connections whose ClientHello is still being read. */
+  get pending(): number {
+    return this.reading.size;
+  }
+
+  /** Whether the deadline sweep is scheduled (only while connections are being read). */
+  get sweeping(): boolean {
+    return this.sweepTimer !== undefined;
+  }
+
+  /** @internal the end of one connection's read, by completion or by its end */
+  finish(socket: ReadingSocket): void {
+    socket[kPending] = undefined;
+    socket.off('data', onReadData);
+    socket.off('error', onReadError);
+    this.reading.delete(socket);
+    if (this.reading.size === 0) this.stopSweep();
+  }
+
+  /** @internal */
+  deliver(socket: Socket, parsed: boolean, sni: string | undefined): void {
+    this.onHello(socket, parsed, sni);
+  }
+
+  private readonly sweep = (): void => {
+    const now = Date.now();
+    for (const socket of this.reading) {
+      if (socket.destroyed) {
+        this.reading.delete(socket);
+        continue;
+      }
+      const pending = socket[kPending];
+      if (pending !== undefined && pending.deadline > now) continue;
+      this.finish(socket);
+      socket.destroy();
+    }
+    if (this.reading.size === 0) this.stopSweep();
   };
-  const onData = (chunk: Buffer): void => {
-    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-    const hello = parseClientHello(buffered);
-    if (hello.kind === 'incomplete' && buffered.length <= MAX_HELLO_BYTES) return;
-    socket.off('data', onData);
-    socket.off('error', onError);
-    socket.setTimeout(0);
-    socket.pause();
-    socket.unshift(buffered);
-    if (hello.kind === 'hello') onHello(true, hello.sni);
-    else onHello(false, undefined);
-  };
-  socket.on('error', onError);
-  socket.setTimeout(HELLO_TIMEOUT_MS, () => socket.destroy());
-  socket.on('data', onData);
+
+  private stopSweep(): void {
+    if (this.sweepTimer === undefined) return;
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+}
+
+/** The 'data' listener of every connection being read (`this` is the socket). */
+function onReadData(this: ReadingSocket, chunk: Buffer): void {
+  const pending = this[kPending];
+  if (pending === undefined) return;
+  const buffered = pending.buffered === undefined ? chunk : Buffer.concat([pending.buffered, chunk]);
+  const hello = parseClientHello(buffered);
+  if (hello.kind === 'incomplete' && buffered.length <= MAX_HELLO_BYTES) {
+    pending.buffered = buffered;
+    return;
+  }
+  const reader = pending.reader;
+  reader.finish(this);
+  this.pause();
+  this.unshift(buffered);
+  if (hello.kind === 'hello') reader.deliver(this, true, hello.sni);
+  else reader.deliver(this, false, undefined);
+}
+
+/** The 'error' listener of every connection being read: a reset mid-hello just ends it. */
+function onReadError(this: ReadingSocket): void {
+  const pending = this[kPending];
+  if (pending !== undefined) pending.reader.finish(this);
+  this.destroy();
 }
