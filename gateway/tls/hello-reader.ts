@@ -2,6 +2,7 @@
 // version, the cipher list and the session ticket keys from the context the connection starts with,
 // before node's SNI callback runs; knowing the SNI first lets that context be the chain's own.
 import type { Socket } from 'node:net';
+import { DeadlineSweep } from '../listeners/deadline-sweep.js';
 import { parseClientHello } from './client-hello.js';
 
 /** A ClientHello larger than this is not one we will buffer (one TLS record at most). */
@@ -20,7 +21,6 @@ export type OnClientHello = (socket: Socket, parsed: boolean, sni: string | unde
 interface PendingHello {
   readonly reader: ClientHelloReader;
   buffered: Buffer | undefined;
-  readonly deadline: number;
 }
 
 const kPending = Symbol('gatehouse.pendingHello');
@@ -29,17 +29,14 @@ type ReadingSocket = Socket & { [kPending]?: PendingHello };
 /**
  * The ClientHello pre-read of one listener. Every connection shares the same 'data' and 'error'
  * listeners (the state is on the socket) and one deadline sweep, so a connection costs no closures and
- * no timer of its own. The sweep runs only while connections are being read; a client still short of a
- * whole ClientHello `timeoutMs` after it connected is destroyed within one sweep interval of that.
+ * no timer of its own. A client still short of a whole ClientHello `timeoutMs` after it connected is
+ * destroyed (see DeadlineSweep for how late at most).
  */
 export class ClientHelloReader {
-  /** Connections being read, in arrival order (so in deadline order). */
-  private readonly reading = new Set<ReadingSocket>();
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private readonly sweepIntervalMs: number;
+  private readonly deadlines: DeadlineSweep<ReadingSocket>;
 
-  constructor(private readonly onHello: OnClientHello, private readonly timeoutMs = HELLO_TIMEOUT_MS) {
-    this.sweepIntervalMs = Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4)));
+  constructor(private readonly onHello: OnClientHello, timeoutMs = HELLO_TIMEOUT_MS) {
+    this.deadlines = new DeadlineSweep(timeoutMs);
   }
 
   /**
@@ -48,59 +45,33 @@ export class ClientHelloReader {
    */
   read(socket: Socket): void {
     const s = socket as ReadingSocket;
-    s[kPending] = { reader: this, buffered: undefined, deadline: Date.now() + this.timeoutMs };
-    this.reading.add(s);
-    if (this.sweepTimer === undefined) {
-      this.sweepTimer = setInterval(this.sweep, this.sweepIntervalMs);
-      this.sweepTimer.unref();
-    }
+    s[kPending] = { reader: this, buffered: undefined };
+    this.deadlines.add(s);
     s.on('error', onReadError);
     s.on('data', onReadData);
   }
 
-  /** Connections whose ClientHello is still being read. */
+  /** Connections whose ClientHello is still being read (or that ended and were not swept yet). */
   get pending(): number {
-    return this.reading.size;
+    return this.deadlines.size;
   }
 
   /** Whether the deadline sweep is scheduled (only while connections are being read). */
   get sweeping(): boolean {
-    return this.sweepTimer !== undefined;
+    return this.deadlines.sweeping;
   }
 
-  /** @internal the end of one connection's read, by completion or by its end */
+  /** @internal the end of one connection's read, by completion or by an error */
   finish(socket: ReadingSocket): void {
     socket[kPending] = undefined;
     socket.off('data', onReadData);
     socket.off('error', onReadError);
-    this.reading.delete(socket);
-    if (this.reading.size === 0) this.stopSweep();
+    this.deadlines.delete(socket);
   }
 
   /** @internal */
   deliver(socket: Socket, parsed: boolean, sni: string | undefined): void {
     this.onHello(socket, parsed, sni);
-  }
-
-  private readonly sweep = (): void => {
-    const now = Date.now();
-    for (const socket of this.reading) {
-      if (socket.destroyed) {
-        this.reading.delete(socket);
-        continue;
-      }
-      const pending = socket[kPending];
-      if (pending !== undefined && pending.deadline > now) continue;
-      this.finish(socket);
-      socket.destroy();
-    }
-    if (this.reading.size === 0) this.stopSweep();
-  };
-
-  private stopSweep(): void {
-    if (this.sweepTimer === undefined) return;
-    clearInterval(this.sweepTimer);
-    this.sweepTimer = undefined;
   }
 }
 
