@@ -178,13 +178,14 @@ export class BoundListener {
           (socket as unknown as Record<symbol, ConnectionInfo>)[kConnection] = info;
         }
         const tls = info.chain.tls;
-        const refusal = tls ? refuseReason(socket, tls) : 'chain does not terminate TLS';
+        const refusal = tls ? refuseReason(socket, tls, early !== undefined && early.chain === info.chain) : 'chain does not terminate TLS';
         if (refusal) {
           plane.log('debug', `refused TLS connection on port ${port} (${info.chain.name}): ${refusal}`);
           socket.destroy();
           return;
         }
         if (tls && tls.mode !== 'SIMPLE' && socket.authorized) info.clientCert = forwardedClientCert(socket);
+        if (socket.alpnProtocol !== 'h2') socket.prependListener('end', closeIfNoRequestStarted);
       });
       server.on('tlsClientError', logError('TLS handshake failed'));
       server.on('sessionError', logError('HTTP/2 session error'));
@@ -405,6 +406,18 @@ function limitStreamResets(session: Http2Session, perSecond: number): void {
       }
     });
   });
+}
+
+/**
+ * An HTTP/1 client over TLS that ends its side of the connection before sending a byte of a request
+ * (a preconnect it did not use, a TLS health check, `openssl s_time`): closed at once. node would
+ * answer the half-close with socket.end(), i.e. encrypt and write a close_notify and shut down the write
+ * side before closing, for a peer that has nothing left to read; nginx likewise sends no close_notify to
+ * a peer that has shut down. Connections that sent anything keep node's handling (a request in flight
+ * is answered). `this` is the TLS socket; one function for every connection.
+ */
+function closeIfNoRequestStarted(this: TLSSocket): void {
+  if (this.bytesRead === 0) this.destroy();
 }
 
 /** The chain a connection was started for, from its pre-read ClientHello. */
