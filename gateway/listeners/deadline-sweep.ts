@@ -11,7 +11,8 @@ export interface Expirable {
 
 /**
  * Connections that must reach some point (a whole ClientHello, the end of the TLS handshake) within
- * `timeoutMs` of being added. One unref'd interval, scheduled only while something is tracked, destroys
+ * `timeoutMs` of being added. One unref'd interval, scheduled while something is (or, until its next
+ * sweep, was) tracked, destroys
  * what is still tracked after its deadline: at most one interval (a quarter of the timeout, at most 1 s)
  * late. A connection destroyed meanwhile is dropped at the next sweep without being told.
  */
@@ -36,17 +37,20 @@ export class DeadlineSweep<T extends Expirable> {
     }
   }
 
-  /** The item reached its point in time: no longer tracked. */
+  /**
+   * The item reached its point in time: no longer tracked. The interval is left running (the next sweep
+   * stops it if nothing is tracked by then): stopping it here would, with connections arriving one at a
+   * time, make a new interval per connection.
+   */
   delete(item: T): void {
-    if (!this.deadlines.delete(item) || this.deadlines.size > 0) return;
-    this.stop();
+    this.deadlines.delete(item);
   }
 
   get size(): number {
     return this.deadlines.size;
   }
 
-  /** Whether the interval is scheduled (only while something is tracked). */
+  /** Whether the interval is scheduled (while something is tracked, and until the sweep after the last). */
   get sweeping(): boolean {
     return this.timer !== undefined;
   }

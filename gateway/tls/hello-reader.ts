@@ -56,7 +56,7 @@ export class ClientHelloReader {
     return this.deadlines.size;
   }
 
-  /** Whether the deadline sweep is scheduled (only while connections are being read). */
+  /** Whether the deadline sweep is scheduled (while connections are being read, and one sweep after). */
   get sweeping(): boolean {
     return this.deadlines.sweeping;
   }
