@@ -5,7 +5,7 @@ import { DEFAULT_EDGE_POLICY as D, type EdgePolicy, type PathNormalization, type
 
 export const EDGE_FLAGS = [
   'max-request-headers-kb', 'max-request-headers', 'max-uri-bytes', 'request-headers-timeout', 'request-timeout',
-  'idle-timeout', 'max-connections', 'max-connections-per-listener', 'max-concurrent-streams',
+  'idle-timeout', 'tls-handshake-timeout', 'max-connections', 'max-connections-per-listener', 'max-concurrent-streams',
   'max-stream-resets-per-second', 'headers-with-underscores', 'xff-trusted-hops', 'path-normalization',
   'overload-heap-ratio', 'overload-event-loop-lag', 'hsts',
 ] as const;
@@ -18,6 +18,7 @@ export const EDGE_USAGE = `
   --request-headers-timeout D         time to receive the request headers (default ${D.headersTimeoutMs / 1000}s)
   --request-timeout D                 time to receive the whole request, 0 for none (default ${D.requestTimeoutMs / 1000}s)
   --idle-timeout D                    keep-alive idle time of a client connection (default ${D.idleTimeoutMs / 1000}s)
+  --tls-handshake-timeout D           time from accept to the end of the TLS handshake (default ${D.tlsHandshakeTimeoutMs / 1000}s)
   --max-connections N                 client connections across all listeners (default ${D.maxConnections})
   --max-connections-per-listener N    client connections per listener (default ${D.maxConnectionsPerListener})
   --max-concurrent-streams N          HTTP/2 streams per connection (default ${D.maxConcurrentStreams})
@@ -74,6 +75,7 @@ export function parseEdgeArgs(
       case 'request-headers-timeout': edge.headersTimeoutMs = Math.max(1, parseDurationMs(`--${name}`, v)); break;
       case 'request-timeout': edge.requestTimeoutMs = parseDurationMs(`--${name}`, v); break;
       case 'idle-timeout': edge.idleTimeoutMs = Math.max(1, parseDurationMs(`--${name}`, v)); break;
+      case 'tls-handshake-timeout': edge.tlsHandshakeTimeoutMs = Math.max(1, parseDurationMs(`--${name}`, v)); break;
       case 'max-connections': edge.maxConnections = count(name, v, 1); break;
       case 'max-connections-per-listener': edge.maxConnectionsPerListener = count(name, v, 1); break;
       case 'max-concurrent-streams': edge.maxConcurrentStreams = count(name, v, 1); break;

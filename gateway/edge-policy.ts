@@ -19,6 +19,11 @@ export interface EdgePolicy {
   readonly headersTimeoutMs: number;
   /** Time from the first byte to the end of the request body (Node requestTimeout; 0 disables). */
   readonly requestTimeoutMs: number;
+  /**
+   * Time from accepting a TLS connection to the end of its handshake (node's handshakeTimeout, 120 s;
+   * nginx's ssl_handshake_timeout is 60 s). Counted from the accept, not from the last byte.
+   */
+  readonly tlsHandshakeTimeoutMs: number;
   /** Keep-alive idle time between requests on a client connection (Envoy idle_timeout is 1 h; nginx 75 s). */
   readonly idleTimeoutMs: number;
   /** Open client connections per listener; further ones are closed on accept. */
@@ -51,6 +56,7 @@ export const DEFAULT_EDGE_POLICY: EdgePolicy = Object.freeze({
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 300_000,
   idleTimeoutMs: 60_000,
+  tlsHandshakeTimeoutMs: 120_000,
   maxConnectionsPerListener: 10_000,
   maxConnections: 20_000,
   maxConcurrentStreams: 100,

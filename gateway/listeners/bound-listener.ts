@@ -13,9 +13,10 @@ import type { EdgePolicy } from '../edge-policy.js';
 import type { Generation } from '../generation.js';
 import { kConnection, type ConnectionInfo, type PlaneState } from '../plane-state.js';
 import { createRequestHandler, createUpgradeHandler } from '../proxy/request-handler.js';
-import { readClientHello } from '../tls/hello-reader.js';
+import { ClientHelloReader, HELLO_TIMEOUT_MS } from '../tls/hello-reader.js';
 import { applyClientCertPolicy, certificateKey, EDGE_CIPHERS, EDGE_SECURE_OPTIONS, forwardedClientCert, refuseReason, type ChainContext } from '../tls/secure-contexts.js';
 import { mountHandler, type DataPath } from './mount.js';
+import { DeadlineSweep } from './deadline-sweep.js';
 import { handlePassthrough } from './passthrough.js';
 
 export interface ListenerSpec {
@@ -43,11 +44,17 @@ export class BoundListener {
    * SNI callback: both could only choose this chain. Set with the generation (updateDefaultContext).
    */
   private fixedChain: EarlyChain | undefined;
+  /**
+   * HTTPS: connections accepted and not yet past their TLS handshake, destroyed at the edge's handshake
+   * deadline. Replaces node's per-connection handshake timer (see startTls).
+   */
+  private readonly handshakes: DeadlineSweep<Socket>;
   /** The one 'close' listener of every admitted connection (`this` is the socket): no closure per connection. */
   private readonly onConnectionClose: (this: Socket) => void;
 
-  private constructor(spec: ListenerSpec, server: HttpServer | Http2SecureServer | NetServer, private readonly plane: PlaneState) {
+  private constructor(spec: ListenerSpec, server: HttpServer | Http2SecureServer | NetServer, private readonly plane: PlaneState, handshakes: DeadlineSweep<Socket>) {
     this.port = spec.port;
+    this.handshakes = handshakes;
     this.protocol = spec.protocol;
     this.server = server;
     const sockets = this.sockets;
@@ -77,7 +84,11 @@ export class BoundListener {
   }
 
   static async bind(spec: ListenerSpec, plane: PlaneState, dataPath: DataPath): Promise<BoundListener> {
-    const listener = new BoundListener(spec, BoundListener.createServer(spec, plane), plane);
+    const handshakes = new DeadlineSweep<Socket>(plane.edge.tlsHandshakeTimeoutMs, (raw) => {
+      plane.log('debug', `TLS handshake on port ${spec.port} not finished in ${plane.edge.tlsHandshakeTimeoutMs} ms: closed`);
+      raw.destroy();
+    });
+    const listener = new BoundListener(spec, BoundListener.createServer(spec, plane, handshakes), plane, handshakes);
     // HTTPS: admission is the first step of the listener's own TLS start (startTls); elsewhere it is
     // prepended, so the check runs before the HTTP machinery or the passthrough starts on the socket.
     if (spec.protocol !== 'HTTPS' || !listener.startTls()) {
@@ -97,7 +108,7 @@ export class BoundListener {
     return listener;
   }
 
-  private static createServer(spec: ListenerSpec, plane: PlaneState): HttpServer | Http2SecureServer | NetServer {
+  private static createServer(spec: ListenerSpec, plane: PlaneState, handshakes: DeadlineSweep<Socket>): HttpServer | Http2SecureServer | NetServer {
     const logError = (what: string) => (err: Error) => plane.log('debug', `${what} on port ${spec.port}: ${err.message}`);
     if (spec.protocol === 'HTTP') {
       const server = createHttpServer({ requireHostHeader: false, ...http1Limits(plane.edge) });
@@ -142,6 +153,7 @@ export class BoundListener {
         },
       });
       server.on('secureConnection', (socket: TLSSocket) => {
+        handshakes.delete((socket as unknown as { _parent: Socket })._parent);
         let info = (socket as unknown as Record<symbol, ConnectionInfo | undefined>)[kConnection];
         const early = preRead(socket);
         if (!info && early) {
@@ -166,13 +178,14 @@ export class BoundListener {
           (socket as unknown as Record<symbol, ConnectionInfo>)[kConnection] = info;
         }
         const tls = info.chain.tls;
-        const refusal = tls ? refuseReason(socket, tls) : 'chain does not terminate TLS';
+        const refusal = tls ? refuseReason(socket, tls, early !== undefined && early.chain === info.chain) : 'chain does not terminate TLS';
         if (refusal) {
           plane.log('debug', `refused TLS connection on port ${port} (${info.chain.name}): ${refusal}`);
           socket.destroy();
           return;
         }
         if (tls && tls.mode !== 'SIMPLE' && socket.authorized) info.clientCert = forwardedClientCert(socket);
+        if (socket.alpnProtocol !== 'h2') socket.prependListener('end', closeIfNoRequestStarted);
       });
       server.on('tlsClientError', logError('TLS handshake failed'));
       server.on('sessionError', logError('HTTP/2 session error'));
@@ -209,11 +222,16 @@ export class BoundListener {
     const port = this.port;
     const start = server.listeners('connection').find((f) => f.name === 'tlsConnectionListener') as ((this: Http2SecureServer, s: Socket) => void) | undefined;
     const kSni = Object.getOwnPropertySymbols(server).find((s) => s.description === 'snicallback');
-    if (!start || !kSni) {
+    const kHandshakeTimeout = Object.getOwnPropertySymbols(server).find((s) => s.description === 'handshake-timeout');
+    if (!start || !kSni || !kHandshakeTimeout) {
       plane.log('warn', `port ${port}: node's TLS connection listener not found; chains are chosen at SNI time only`);
       return false;
     }
     server.removeListener('connection', start);
+    // node would arm a timer per TLS socket for its handshake (and re-arm it on every read); the
+    // listener's one sweep (handshakes) ends unfinished handshakes instead.
+    (server as unknown as Record<symbol, unknown>)[kHandshakeTimeout] = 0;
+    const handshakes = this.handshakes;
     const internals = server as unknown as TlsServerInternals & Record<symbol, unknown>;
     const startIn = (raw: Socket, early: EarlyChain, withSniCallback: boolean): void => {
       const tls = early.chain.tls!;
@@ -235,22 +253,23 @@ export class BoundListener {
         internals[kSni] = sniCallback;
       }
     };
+    // Several chains: the chain comes from the pre-read ClientHello's SNI. One reader per listener: its
+    // callback and deadline sweep are shared by every connection.
+    const helloReader = new ClientHelloReader((raw, parsed, sni) => {
+      if (raw.destroyed) return;
+      const gen = plane.current;
+      const listener = parsed ? gen?.listeners.get(port) : undefined;
+      const chain = listener?.protocol === 'HTTPS' ? selectFilterChain(listener, sni) : undefined;
+      const context = chain ? gen?.contexts.get(chain) : undefined;
+      if (!chain?.tls || !context) start.call(server, raw);
+      else startIn(raw, { chain, context, sni }, true);
+    }, Math.min(HELLO_TIMEOUT_MS, plane.edge.headersTimeoutMs));
     server.on('connection', (raw: Socket) => {
       if (raw.destroyed || !this.admit(raw)) return;
+      handshakes.add(raw);
       const fixed = this.fixedChain;
-      if (fixed) {
-        startIn(raw, fixed, false);
-        return;
-      }
-      readClientHello(raw, (parsed, sni) => {
-        if (raw.destroyed) return;
-        const gen = plane.current;
-        const listener = parsed ? gen?.listeners.get(port) : undefined;
-        const chain = listener?.protocol === 'HTTPS' ? selectFilterChain(listener, sni) : undefined;
-        const context = chain ? gen?.contexts.get(chain) : undefined;
-        if (!chain?.tls || !context) start.call(server, raw);
-        else startIn(raw, { chain, context, sni }, true);
-      });
+      if (fixed) startIn(raw, fixed, false);
+      else helloReader.read(raw);
     });
     return true;
   }
@@ -387,6 +406,18 @@ function limitStreamResets(session: Http2Session, perSecond: number): void {
       }
     });
   });
+}
+
+/**
+ * An HTTP/1 client over TLS that ends its side of the connection before sending a byte of a request
+ * (a preconnect it did not use, a TLS health check, `openssl s_time`): closed at once. node would
+ * answer the half-close with socket.end(), i.e. encrypt and write a close_notify and shut down the write
+ * side before closing, for a peer that has nothing left to read; nginx likewise sends no close_notify to
+ * a peer that has shut down. Connections that sent anything keep node's handling (a request in flight
+ * is answered). `this` is the TLS socket; one function for every connection.
+ */
+function closeIfNoRequestStarted(this: TLSSocket): void {
+  if (this.bytesRead === 0) this.destroy();
 }
 
 /** The chain a connection was started for, from its pre-read ClientHello. */

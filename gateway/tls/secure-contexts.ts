@@ -141,13 +141,17 @@ export function applyClientCertPolicy(socket: TLSSocket, tls: DownstreamTls): vo
 }
 
 /**
- * After the handshake: the negotiated version must sit within the chain's bounds (enforced in the
- * handshake when the ClientHello could be pre-read; this catches the fallback path), and a presented client certificate must verify and carry an
- * accepted SAN. Returns why the connection is refused, or undefined.
+ * After the handshake: the negotiated version must sit within the chain's bounds, and a presented client
+ * certificate must verify and carry an accepted SAN. Returns why the connection is refused, or undefined.
+ * `versionEnforced`: the connection started in the chain's own context, whose min/max version OpenSSL
+ * enforced in the handshake, so the version is not asked again; the fallback path (chain chosen at SNI
+ * time, in the default context) passes false.
  */
-export function refuseReason(socket: TLSSocket, tls: DownstreamTls): string | undefined {
-  const version = socket.getProtocol();
-  if (version && (version < tls.minVersion || version > tls.maxVersion)) return `TLS version ${version} outside ${tls.minVersion}..${tls.maxVersion}`;
+export function refuseReason(socket: TLSSocket, tls: DownstreamTls, versionEnforced = false): string | undefined {
+  if (!versionEnforced) {
+    const version = socket.getProtocol();
+    if (version && (version < tls.minVersion || version > tls.maxVersion)) return `TLS version ${version} outside ${tls.minVersion}..${tls.maxVersion}`;
+  }
   if (tls.mode === 'SIMPLE') return undefined;
   const cert = socket.getPeerCertificate();
   const presented = cert !== null && typeof cert === 'object' && Object.keys(cert).length > 0;

@@ -1,9 +1,11 @@
 // HTTP/1.1 over TLS gets the same edge limits as plaintext HTTP: headers trickling in are cut off at the
 // header deadline, an idle keep-alive connection is closed after the idle timeout, and the request
 // header size limit is the edge's, not node's 16 KiB default. (The HTTPS listener is node's HTTP/2
-// server with HTTP/1.1 allowed, which takes none of the HTTP/1 server options by itself.)
+// server with HTTP/1.1 allowed, which takes none of the HTTP/1 server options by itself.) The TLS
+// handshake has its own deadline (--tls-handshake-timeout).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { makeConfigDir, startGateway, type GatewayProcess } from '../support/gateway-process.js';
 import { createCA, issueLeaf, tlsSecretYaml, type CertificateAuthority } from '../support/pki.js';
@@ -35,7 +37,7 @@ spec:
   - route: [{ destination: { host: echo.internal } }]
 `,
   });
-  gw = await startGateway(dir, { args: ['--request-headers-timeout', '1s', '--idle-timeout', '2s'] });
+  gw = await startGateway(dir, { args: ['--request-headers-timeout', '1s', '--idle-timeout', '2s', '--tls-handshake-timeout', '1s'] });
 });
 
 after(async () => {
@@ -99,4 +101,13 @@ test('request headers over node\'s 16 KiB default but within the edge limit are 
   // gateway passed the request on (its own refusal would carry no upstream service time).
   assert.match(c.text(), /^HTTP\/1\.1 \d{3}/, c.text().slice(0, 200));
   assert.match(c.text(), /x-envoy-upstream-service-time: \d+/i, `refused at the edge: ${c.text().slice(0, 200)}`);
+});
+
+test('--tls-handshake-timeout: a client that connects and never starts its handshake is closed at the deadline', async () => {
+  const socket = netConnect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((r) => socket.on('close', () => r()));
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  // Node's own handshake timer would wait 120 s of silence.
+  assert.ok(await closesWithin(closed, 6000), 'a silent connection was still open 6 s after it connected');
 });

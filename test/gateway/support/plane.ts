@@ -1,7 +1,7 @@
 // Starts a DataPlane in-process on 127.0.0.1 with every Gateway port mapped to an ephemeral port.
 import { Registry } from 'prom-client';
 import type { Snapshot } from '../../../core/snapshot.js';
-import { createDataPlane, type DataPlaneInternals } from '../../../gateway/index.js';
+import { createDataPlane, type DataPlaneInternals, type EdgePolicy } from '../../../gateway/index.js';
 import type { DataPath } from '../../../gateway/listeners/mount.js';
 
 export interface TestPlane {
@@ -16,7 +16,7 @@ export interface TestPlane {
 
 export async function startPlane(
   first: Snapshot,
-  opts: { format?: 'text' | 'json' | 'off'; dataPath?: DataPath; portMap?: Map<number, number> } = {},
+  opts: { format?: 'text' | 'json' | 'off'; dataPath?: DataPath; portMap?: Map<number, number>; edge?: Partial<EdgePolicy> } = {},
 ): Promise<TestPlane> {
   const registry = new Registry();
   const accessLog: string[] = [];
@@ -31,6 +31,7 @@ export async function startPlane(
     log: (level, message) => logs.push(`${level}: ${message}`),
     retireGraceMs: 2_000,
     ...(opts.dataPath ? { dataPath: opts.dataPath } : {}),
+    ...(opts.edge ? { edge: opts.edge } : {}),
   });
   await plane.apply(first);
   return {
