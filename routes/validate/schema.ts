@@ -13,12 +13,15 @@ export type Path = readonly PathSegment[];
 
 /** Where a validator reports; one per resource, so every diagnostic names its resource and position. */
 export class ResourceContext {
-  readonly id: string;
+  #id: string | undefined;
   constructor(
     readonly located: Located,
     private readonly out: Diagnostic[],
-  ) {
-    this.id = resourceId(located.object);
+  ) {}
+
+  /** `Kind/namespace/name`, made when first asked: most resources have nothing to report. */
+  get id(): string {
+    return (this.#id ??= resourceId(this.located.object));
   }
 
   get namespace(): string {
@@ -133,110 +136,144 @@ export function label(path: Path): string {
   return 'value';
 }
 
-function isEmpty(v: unknown): boolean {
-  return v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);
+/** What walkObject reads of an ObjectSchema, as arrays: made once per schema, not per object walked. */
+interface ObjectPlan {
+  readonly keys: readonly string[];
+  readonly schemas: readonly Schema[];
+}
+const plans = new WeakMap<ObjectSchema, ObjectPlan>();
+
+function planOf(schema: ObjectSchema): ObjectPlan {
+  let plan = plans.get(schema);
+  if (plan === undefined) {
+    const keys = Object.keys(schema.fields);
+    plan = { keys, schemas: keys.map((k) => schema.fields[k] as Schema) };
+    plans.set(schema, plan);
+  }
+  return plan;
 }
 
-/** Walks a value against a schema, reporting at `path`. Absent values are the parent's concern. */
+/**
+ * Walks a value against a schema, reporting at `path`. Absent values are the parent's concern.
+ * `path` is copied once; below it one stack is pushed and popped (checks read it synchronously or copy
+ * it), so walking a resource allocates no path per field.
+ */
 export function walk(schema: Schema, value: unknown, path: Path, ctx: ResourceContext): void {
-  if (value === undefined || value === null) return;
-  const name = label(path);
-  const typeError = (expected: string): void =>
-    ctx.error(CfgCode.TYPE, `${name} must be ${expected}, got ${describe(value)}`, path);
+  walkAt(schema, value, path.slice(), ctx);
+}
 
+function typeError(ctx: ResourceContext, path: Path, value: unknown, expected: string): void {
+  ctx.error(CfgCode.TYPE, `${label(path)} must be ${expected}, got ${describe(value)}`, path);
+}
+
+function walkAt(schema: Schema, value: unknown, path: PathSegment[], ctx: ResourceContext): void {
+  if (value === undefined || value === null) return;
   switch (schema.type) {
     case 'any':
       return;
     case 'string':
-      if (typeof value !== 'string') return typeError('a string');
+      if (typeof value !== 'string') return typeError(ctx, path, value, 'a string');
       if (schema.enum && !schema.enum.includes(value)) {
-        ctx.error(CfgCode.VALUE, `${name} must be one of ${schema.enum.join(', ')}, got ${JSON.stringify(value)}`, path);
+        ctx.error(CfgCode.VALUE, `${label(path)} must be one of ${schema.enum.join(', ')}, got ${JSON.stringify(value)}`, path);
         return;
       }
-      schema.check?.(value, ctx, path);
+      if (schema.check !== undefined) schema.check(value, ctx, path);
       return;
     case 'integer':
-      if (typeof value !== 'number' || !Number.isInteger(value)) return typeError('an integer');
+      if (typeof value !== 'number' || !Number.isInteger(value)) return typeError(ctx, path, value, 'an integer');
       if ((schema.min !== undefined && value < schema.min) || (schema.max !== undefined && value > schema.max)) {
-        ctx.error(CfgCode.VALUE, `${name} must be ${schema.range ?? rangeText(schema.min, schema.max)}, got ${value}`, path);
+        ctx.error(CfgCode.VALUE, `${label(path)} must be ${schema.range ?? rangeText(schema.min, schema.max)}, got ${value}`, path);
       }
       return;
     case 'number':
-      if (typeof value !== 'number' || !Number.isFinite(value)) return typeError('a number');
+      if (typeof value !== 'number' || !Number.isFinite(value)) return typeError(ctx, path, value, 'a number');
       if ((schema.min !== undefined && value < schema.min) || (schema.max !== undefined && value > schema.max)) {
-        ctx.error(CfgCode.VALUE, `${name} must be ${rangeText(schema.min, schema.max)}, got ${value}`, path);
+        ctx.error(CfgCode.VALUE, `${label(path)} must be ${rangeText(schema.min, schema.max)}, got ${value}`, path);
       }
       return;
     case 'boolean':
-      if (typeof value !== 'boolean') return typeError('true or false');
+      if (typeof value !== 'boolean') return typeError(ctx, path, value, 'true or false');
       return;
     case 'int-or-string':
       if (!(typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value)))) {
-        return typeError('an integer or a string');
+        return typeError(ctx, path, value, 'an integer or a string');
       }
       return;
-    case 'list':
-      if (!Array.isArray(value)) return typeError('a list');
-      value.forEach((item, i) => {
+    case 'list': {
+      if (!Array.isArray(value)) return typeError(ctx, path, value, 'a list');
+      const n = value.length;
+      for (let i = 0; i < n; i++) {
+        // forEach skipped holes; parsed YAML and JSON have none, but a hole stays skipped.
+        if (!(i in value)) continue;
+        const item: unknown = value[i];
+        path.push(i);
         if (item === null || item === undefined) {
-          ctx.error(CfgCode.TYPE, `${name}[${i}] is empty`, [...path, i]);
+          ctx.error(CfgCode.TYPE, `${label(path.slice(0, -1))}[${i}] is empty`, path);
         } else {
-          walk(schema.items, item, [...path, i], ctx);
+          walkAt(schema.items, item, path, ctx);
         }
-      });
-      schema.check?.(value, ctx, path);
+        path.pop();
+      }
+      if (schema.check !== undefined) schema.check(value, ctx, path);
       return;
+    }
     case 'map':
-      if (!isRecord(value)) return typeError('a map');
-      for (const [key, v] of Object.entries(value)) walk(schema.values, v, [...path, key], ctx);
-      schema.check?.(value, ctx, path);
+      if (!isRecord(value)) return typeError(ctx, path, value, 'a map');
+      for (const key of Object.keys(value)) {
+        path.push(key);
+        walkAt(schema.values, value[key], path, ctx);
+        path.pop();
+      }
+      if (schema.check !== undefined) schema.check(value, ctx, path);
       return;
     case 'object':
-      walkObject(schema, value, path, ctx, typeError);
+      walkObject(schema, value, path, ctx);
       return;
   }
 }
 
-function walkObject(
-  schema: ObjectSchema,
-  value: unknown,
-  path: Path,
-  ctx: ResourceContext,
-  typeError: (expected: string) => void,
-): void {
-  if (!isRecord(value)) return typeError(`a map (${schema.name})`);
-  for (const [key, field] of Object.entries(schema.fields)) {
+function walkObject(schema: ObjectSchema, value: unknown, path: PathSegment[], ctx: ResourceContext): void {
+  if (!isRecord(value)) return typeError(ctx, path, value, `a map (${schema.name})`);
+  const { keys, schemas } = planOf(schema);
+  for (let f = 0; f < keys.length; f++) {
+    const key = keys[f] as string;
     const v = value[key];
-    if (isEmpty(v)) {
-      if (field.required) {
-        // A missing field's position falls back to its parent; `field` still names the missing one.
-        ctx.error(CfgCode.REQUIRED, `${schema.name}.${key} is required`, [...path, key]);
-        continue;
-      }
-      if (v === null || v === undefined) continue;
+    if (v === undefined || v === null) {
+      if (!(schemas[f] as Schema).required) continue;
+    } else if (!(v === '' || (Array.isArray(v) && v.length === 0)) || !(schemas[f] as Schema).required) {
+      const field = schemas[f] as Schema;
+      path.push(key);
+      if (field.unsupported) ctx.warn(CfgCode.UNSUPPORTED, `${key}: ${field.unsupported}`, path);
+      walkAt(field, v, path, ctx);
+      path.pop();
+      continue;
     }
-    if (field.unsupported) {
-      ctx.warn(CfgCode.UNSUPPORTED, `${key}: ${field.unsupported}`, [...path, key]);
-    }
-    walk(field, v, [...path, key], ctx);
+    // A missing field's position falls back to its parent; `field` still names the missing one.
+    path.push(key);
+    ctx.error(CfgCode.REQUIRED, `${schema.name}.${key} is required`, path);
+    path.pop();
   }
   if (!schema.open) {
     for (const key of Object.keys(value)) {
       if (!(key in schema.fields)) {
-        ctx.warn(CfgCode.UNKNOWN_FIELD, `unknown field ${JSON.stringify(key)} in ${schema.name}; ignored`, [...path, key]);
+        path.push(key);
+        ctx.warn(CfgCode.UNKNOWN_FIELD, `unknown field ${JSON.stringify(key)} in ${schema.name}; ignored`, path);
+        path.pop();
       }
     }
   }
-  for (const group of schema.oneOf ?? []) {
-    const set = group.filter((k) => value[k] !== undefined && value[k] !== null);
-    if (set.length > 1) {
-      ctx.error(CfgCode.VALUE, `${schema.name} may set only one of ${group.join(', ')}; found ${set.join(' and ')}`, [
-        ...path,
-        set[1] as string,
-      ]);
+  if (schema.oneOf !== undefined) {
+    for (const group of schema.oneOf) {
+      let count = 0;
+      for (let g = 0; g < group.length; g++) if (value[group[g] as string] !== undefined && value[group[g] as string] !== null) count++;
+      if (count < 2) continue;
+      const set = group.filter((k) => value[k] !== undefined && value[k] !== null);
+      path.push(set[1] as string);
+      ctx.error(CfgCode.VALUE, `${schema.name} may set only one of ${group.join(', ')}; found ${set.join(' and ')}`, path);
+      path.pop();
     }
   }
-  schema.check?.(value, ctx, path);
+  if (schema.check !== undefined) schema.check(value, ctx, path);
 }
 
 function rangeText(min: number | undefined, max: number | undefined): string {
