@@ -136,18 +136,34 @@ export function label(path: Path): string {
   return 'value';
 }
 
-/** What walkObject reads of an ObjectSchema, as arrays: made once per schema, not per object walked. */
+/**
+ * What walkObject reads of an ObjectSchema, made once per schema, not per object walked. With `index`,
+ * an object's own keys (two or three of a schema's dozen fields, typically) are looked up in the schema
+ * rather than every field in the object (a missed property read walks the prototype chain): present and
+ * required fields become bits, visited lowest first, so in schema order as before.
+ */
 interface ObjectPlan {
   readonly keys: readonly string[];
   readonly schemas: readonly Schema[];
+  /** Field name → position; undefined when the bit walk cannot stand in for reading every field. */
+  readonly index: ReadonlyMap<string, number> | undefined;
+  readonly requiredMask: number;
 }
 const plans = new WeakMap<ObjectSchema, ObjectPlan>();
+/** Fields per bit mask: 31 bits of a small integer. */
+const MASK_FIELDS = 31;
 
 function planOf(schema: ObjectSchema): ObjectPlan {
   let plan = plans.get(schema);
   if (plan === undefined) {
     const keys = Object.keys(schema.fields);
-    plan = { keys, schemas: keys.map((k) => schema.fields[k] as Schema) };
+    const schemas = keys.map((k) => schema.fields[k] as Schema);
+    let requiredMask = 0;
+    for (let f = 0; f < keys.length && f < MASK_FIELDS; f++) if ((schemas[f] as Schema).required) requiredMask |= 1 << f;
+    // A field named like an Object.prototype member (`constructor`) reads an inherited value when absent:
+    // only reading every field keeps that.
+    const bitWalk = keys.length <= MASK_FIELDS && !keys.some((k) => k in Object.prototype);
+    plan = { keys, schemas, index: bitWalk ? new Map(keys.map((k, f) => [k, f])) : undefined, requiredMask };
     plans.set(schema, plan);
   }
   return plan;
@@ -234,27 +250,28 @@ function walkAt(schema: Schema, value: unknown, path: PathSegment[], ctx: Resour
 
 function walkObject(schema: ObjectSchema, value: unknown, path: PathSegment[], ctx: ResourceContext): void {
   if (!isRecord(value)) return typeError(ctx, path, value, `a map (${schema.name})`);
-  const { keys, schemas } = planOf(schema);
-  for (let f = 0; f < keys.length; f++) {
-    const key = keys[f] as string;
-    const v = value[key];
-    if (v === undefined || v === null) {
-      if (!(schemas[f] as Schema).required) continue;
-    } else if (!(v === '' || (Array.isArray(v) && v.length === 0)) || !(schemas[f] as Schema).required) {
-      const field = schemas[f] as Schema;
-      path.push(key);
-      if (field.unsupported) ctx.warn(CfgCode.UNSUPPORTED, `${key}: ${field.unsupported}`, path);
-      walkAt(field, v, path, ctx);
-      path.pop();
-      continue;
+  const plan = planOf(schema);
+  const own = Object.keys(value);
+  let unknown = false;
+  if (plan.index !== undefined) {
+    let mask = plan.requiredMask;
+    for (let i = 0; i < own.length; i++) {
+      const f = plan.index.get(own[i] as string);
+      if (f === undefined) unknown = true;
+      else mask |= 1 << f;
     }
-    // A missing field's position falls back to its parent; `field` still names the missing one.
-    path.push(key);
-    ctx.error(CfgCode.REQUIRED, `${schema.name}.${key} is required`, path);
-    path.pop();
+    while (mask !== 0) {
+      const f = 31 - Math.clz32(mask & -mask);
+      mask &= mask - 1;
+      walkField(schema, plan, f, value, path, ctx);
+    }
+  } else {
+    unknown = true;
+    for (let f = 0; f < plan.keys.length; f++) walkField(schema, plan, f, value, path, ctx);
   }
-  if (!schema.open) {
-    for (const key of Object.keys(value)) {
+  if (!schema.open && unknown) {
+    for (let i = 0; i < own.length; i++) {
+      const key = own[i] as string;
       if (!(key in schema.fields)) {
         path.push(key);
         ctx.warn(CfgCode.UNKNOWN_FIELD, `unknown field ${JSON.stringify(key)} in ${schema.name}; ignored`, path);
@@ -274,6 +291,26 @@ function walkObject(schema: ObjectSchema, value: unknown, path: PathSegment[], c
     }
   }
   if (schema.check !== undefined) schema.check(value, ctx, path);
+}
+
+/** Field `f` of an object: required, unsupported, then its own schema. */
+function walkField(schema: ObjectSchema, plan: ObjectPlan, f: number, value: Record<string, unknown>, path: PathSegment[], ctx: ResourceContext): void {
+  const key = plan.keys[f] as string;
+  const field = plan.schemas[f] as Schema;
+  const v = value[key];
+  if (v === undefined || v === null) {
+    if (!field.required) return;
+  } else if (!field.required || !(v === '' || (Array.isArray(v) && v.length === 0))) {
+    path.push(key);
+    if (field.unsupported) ctx.warn(CfgCode.UNSUPPORTED, `${key}: ${field.unsupported}`, path);
+    walkAt(field, v, path, ctx);
+    path.pop();
+    return;
+  }
+  // A missing field's position falls back to its parent; `field` still names the missing one.
+  path.push(key);
+  ctx.error(CfgCode.REQUIRED, `${schema.name}.${key} is required`, path);
+  path.pop();
 }
 
 function rangeText(min: number | undefined, max: number | undefined): string {
