@@ -162,7 +162,7 @@ function blockApplies(ctx: CompileContext, block: HTTPMatchRequest, scope: Route
     return block.gateways.some((g) => resolveGatewayName(g, vsNamespace) === scope.gateway);
   }
   const labels = ctx.options.identity.labels;
-  for (const [k, v] of Object.entries(block.sourceLabels ?? {})) if (labels[k] !== v) return false;
+  if (block.sourceLabels) for (const [k, v] of Object.entries(block.sourceLabels)) if (labels[k] !== v) return false;
   return !block.sourceNamespace || block.sourceNamespace === ctx.options.identity.namespace;
 }
 
@@ -262,6 +262,8 @@ function isInternalHeader(name: string): boolean {
 
 /** Istio: a `host`/`:authority` value in request set (preferred) or add becomes the upstream authority. */
 function authorityFromHeaders(headers: Headers | undefined): string | undefined {
+  // Most routes set no request headers: nothing to look at (this runs once per route).
+  if (headers?.request?.set === undefined && headers?.request?.add === undefined) return undefined;
   const pick = (m: Record<string, string> | undefined): string | undefined => {
     let found: string | undefined;
     for (const [k, v] of Object.entries(m ?? {})) if (k.toLowerCase() === 'host' || k.toLowerCase() === ':authority') found = String(v);

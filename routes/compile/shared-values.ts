@@ -6,9 +6,12 @@
 // reads stay as monomorphic as before.
 import type { RouteAction, RouteMatch, WeightedCluster } from '../../core/snapshot.js';
 
+const CASED_KIND = { exact: 'c exact', prefix: 'c prefix', regex: 'c regex', none: 'c' } as const;
+const UNCASED_KIND = { exact: 'i exact', prefix: 'i prefix', regex: 'i regex', none: 'i' } as const;
+
 export class SharedRouteValues {
   /** `[match]` lists whose single match reads the URI (or nothing) alone, by URI match kind and value. */
-  readonly #uriOnlyMatches = new Map<string, readonly RouteMatch[]>();
+  readonly #uriOnlyMatches = new Map<string, Map<string, readonly RouteMatch[]>>();
   /** Forward actions to one cluster (weight 100, no header changes, no rewrite), by cluster name. */
   readonly #singleClusterActions = new Map<string, RouteAction>();
 
@@ -19,9 +22,13 @@ export class SharedRouteValues {
   matchList(match: RouteMatch): readonly RouteMatch[] {
     if (match.scheme || match.method || match.authority || match.port !== undefined || match.headers.length > 0 || match.queryParams.length > 0) return [match];
     const uri = match.uri;
-    const key = `${match.ignoreUriCase ? 'i' : 'c'}${uri ? `${uri.kind}\u0000${uri.value}` : ''}`;
-    let list = this.#uriOnlyMatches.get(key);
-    if (!list) this.#uriOnlyMatches.set(key, (list = [match]));
+    // Keyed by (case, kind) then value: no key string built per route (the value is the parsed string).
+    const kind = match.ignoreUriCase ? UNCASED_KIND[uri ? uri.kind : 'none'] : CASED_KIND[uri ? uri.kind : 'none'];
+    let byValue = this.#uriOnlyMatches.get(kind);
+    if (!byValue) this.#uriOnlyMatches.set(kind, (byValue = new Map()));
+    const value = uri ? uri.value : '';
+    let list = byValue.get(value);
+    if (!list) byValue.set(value, (list = [match]));
     return list;
   }
 

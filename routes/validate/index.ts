@@ -9,12 +9,12 @@ import {
   NONE,
   checkDuplicates,
   checkGatewayReferences,
-  checkGatewayReferencesIn,
   checkSubsetReferences,
-  checkSubsetReferencesIn,
   duplicateKey,
+  gatewayReferencesFor,
   gatewaySet,
   subsetIndex,
+  subsetReferencesFor,
 } from './references.js';
 import type { CrossMemo, GatewaySet, SubsetIndex } from './references.js';
 import { ResourceContext } from './schema.js';
@@ -164,23 +164,24 @@ export function validateResources(resources: readonly Located[], memo?: Validati
 
   const gatewaysSame = last !== undefined && !windowHas('Gateway');
   const gateways = gatewaysSame ? last.gateways : gatewaySet(resources, memo.gatewayReferences);
-  const gatewayReferences = splice(gatewaysSame ? last.gatewayReferences : undefined, (from, to, into) =>
-    eachVirtualService(from, to, into, (i, out) => checkGatewayReferencesIn(resources, i, i + 1, gateways, out, memo.gatewayReferences)),
-  );
+  const gatewayReferences = splice(gatewaysSame ? last.gatewayReferences : undefined, (from, to, into) => {
+    for (let i = from; i < to; i++) {
+      const r = resources[i] as Located;
+      if (r.object.kind !== 'VirtualService') continue;
+      const list = gatewayReferencesFor(r, gateways, memo.gatewayReferences);
+      if (list.length > 0) into.push({ index: i, list });
+    }
+  });
   const subsetsSame = last !== undefined && !windowHas('DestinationRule');
   const subsets = subsetsSame ? last.subsets : subsetIndex(resources, memo.subsetReferences);
-  const subsetReferences = splice(subsetsSame ? last.subsetReferences : undefined, (from, to, into) =>
-    eachVirtualService(from, to, into, (i, out) => checkSubsetReferencesIn(resources, i, i + 1, subsets, out, memo.subsetReferences)),
-  );
-
-  function eachVirtualService(from: number, to: number, into: { index: number; list: readonly Diagnostic[] }[], check: (i: number, out: Diagnostic[]) => void): void {
+  const subsetReferences = splice(subsetsSame ? last.subsetReferences : undefined, (from, to, into) => {
     for (let i = from; i < to; i++) {
-      if ((resources[i] as Located).object.kind !== 'VirtualService') continue;
-      const found: Diagnostic[] = [];
-      check(i, found);
-      if (found.length > 0) into.push({ index: i, list: found });
+      const r = resources[i] as Located;
+      if (r.object.kind !== 'VirtualService') continue;
+      const list = subsetReferencesFor(r, subsets, memo.subsetReferences);
+      if (list.length > 0) into.push({ index: i, list });
     }
-  }
+  });
 
   memo.last = { resources: resources.slice(), own, keyCounts, duplicates, gateways, gatewayReferences, subsets, subsetReferences };
   const diagnostics: Diagnostic[] = [];

@@ -158,6 +158,41 @@ function reuseOrRun(memo: CrossMemo | undefined, r: Located, key: string, out: D
   for (let k = 0; k < found.length; k++) out.push(found[k] as Diagnostic);
 }
 
+/** A memo entry of `r` still valid for `key` (same object, same place, same inputs), or undefined. */
+function validEntry(memo: CrossMemo, r: Located, key: string): readonly Diagnostic[] | undefined {
+  const entry = memo.get(r.object);
+  return entry !== undefined && entry.key === key && entry.file === r.origin.file && entry.doc === r.origin.doc ? entry.diagnostics : undefined;
+}
+
+function remember(memo: CrossMemo, r: Located, key: string, found: Diagnostic[]): readonly Diagnostic[] {
+  const diagnostics = found.length === 0 ? NONE : found;
+  memo.set(r.object, { key, file: r.origin.file, doc: r.origin.doc, diagnostics });
+  return diagnostics;
+}
+
+/**
+ * The gateway-reference rule's findings for one VirtualService, from the memo or computed and kept there;
+ * the memo's own list (NONE when nothing), not a copy: one per VirtualService per build at scale.
+ */
+export function gatewayReferencesFor(r: Located, set: GatewaySet, memo: CrossMemo): readonly Diagnostic[] {
+  if (!isRecord(r.object['spec'])) return NONE;
+  const known = validEntry(memo, r, set.key);
+  if (known !== undefined) return known;
+  const found: Diagnostic[] = [];
+  gatewayReferencesOf(r, set.gateways, found);
+  return remember(memo, r, set.key, found);
+}
+
+/** The subset-reference rule's findings for one VirtualService, as gatewayReferencesFor. */
+export function subsetReferencesFor(r: Located, index: SubsetIndex, memo: CrossMemo): readonly Diagnostic[] {
+  if (!isRecord(r.object['spec'])) return NONE;
+  const known = validEntry(memo, r, index.key);
+  if (known !== undefined) return known;
+  const found: Diagnostic[] = [];
+  subsetReferencesOf(r, index.subsetsFor, found);
+  return remember(memo, r, index.key, found);
+}
+
 /** What the subset-reference rule reads of other resources: the subsets per host, and those as a memo key. */
 export interface SubsetIndex {
   readonly subsetsFor: (host: string) => Set<string> | undefined;
