@@ -157,8 +157,11 @@ export function validateResources(resources: readonly Located[], memo?: Validati
     for (let i = head; i < endBefore; i++) bump(keyCounts, duplicateKey((before[i] as Located).object), -1);
     for (let i = head; i < end; i++) bump(keyCounts, duplicateKey((resources[i] as Located).object), 1);
   }
-  let twice = last ? last.duplicates.length > 0 : true;
-  if (!twice) for (let i = head; i < end && !twice; i++) twice = (keyCounts.get(duplicateKey((resources[i] as Located).object)) as number) > 1;
+  let twice = last ? last.duplicates.length > 0 : false;
+  if (!last) {
+    // First validation: the counts were just made; the rule runs only if some key was counted twice.
+    for (const count of keyCounts.values()) if (count > 1) twice = true;
+  } else if (!twice) for (let i = head; i < end && !twice; i++) twice = (keyCounts.get(duplicateKey((resources[i] as Located).object)) as number) > 1;
   const duplicates: Diagnostic[] = [];
   if (twice) checkDuplicates(resources, duplicates);
 
