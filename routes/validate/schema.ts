@@ -157,7 +157,7 @@ function planOf(schema: ObjectSchema): ObjectPlan {
   let plan = plans.get(schema);
   if (plan === undefined) {
     const keys = Object.keys(schema.fields);
-    const schemas = keys.map((k) => schema.fields[k] as Schema);
+    const schemas = keys.map((k) => shaped(schema.fields[k] as Schema));
     let requiredMask = 0;
     for (let f = 0; f < keys.length && f < MASK_FIELDS; f++) if ((schemas[f] as Schema).required) requiredMask |= 1 << f;
     // A field named like an Object.prototype member (`constructor`) reads an inherited value when absent:
@@ -175,7 +175,42 @@ function planOf(schema: ObjectSchema): ObjectPlan {
  * it), so walking a resource allocates no path per field.
  */
 export function walk(schema: Schema, value: unknown, path: Path, ctx: ResourceContext): void {
-  walkAt(schema, value, path.slice(), ctx);
+  walkAt(shaped(schema), value, path.slice(), ctx);
+}
+
+/** Every schema node in one property layout: shaped(s) ↔ s, cached both ways. */
+const shapes = new WeakMap<Schema, Schema>();
+
+/**
+ * The same schema with every property any kind can have, in one order (absent ones undefined). The
+ * shorthands give each kind and each combination of extras its own object layout, so the walker's reads
+ * of `type`, `check`, `required`... saw dozens of layouts (megamorphic loads, ~600,000 nodes at scale);
+ * shaped, they see one. Items, values and (through planOf) fields are shaped too.
+ */
+function shaped(schema: Schema): Schema {
+  let s = shapes.get(schema);
+  if (s === undefined) {
+    const a = schema as unknown as Record<string, unknown>;
+    s = {
+      type: schema.type,
+      required: a['required'],
+      unsupported: a['unsupported'],
+      enum: a['enum'],
+      check: a['check'],
+      min: a['min'],
+      max: a['max'],
+      range: a['range'],
+      name: a['name'],
+      fields: a['fields'],
+      open: a['open'],
+      oneOf: a['oneOf'],
+      values: a['values'] === undefined ? undefined : shaped(a['values'] as Schema),
+      items: a['items'] === undefined ? undefined : shaped(a['items'] as Schema),
+    } as unknown as Schema;
+    shapes.set(schema, s);
+    shapes.set(s, s);
+  }
+  return s;
 }
 
 function typeError(ctx: ResourceContext, path: Path, value: unknown, expected: string): void {
