@@ -72,11 +72,13 @@ export function buildHttpRoutes(
       for (let m = 0; m < matches.length; m++) {
         const block = matches[m] as HTTPMatchRequest;
         if (!blockApplies(ctx, block, scope, meta.namespace)) continue;
-        const rm = translateMatch(block, ctx.regexes);
+        // The shared list when one equal to this block's is made already (no RouteMatch per route).
+        const matchList = ctx.shared.knownUriOnly(block) ?? ctx.shared.matchList(translateMatch(block, ctx.regexes));
+        const rm = matchList[0] as RouteMatch;
         action ??= buildAction(ctx, vs, h, i, field, scope, clusters);
         extra ??= routeExtras(ctx, vs, h, field, bodyTimeoutMs);
         const name = block.name ? `${baseName}.${block.name}` : baseName;
-        out.push(makeRoute(name, vsKey, ctx.shared.matchList(rm), action, extra));
+        out.push(makeRoute(name, vsKey, matchList, action, extra));
         if (isCatchAllMatch(rm)) {
           catchAll = true;
           break;

@@ -89,6 +89,7 @@ export class RouteMemo {
    * does a table grown well past what the entries use.
    */
   #strings: Map<string, string>;
+  #recorder: ReferenceRecorder | undefined;
   /** What the next compile needs to be a delta of this one; undefined when it cannot be (route-delta.ts). */
   state: DeltaState | undefined;
   /** Collects this compile's DeltaState; carries the delta plan when this compile is one. */
@@ -181,24 +182,13 @@ export class RouteMemo {
       return { entry, made: true };
     }
     const references: RecordedReference[] = [];
-    const referenced = this.#referenced;
-    const strings = this.#strings;
-    const intern = (text: string): string => {
-      const known = strings.get(text);
-      if (known !== undefined) return known;
-      strings.set(text, text);
-      return text;
-    };
-    const recorder = {
-      reference(dest: DestinationRef, namespace: string, listenerPort: number, referrer: Located, field: string): string {
-        const name = clusters.reference(dest, namespace, listenerPort, referrer, field);
-        referenced.add(name);
-        references.push({ name, dest, namespace, listenerPort, field: intern(field) });
-        return name;
-      },
-    };
+    // One recorder per memo, pointed at this entry's list (route building is synchronous, not reentrant).
+    const recorder = (this.#recorder ??= new ReferenceRecorder(this.#referenced, this.#strings));
+    recorder.clusters = clusters;
+    recorder.references = references;
     const before = ctx.diagnostics.length;
     const routes = buildHttpRoutes(ctx, vs, scope, recorder);
+    recorder.references = NO_REFERENCES;
     const diagnostics = ctx.diagnostics.length === before ? NONE : ctx.diagnostics.slice(before);
     const entry: Entry = { vs: vs.object, scope: scopeKey, routes, references, diagnostics, next: current };
     this.#entries.set(vs.object, entry);
@@ -212,3 +202,31 @@ export class RouteMemo {
     this.#previousTables = undefined;
   }
 }
+
+/** Stands in for the ClusterBuilder while one entry's routes are built: records what they reference. */
+class ReferenceRecorder {
+  clusters: ClusterReferences | undefined;
+  references: RecordedReference[] = NO_REFERENCES;
+
+  constructor(
+    private readonly referenced: Set<string>,
+    private readonly strings: Map<string, string>,
+  ) {}
+
+  reference(dest: DestinationRef, namespace: string, listenerPort: number, referrer: Located, field: string): string {
+    const name = (this.clusters as ClusterReferences).reference(dest, namespace, listenerPort, referrer, field);
+    this.referenced.add(name);
+    this.references.push({ name, dest, namespace, listenerPort, field: this.intern(field) });
+    return name;
+  }
+
+  private intern(text: string): string {
+    const known = this.strings.get(text);
+    if (known !== undefined) return known;
+    this.strings.set(text, text);
+    return text;
+  }
+}
+
+/** Between entries: a reference recorded outside any entry is a bug, and throws (the list is frozen). */
+const NO_REFERENCES = Object.freeze([]) as unknown as RecordedReference[];

@@ -5,6 +5,7 @@
 // the data plane keeps no state keyed by these objects; it changes no shape, so the hot path's property
 // reads stay as monomorphic as before.
 import type { RouteAction, RouteMatch, WeightedCluster } from '../../core/snapshot.js';
+import type { HTTPMatchRequest } from '../model/index.js';
 
 const CASED_KIND = { exact: 'c exact', prefix: 'c prefix', regex: 'c regex', none: 'c' } as const;
 const UNCASED_KIND = { exact: 'i exact', prefix: 'i prefix', regex: 'i regex', none: 'i' } as const;
@@ -30,6 +31,33 @@ export class SharedRouteValues {
     let list = byValue.get(value);
     if (!list) byValue.set(value, (list = [match]));
     return list;
+  }
+
+  /**
+   * The shared list an HTTP match block would get from matchList, found without translating the block
+   * when it tests the URI alone and an equal match was made already (most routes at scale); undefined
+   * otherwise (the caller translates and calls matchList). Mirrors compileStringMatch for the URI.
+   */
+  knownUriOnly(block: HTTPMatchRequest): readonly RouteMatch[] | undefined {
+    if (block.scheme !== undefined || block.method !== undefined || block.authority !== undefined) return undefined;
+    if (block.headers !== undefined || block.withoutHeaders !== undefined || block.queryParams !== undefined) return undefined;
+    const ignoreCase = block.ignoreUriCase === true;
+    const spec = block.uri;
+    let kind: 'exact' | 'prefix' | 'regex' | 'none' = 'none';
+    let value = '';
+    if (spec) {
+      if (typeof spec.exact === 'string') {
+        kind = 'exact';
+        value = ignoreCase ? spec.exact.toLowerCase() : spec.exact;
+      } else if (typeof spec.prefix === 'string') {
+        kind = 'prefix';
+        value = ignoreCase ? spec.prefix.toLowerCase() : spec.prefix;
+      } else if (typeof spec.regex === 'string') {
+        kind = 'regex';
+        value = spec.regex;
+      }
+    }
+    return this.#uriOnlyMatches.get(ignoreCase ? UNCASED_KIND[kind] : CASED_KIND[kind])?.get(value);
   }
 
   /** The forward action to `cluster` alone, with no header changes and no rewrite. */
