@@ -4,9 +4,10 @@
 // (no `previous`), each over fresh copies of every resource object (structuredClone, new Located
 // wrappers, same origins), so no per-object cache of an earlier round applies. CPU time per build
 // (process.cpuUsage), the first round (cold code, as at process start) and the median of the rest.
-//   node --expose-gc bench/scale-cold.mjs [--rounds 5] [--dist DIR] [--profile FILE.cpuprofile] [--profile-round N]
+//   node --expose-gc bench/scale-cold.mjs [--rounds 5] [--dist DIR] [--profile FILE.cpuprofile] [--profile-round N] [--heap-profile FILE.heapprofile]
 //     [--hosts 10000] [--routes 50000] [--services 1000]
-// --profile writes an inspector CPU profile of round N's build (default 0, the first).
+// --profile writes an inspector CPU profile of round N's build (default 0, the first); --heap-profile a
+// sampling allocation profile of that build instead (collected objects included: what it allocates).
 import { writeFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -21,6 +22,7 @@ parseScaleArgs('scale-cold', o, 50, (flag, val) => {
     case '--dist': o.dist = resolve(val()); return true;
     case '--profile': o.profile = resolve(val()); return true;
     case '--profile-round': o.profileRound = Number(val()); return true;
+    case '--heap-profile': o.heapProfile = resolve(val()); return true;
     default: return false;
   }
 });
@@ -53,15 +55,20 @@ for (let round = 0; round < o.rounds; round++) {
     await session.post('Profiler.enable');
     await session.post('Profiler.setSamplingInterval', { interval: 200 });
     await session.post('Profiler.start');
+  } else if (o.heapProfile && round === o.profileRound) {
+    session = new Session();
+    session.connect();
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   }
   c0 = process.cpuUsage();
   const built = buildSnapshot(resources, parsed.diagnostics, options, undefined);
   buildCpu.push(cpuMs(process.cpuUsage(c0)));
   if (session) {
-    const { profile } = await session.post('Profiler.stop');
-    writeFileSync(o.profile, JSON.stringify(profile));
+    const file = o.profile ?? o.heapProfile;
+    const { profile } = await session.post(o.profile ? 'Profiler.stop' : 'HeapProfiler.stopSampling');
+    writeFileSync(file, JSON.stringify(profile));
     session.disconnect();
-    console.log(`profile of round ${round} written to ${o.profile}`);
+    console.log(`${o.profile ? 'CPU' : 'allocation'} profile of round ${round} written to ${file}`);
   }
   if (built.ok !== true) throw new Error(`cold build: ${built.ok}`);
   live = built.snapshot;
