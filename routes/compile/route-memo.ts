@@ -188,7 +188,9 @@ export class RouteMemo {
     recorder.references = references;
     const before = ctx.diagnostics.length;
     const routes = buildHttpRoutes(ctx, vs, scope, recorder);
+    // Nothing of this compile stays reachable through the memo (it lives as long as its snapshot).
     recorder.references = NO_REFERENCES;
+    recorder.clusters = undefined;
     const diagnostics = ctx.diagnostics.length === before ? NONE : ctx.diagnostics.slice(before);
     const entry: Entry = { vs: vs.object, scope: scopeKey, routes, references, diagnostics, next: current };
     this.#entries.set(vs.object, entry);
@@ -198,6 +200,7 @@ export class RouteMemo {
 
   /** Called when the compile is done: the previous memo is not needed any more (no chain of memos). */
   seal(): void {
+    this.#recorder = undefined;
     this.#previous = undefined;
     this.#previousTables = undefined;
   }
