@@ -3,7 +3,7 @@
 // Order matters for cost, not for the result: source errors reject at once; then the input hash is
 // compared with the live snapshot's, so an unchanged configuration is neither validated nor compiled again;
 // only then validate → compile → stamp → deep-freeze.
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import { hasErrors } from '../core/diagnostics.js';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { deepFreeze } from '../core/freeze.js';
@@ -55,11 +55,14 @@ export function compileStats(snapshot: Snapshot): Readonly<CompileMemo['stats']>
 export function resourceDigest(object: object): string {
   let d = digests.get(object);
   if (d === undefined) {
-    d = createHash('sha256').update(canonicalJson(object)).digest('base64');
+    d = sha256Base64(canonicalJson(object));
     digests.set(object, d);
   }
   return d;
 }
+
+/** One-shot sha256 (no Hash object per resource), the same digest as createHash's. */
+const sha256Base64 = (text: string): string => oneShotHash('sha256', text, 'base64');
 
 /**
  * validate → compile → hash → deep-freeze. Any error-severity diagnostic rejects the candidate. Given the
@@ -170,16 +173,88 @@ function digestText(resources: readonly Located[]): string {
 
 /** JSON with object keys sorted at every level and undefined members dropped: equal data, equal text. */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    return value === undefined ? 'null' : JSON.stringify(value) ?? 'null';
+  // Pieces collected and joined once: a flat string (hashing a string grown by `+` first flattens its
+  // tree of pieces, which cost more than the sha256), and no map/join per level.
+  const parts: string[] = [];
+  appendCanonical(parts, value);
+  return parts.join('');
+}
+
+/** Appends `value`'s canonical JSON to `parts`; keys already in order, as most are, are not sorted again. */
+function appendCanonical(parts: string[], value: unknown): void {
+  if (typeof value === 'string') {
+    parts.push(JSON.stringify(value));
+    return;
   }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'number') parts.push(Number.isFinite(value) ? String(value) : 'null');
+    else if (typeof value === 'boolean') parts.push(value ? 'true' : 'false');
+    else parts.push(value === undefined ? 'null' : (JSON.stringify(value) ?? 'null'));
+    return;
+  }
+  if (Array.isArray(value)) {
+    parts.push('[');
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) parts.push(',');
+      // Array.prototype.map kept a hole a hole, which join wrote as nothing.
+      if (i in value) appendCanonical(parts, value[i]);
+    }
+    parts.push(']');
+    return;
+  }
+  if (value instanceof Date) {
+    parts.push(JSON.stringify(value.toISOString()));
+    return;
+  }
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  const keys = Object.keys(obj);
+  let sorted = true;
+  for (let i = 1; i < keys.length && sorted; i++) sorted = (keys[i - 1] as string) < (keys[i] as string);
+  if (!sorted) sortKeys(keys);
+  parts.push('{');
+  let first = true;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    const v = obj[k];
+    if (v === undefined) continue;
+    if (!first) parts.push(',');
+    parts.push(quotedKey(k));
+    first = false;
+    appendCanonical(parts, v);
+  }
+  parts.push('}');
+}
+
+/**
+ * The order of Array.prototype.sort() (code units) for an object's keys, in place: insertion sort on a
+ * few keys, where sort() copied the list into a work array of its own (~40 MiB per cold build at scale).
+ */
+function sortKeys(keys: string[]): void {
+  if (keys.length > 32) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i] as string;
+    let j = i - 1;
+    while (j >= 0 && (keys[j] as string) > k) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+}
+
+/** `"key":` per key: a small vocabulary (field names) quoted over and over; the cache stops growing at a bound. */
+const quotedKeys = new Map<string, string>();
+
+function quotedKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = `${JSON.stringify(k)}:`;
+    if (quotedKeys.size < 4096) quotedKeys.set(k, q);
+  }
+  return q;
 }
 
 function guard(stage: string, fn: () => Diagnostic[]): Diagnostic[] {

@@ -52,7 +52,7 @@ export function buildHttpRoutes(
   const bodyTimeoutMs = requestBodyTimeoutMs(ctx, vs);
   for (let i = 0; i < http.length; i++) {
     const h = http[i] as HTTPRoute;
-    const field = `spec.http[${i}]`;
+    const field = httpField(i);
     if (h.delegate) {
       ctx.warn(CfgCode.UNSUPPORTED, 'delegate VirtualServices are not supported; route skipped', vs, `${field}.delegate`);
       continue;
@@ -64,7 +64,7 @@ export function buildHttpRoutes(
     let catchAll = false;
     const matches = h.match ?? [];
     if (matches.length === 0) {
-      action ??= buildAction(ctx, vs, h, field, scope, clusters);
+      action ??= buildAction(ctx, vs, h, i, field, scope, clusters);
       extra ??= routeExtras(ctx, vs, h, field, bodyTimeoutMs);
       out.push(makeRoute(baseName, vsKey, NONE, action, extra));
       catchAll = true;
@@ -72,11 +72,13 @@ export function buildHttpRoutes(
       for (let m = 0; m < matches.length; m++) {
         const block = matches[m] as HTTPMatchRequest;
         if (!blockApplies(ctx, block, scope, meta.namespace)) continue;
-        const rm = translateMatch(block, ctx.regexes);
-        action ??= buildAction(ctx, vs, h, field, scope, clusters);
+        // The shared list when one equal to this block's is made already (no RouteMatch per route).
+        const matchList = ctx.shared.knownUriOnly(block) ?? ctx.shared.matchList(translateMatch(block, ctx.regexes));
+        const rm = matchList[0] as RouteMatch;
+        action ??= buildAction(ctx, vs, h, i, field, scope, clusters);
         extra ??= routeExtras(ctx, vs, h, field, bodyTimeoutMs);
         const name = block.name ? `${baseName}.${block.name}` : baseName;
-        out.push(makeRoute(name, vsKey, ctx.shared.matchList(rm), action, extra));
+        out.push(makeRoute(name, vsKey, matchList, action, extra));
         if (isCatchAllMatch(rm)) {
           catchAll = true;
           break;
@@ -87,6 +89,24 @@ export function buildHttpRoutes(
   }
   // Kept as long as the VirtualService is (route memo, virtual hosts): exact length, no push() slack.
   return out.slice();
+}
+
+// Field paths of routes and their destinations, made once per position rather than per route (50,000 at
+// scale): the route memo records one per cluster reference, and a shared string is hashed once.
+const FIELD_CACHE_ROUTES = 256;
+const FIELD_CACHE_DESTINATIONS = 16;
+const httpFields: string[] = [];
+const destinationFields: string[][] = [];
+
+function httpField(i: number): string {
+  if (i >= FIELD_CACHE_ROUTES) return `spec.http[${i}]`;
+  return (httpFields[i] ??= `spec.http[${i}]`);
+}
+
+function destinationField(i: number, j: number): string {
+  if (i >= FIELD_CACHE_ROUTES || j >= FIELD_CACHE_DESTINATIONS) return `spec.http[${i}].route[${j}].destination`;
+  const row = (destinationFields[i] ??= []);
+  return (row[j] ??= `spec.http[${i}].route[${j}].destination`);
 }
 
 /** Routes share one shape (absent fields undefined), like RouteMatch, for monomorphic reads. */
@@ -144,7 +164,7 @@ function blockApplies(ctx: CompileContext, block: HTTPMatchRequest, scope: Route
     return block.gateways.some((g) => resolveGatewayName(g, vsNamespace) === scope.gateway);
   }
   const labels = ctx.options.identity.labels;
-  for (const [k, v] of Object.entries(block.sourceLabels ?? {})) if (labels[k] !== v) return false;
+  if (block.sourceLabels) for (const [k, v] of Object.entries(block.sourceLabels)) if (labels[k] !== v) return false;
   return !block.sourceNamespace || block.sourceNamespace === ctx.options.identity.namespace;
 }
 
@@ -244,6 +264,8 @@ function isInternalHeader(name: string): boolean {
 
 /** Istio: a `host`/`:authority` value in request set (preferred) or add becomes the upstream authority. */
 function authorityFromHeaders(headers: Headers | undefined): string | undefined {
+  // Most routes set no request headers: nothing to look at (this runs once per route).
+  if (headers?.request?.set === undefined && headers?.request?.add === undefined) return undefined;
   const pick = (m: Record<string, string> | undefined): string | undefined => {
     let found: string | undefined;
     for (const [k, v] of Object.entries(m ?? {})) if (k.toLowerCase() === 'host' || k.toLowerCase() === ':authority') found = String(v);
@@ -256,6 +278,7 @@ function buildAction(
   ctx: CompileContext,
   vs: Located<VirtualServiceResource>,
   h: HTTPRoute,
+  httpIndex: number,
   field: string,
   scope: RouteScope,
   clusters: ClusterReferences,
@@ -291,7 +314,7 @@ function buildAction(
     // A single destination takes all traffic whatever its weight says (Istio ignores it).
     const d = dests[0];
     if (d) {
-      const cluster = clusters.reference(d.destination, ns, scope.port, vs, `${field}.route[0].destination`);
+      const cluster = clusters.reference(d.destination, ns, scope.port, vs, destinationField(httpIndex, 0));
       // The common case, one object per cluster for all its routes.
       if (!d.headers && !h.rewrite && !authorityFromHeaders(h.headers)) return ctx.shared.singleClusterAction(cluster);
       destinations.push(weighted(cluster, 100, d.headers));
@@ -300,13 +323,13 @@ function buildAction(
     for (let i = 0; i < dests.length; i++) {
       const d = dests[i];
       if (!d || !d.weight) continue;
-      destinations.push(weighted(clusters.reference(d.destination, ns, scope.port, vs, `${field}.route[${i}].destination`), d.weight, d.headers));
+      destinations.push(weighted(clusters.reference(d.destination, ns, scope.port, vs, destinationField(httpIndex, i)), d.weight, d.headers));
     }
     if (destinations.length === 0 && dests.length > 0) {
       ctx.warn(CfgCode.VALUE, 'every destination has weight 0; traffic is split evenly', vs, `${field}.route`);
       for (let i = 0; i < dests.length; i++) {
         const d = dests[i];
-        if (d) destinations.push(weighted(clusters.reference(d.destination, ns, scope.port, vs, `${field}.route[${i}].destination`), 1, d.headers));
+        if (d) destinations.push(weighted(clusters.reference(d.destination, ns, scope.port, vs, destinationField(httpIndex, i)), 1, d.headers));
       }
     }
   }

@@ -134,15 +134,15 @@ function routeEnvironment(resources: readonly Located[], options: CompileOptions
       return last.key;
     }
   }
-  const h = createHash('sha256');
-  h.update(optionsKey);
+  // The same bytes as one update per service, in one update (an update costs more than its hashing).
+  const parts: string[] = [optionsKey];
   for (let i = 0; i < n; i++) {
     const o = objects[i] as Located['object'];
     // In read order: only their relative order matters (the registry's age sort breaks ties by it), so
     // files added or removed elsewhere, which shift every later resource's order, keep the routes.
-    if (SERVICE_KINDS.has(o.kind)) h.update(`\n${digest(o)}`);
+    if (SERVICE_KINDS.has(o.kind)) parts.push(`\n${digest(o)}`);
   }
-  const key = h.digest('hex');
+  const key = createHash('sha256').update(parts.join('')).digest('hex');
   lastEnvironment = { objects, options: optionsKey, digest, key };
   return key;
 }

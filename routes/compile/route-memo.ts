@@ -28,9 +28,7 @@ import type { ClusterReferences, RouteScope } from './http-routes.js';
 import type { DeltaRecorder, DeltaState } from './route-delta.js';
 
 export interface RecordedReference {
-  /** Everything the reference's outcome depends on within one compile (see `#referenced`). */
-  readonly key: string;
-  /** The cluster it named. */
+  /** The cluster it named (in the memo's environment, the same destination names the same cluster). */
   readonly name: string;
   readonly dest: DestinationRef;
   readonly namespace: string;
@@ -78,18 +76,20 @@ export class RouteMemo {
   #previousTables: ReadonlyMap<string, RouteTable> | undefined;
   readonly stats: RouteMemoStats = { built: 0, reused: 0, virtualHostsReused: 0, delta: false, changed: 0 };
   /**
-   * References made in this compile. ClusterBuilder.reference gives the same answer and changes nothing
-   * when called again with the same namespace, host, port, subset and listener port (the first referrer
-   * is the one kept), so a replay of one already made is skipped: 50,000 routes name ~1,000 clusters.
+   * Clusters referenced in this compile (through the memo). ClusterBuilder.reference keeps the first
+   * referrer of a cluster and changes nothing when the cluster is named again, so a replayed reference to
+   * a cluster already named is skipped: 50,000 routes name ~1,000 clusters. Keyed by the cluster name, as
+   * the builder is: no key string is built per reference.
    */
   readonly #referenced = new Set<string>();
   /**
-   * Recorded references' keys and fields, one string per distinct value: 50,000 references name ~1,000
-   * destinations from a handful of field paths, and as separate strings they were ~6 MiB of the heap.
-   * Shared along the chain of memos of one environment (its services bound the keys); a new environment
-   * starts afresh, and so does a table grown well past what the entries use.
+   * Recorded references' field paths, one string per distinct value: 50,000 references come from a
+   * handful of field paths (http-routes.ts makes most of them once per position already; this catches the
+   * rest). Shared along the chain of memos of one environment; a new environment starts afresh, and so
+   * does a table grown well past what the entries use.
    */
   #strings: Map<string, string>;
+  #recorder: ReferenceRecorder | undefined;
   /** What the next compile needs to be a delta of this one; undefined when it cannot be (route-delta.ts). */
   state: DeltaState | undefined;
   /** Collects this compile's DeltaState; carries the delta plan when this compile is one. */
@@ -171,8 +171,8 @@ export class RouteMemo {
     const reusable = previous ? find(previous.#entries.get(vs.object), scopeKey) : undefined;
     if (reusable) {
       for (const r of reusable.references) {
-        if (this.#referenced.has(r.key)) continue;
-        this.#referenced.add(r.key);
+        if (this.#referenced.has(r.name)) continue;
+        this.#referenced.add(r.name);
         clusters.reference(r.dest, r.namespace, r.listenerPort, vs, r.field);
       }
       for (const d of reusable.diagnostics) ctx.diagnostics.push(d);
@@ -182,25 +182,15 @@ export class RouteMemo {
       return { entry, made: true };
     }
     const references: RecordedReference[] = [];
-    const referenced = this.#referenced;
-    const strings = this.#strings;
-    const intern = (text: string): string => {
-      const known = strings.get(text);
-      if (known !== undefined) return known;
-      strings.set(text, text);
-      return text;
-    };
-    const recorder = {
-      reference(dest: DestinationRef, namespace: string, listenerPort: number, referrer: Located, field: string): string {
-        const key = intern(`${namespace}\0${dest.host}\0${dest.port?.number ?? ''}\0${dest.subset ?? ''}\0${listenerPort}`);
-        referenced.add(key);
-        const name = clusters.reference(dest, namespace, listenerPort, referrer, field);
-        references.push({ key, name, dest, namespace, listenerPort, field: intern(field) });
-        return name;
-      },
-    };
+    // One recorder per memo, pointed at this entry's list (route building is synchronous, not reentrant).
+    const recorder = (this.#recorder ??= new ReferenceRecorder(this.#referenced, this.#strings));
+    recorder.clusters = clusters;
+    recorder.references = references;
     const before = ctx.diagnostics.length;
     const routes = buildHttpRoutes(ctx, vs, scope, recorder);
+    // Nothing of this compile stays reachable through the memo (it lives as long as its snapshot).
+    recorder.references = NO_REFERENCES;
+    recorder.clusters = undefined;
     const diagnostics = ctx.diagnostics.length === before ? NONE : ctx.diagnostics.slice(before);
     const entry: Entry = { vs: vs.object, scope: scopeKey, routes, references, diagnostics, next: current };
     this.#entries.set(vs.object, entry);
@@ -210,7 +200,36 @@ export class RouteMemo {
 
   /** Called when the compile is done: the previous memo is not needed any more (no chain of memos). */
   seal(): void {
+    this.#recorder = undefined;
     this.#previous = undefined;
     this.#previousTables = undefined;
   }
 }
+
+/** Stands in for the ClusterBuilder while one entry's routes are built: records what they reference. */
+class ReferenceRecorder {
+  clusters: ClusterReferences | undefined;
+  references: RecordedReference[] = NO_REFERENCES;
+
+  constructor(
+    private readonly referenced: Set<string>,
+    private readonly strings: Map<string, string>,
+  ) {}
+
+  reference(dest: DestinationRef, namespace: string, listenerPort: number, referrer: Located, field: string): string {
+    const name = (this.clusters as ClusterReferences).reference(dest, namespace, listenerPort, referrer, field);
+    this.referenced.add(name);
+    this.references.push({ name, dest, namespace, listenerPort, field: this.intern(field) });
+    return name;
+  }
+
+  private intern(text: string): string {
+    const known = this.strings.get(text);
+    if (known !== undefined) return known;
+    this.strings.set(text, text);
+    return text;
+  }
+}
+
+/** Between entries: a reference recorded outside any entry is a bug, and throws (the list is frozen). */
+const NO_REFERENCES = Object.freeze([]) as unknown as RecordedReference[];

@@ -9,12 +9,12 @@ import {
   NONE,
   checkDuplicates,
   checkGatewayReferences,
-  checkGatewayReferencesIn,
   checkSubsetReferences,
-  checkSubsetReferencesIn,
   duplicateKey,
+  gatewayReferencesFor,
   gatewaySet,
   subsetIndex,
+  subsetReferencesFor,
 } from './references.js';
 import type { CrossMemo, GatewaySet, SubsetIndex } from './references.js';
 import { ResourceContext } from './schema.js';
@@ -157,30 +157,34 @@ export function validateResources(resources: readonly Located[], memo?: Validati
     for (let i = head; i < endBefore; i++) bump(keyCounts, duplicateKey((before[i] as Located).object), -1);
     for (let i = head; i < end; i++) bump(keyCounts, duplicateKey((resources[i] as Located).object), 1);
   }
-  let twice = last ? last.duplicates.length > 0 : true;
-  if (!twice) for (let i = head; i < end && !twice; i++) twice = (keyCounts.get(duplicateKey((resources[i] as Located).object)) as number) > 1;
+  let twice = last ? last.duplicates.length > 0 : false;
+  if (!last) {
+    // First validation: the counts were just made; the rule runs only if some key was counted twice.
+    for (const count of keyCounts.values()) if (count > 1) twice = true;
+  } else if (!twice) for (let i = head; i < end && !twice; i++) twice = (keyCounts.get(duplicateKey((resources[i] as Located).object)) as number) > 1;
   const duplicates: Diagnostic[] = [];
   if (twice) checkDuplicates(resources, duplicates);
 
   const gatewaysSame = last !== undefined && !windowHas('Gateway');
   const gateways = gatewaysSame ? last.gateways : gatewaySet(resources, memo.gatewayReferences);
-  const gatewayReferences = splice(gatewaysSame ? last.gatewayReferences : undefined, (from, to, into) =>
-    eachVirtualService(from, to, into, (i, out) => checkGatewayReferencesIn(resources, i, i + 1, gateways, out, memo.gatewayReferences)),
-  );
+  const gatewayReferences = splice(gatewaysSame ? last.gatewayReferences : undefined, (from, to, into) => {
+    for (let i = from; i < to; i++) {
+      const r = resources[i] as Located;
+      if (r.object.kind !== 'VirtualService') continue;
+      const list = gatewayReferencesFor(r, gateways, memo.gatewayReferences);
+      if (list.length > 0) into.push({ index: i, list });
+    }
+  });
   const subsetsSame = last !== undefined && !windowHas('DestinationRule');
   const subsets = subsetsSame ? last.subsets : subsetIndex(resources, memo.subsetReferences);
-  const subsetReferences = splice(subsetsSame ? last.subsetReferences : undefined, (from, to, into) =>
-    eachVirtualService(from, to, into, (i, out) => checkSubsetReferencesIn(resources, i, i + 1, subsets, out, memo.subsetReferences)),
-  );
-
-  function eachVirtualService(from: number, to: number, into: { index: number; list: readonly Diagnostic[] }[], check: (i: number, out: Diagnostic[]) => void): void {
+  const subsetReferences = splice(subsetsSame ? last.subsetReferences : undefined, (from, to, into) => {
     for (let i = from; i < to; i++) {
-      if ((resources[i] as Located).object.kind !== 'VirtualService') continue;
-      const found: Diagnostic[] = [];
-      check(i, found);
-      if (found.length > 0) into.push({ index: i, list: found });
+      const r = resources[i] as Located;
+      if (r.object.kind !== 'VirtualService') continue;
+      const list = subsetReferencesFor(r, subsets, memo.subsetReferences);
+      if (list.length > 0) into.push({ index: i, list });
     }
-  }
+  });
 
   memo.last = { resources: resources.slice(), own, keyCounts, duplicates, gateways, gatewayReferences, subsets, subsetReferences };
   const diagnostics: Diagnostic[] = [];

@@ -100,24 +100,40 @@ export function checkGatewayReferences(resources: readonly Located[], out: Diagn
 
 function gatewayReferencesOf(r: Located, gateways: ReadonlySet<string>, out: Diagnostic[]): void {
   const spec = r.object['spec'] as Record<string, unknown>;
-  const ctx = new ResourceContext(r, out);
-  const check = (ref: unknown, path: Path): void => {
-    if (typeof ref !== 'string' || ref === MESH || ref === '') return;
-    const name = resolveGatewayName(ref, ctx.namespace);
-    if (!gateways.has(name)) {
-      ctx.warn(CfgCode.GATEWAY_NOT_FOUND, `gateway ${JSON.stringify(ref)} (${name}) does not exist; routes bound only to it are not served`, path);
-    }
-  };
-  array(spec['gateways']).forEach((g, i) => check(g, ['spec', 'gateways', i]));
-  for (const section of ['http', 'tls'] as const) {
-    array(spec[section]).forEach((route, i) => {
-      if (!isRecord(route)) return;
-      array(route['match']).forEach((m, j) => {
-        if (!isRecord(m)) return;
-        array(m['gateways']).forEach((g, k) => check(g, ['spec', section, i, 'match', j, 'gateways', k]));
-      });
-    });
+  const namespace = r.object.metadata.namespace;
+  // Paths are built only for a reference that is reported: nearly all of them resolve.
+  const gatewayRefs = array(spec['gateways']);
+  for (let i = 0; i < gatewayRefs.length; i++) {
+    if (!gatewayExists(gatewayRefs[i], namespace, gateways)) reportMissingGateway(r, out, gatewayRefs[i] as string, ['spec', 'gateways', i]);
   }
+  for (const section of GATEWAY_SECTIONS) {
+    const routes = array(spec[section]);
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[i];
+      if (!isRecord(route)) continue;
+      const matches = array(route['match']);
+      for (let j = 0; j < matches.length; j++) {
+        const m = matches[j];
+        if (!isRecord(m)) continue;
+        const refs = array(m['gateways']);
+        for (let k = 0; k < refs.length; k++) {
+          if (!gatewayExists(refs[k], namespace, gateways)) reportMissingGateway(r, out, refs[k] as string, ['spec', section, i, 'match', j, 'gateways', k]);
+        }
+      }
+    }
+  }
+}
+
+const GATEWAY_SECTIONS = ['http', 'tls'] as const;
+
+function gatewayExists(ref: unknown, namespace: string, gateways: ReadonlySet<string>): boolean {
+  return typeof ref !== 'string' || ref === MESH || ref === '' || gateways.has(resolveGatewayName(ref, namespace));
+}
+
+function reportMissingGateway(r: Located, out: Diagnostic[], ref: string, path: Path): void {
+  const ctx = new ResourceContext(r, out);
+  const name = resolveGatewayName(ref, ctx.namespace);
+  ctx.warn(CfgCode.GATEWAY_NOT_FOUND, `gateway ${JSON.stringify(ref)} (${name}) does not exist; routes bound only to it are not served`, path);
 }
 
 /**
@@ -140,6 +156,41 @@ function reuseOrRun(memo: CrossMemo | undefined, r: Located, key: string, out: D
   }
   const found = entry.diagnostics;
   for (let k = 0; k < found.length; k++) out.push(found[k] as Diagnostic);
+}
+
+/** A memo entry of `r` still valid for `key` (same object, same place, same inputs), or undefined. */
+function validEntry(memo: CrossMemo, r: Located, key: string): readonly Diagnostic[] | undefined {
+  const entry = memo.get(r.object);
+  return entry !== undefined && entry.key === key && entry.file === r.origin.file && entry.doc === r.origin.doc ? entry.diagnostics : undefined;
+}
+
+function remember(memo: CrossMemo, r: Located, key: string, found: Diagnostic[]): readonly Diagnostic[] {
+  const diagnostics = found.length === 0 ? NONE : found;
+  memo.set(r.object, { key, file: r.origin.file, doc: r.origin.doc, diagnostics });
+  return diagnostics;
+}
+
+/**
+ * The gateway-reference rule's findings for one VirtualService, from the memo or computed and kept there;
+ * the memo's own list (NONE when nothing), not a copy: one per VirtualService per build at scale.
+ */
+export function gatewayReferencesFor(r: Located, set: GatewaySet, memo: CrossMemo): readonly Diagnostic[] {
+  if (!isRecord(r.object['spec'])) return NONE;
+  const known = validEntry(memo, r, set.key);
+  if (known !== undefined) return known;
+  const found: Diagnostic[] = [];
+  gatewayReferencesOf(r, set.gateways, found);
+  return remember(memo, r, set.key, found);
+}
+
+/** The subset-reference rule's findings for one VirtualService, as gatewayReferencesFor. */
+export function subsetReferencesFor(r: Located, index: SubsetIndex, memo: CrossMemo): readonly Diagnostic[] {
+  if (!isRecord(r.object['spec'])) return NONE;
+  const known = validEntry(memo, r, index.key);
+  if (known !== undefined) return known;
+  const found: Diagnostic[] = [];
+  subsetReferencesOf(r, index.subsetsFor, found);
+  return remember(memo, r, index.key, found);
 }
 
 /** What the subset-reference rule reads of other resources: the subsets per host, and those as a memo key. */
@@ -197,28 +248,48 @@ export function checkSubsetReferences(resources: readonly Located[], out: Diagno
 
 function subsetReferencesOf(r: Located, subsetsFor: (host: string) => Set<string> | undefined, out: Diagnostic[]): void {
   const spec = r.object['spec'] as Record<string, unknown>;
-  const ctx = new ResourceContext(r, out);
-  const check = (dest: unknown, path: Path): void => {
-    if (!isRecord(dest) || typeof dest['host'] !== 'string' || typeof dest['subset'] !== 'string') return;
-    const host = resolveHost(dest['host'], ctx.namespace);
-    if (subsetsFor(host)?.has(dest['subset'])) return;
-    ctx.warn(
-      CfgCode.SUBSET_NOT_FOUND,
-      `subset ${JSON.stringify(dest['subset'])} of ${host} is not defined by any DestinationRule; requests routed to it fail`,
-      [...path, 'subset'],
-    );
-  };
-  for (const section of ['http', 'tls', 'tcp'] as const) {
-    array(spec[section]).forEach((route, i) => {
-      if (!isRecord(route)) return;
-      array(route['route']).forEach((d, j) => {
-        if (isRecord(d)) check(d['destination'], ['spec', section, i, 'route', j, 'destination']);
-      });
-      if (section !== 'http') return;
-      check(route['mirror'], ['spec', section, i, 'mirror']);
-      array(route['mirrors']).forEach((m, j) => {
-        if (isRecord(m)) check(m['destination'], ['spec', section, i, 'mirrors', j, 'destination']);
-      });
-    });
+  const namespace = r.object.metadata.namespace;
+  // Paths are built only for a destination that is reported: most name no subset.
+  for (const section of SUBSET_SECTIONS) {
+    const routes = array(spec[section]);
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[i];
+      if (!isRecord(route)) continue;
+      const destinations = array(route['route']);
+      for (let j = 0; j < destinations.length; j++) {
+        const d = destinations[j];
+        if (isRecord(d) && subsetMissing(d['destination'], namespace, subsetsFor)) {
+          reportMissingSubset(r, out, d['destination'] as Record<string, string>, ['spec', section, i, 'route', j, 'destination', 'subset']);
+        }
+      }
+      if (section !== 'http') continue;
+      if (subsetMissing(route['mirror'], namespace, subsetsFor)) {
+        reportMissingSubset(r, out, route['mirror'] as Record<string, string>, ['spec', section, i, 'mirror', 'subset']);
+      }
+      const mirrors = array(route['mirrors']);
+      for (let j = 0; j < mirrors.length; j++) {
+        const m = mirrors[j];
+        if (isRecord(m) && subsetMissing(m['destination'], namespace, subsetsFor)) {
+          reportMissingSubset(r, out, m['destination'] as Record<string, string>, ['spec', section, i, 'mirrors', j, 'destination', 'subset']);
+        }
+      }
+    }
   }
+}
+
+const SUBSET_SECTIONS = ['http', 'tls', 'tcp'] as const;
+
+function subsetMissing(dest: unknown, namespace: string, subsetsFor: (host: string) => Set<string> | undefined): boolean {
+  if (!isRecord(dest) || typeof dest['host'] !== 'string' || typeof dest['subset'] !== 'string') return false;
+  return subsetsFor(resolveHost(dest['host'], namespace))?.has(dest['subset']) !== true;
+}
+
+function reportMissingSubset(r: Located, out: Diagnostic[], dest: Record<string, string>, path: Path): void {
+  const ctx = new ResourceContext(r, out);
+  const host = resolveHost(dest['host'] as string, ctx.namespace);
+  ctx.warn(
+    CfgCode.SUBSET_NOT_FOUND,
+    `subset ${JSON.stringify(dest['subset'])} of ${host} is not defined by any DestinationRule; requests routed to it fail`,
+    path,
+  );
 }

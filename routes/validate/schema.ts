@@ -13,12 +13,15 @@ export type Path = readonly PathSegment[];
 
 /** Where a validator reports; one per resource, so every diagnostic names its resource and position. */
 export class ResourceContext {
-  readonly id: string;
+  #id: string | undefined;
   constructor(
     readonly located: Located,
     private readonly out: Diagnostic[],
-  ) {
-    this.id = resourceId(located.object);
+  ) {}
+
+  /** `Kind/namespace/name`, made when first asked: most resources have nothing to report. */
+  get id(): string {
+    return (this.#id ??= resourceId(this.located.object));
   }
 
   get namespace(): string {
@@ -133,110 +136,218 @@ export function label(path: Path): string {
   return 'value';
 }
 
-function isEmpty(v: unknown): boolean {
-  return v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);
+/**
+ * What walkObject reads of an ObjectSchema, made once per schema, not per object walked. With `index`,
+ * an object's own keys (two or three of a schema's dozen fields, typically) are looked up in the schema
+ * rather than every field in the object (a missed property read walks the prototype chain): present and
+ * required fields become bits, visited lowest first, so in schema order as before.
+ */
+interface ObjectPlan {
+  readonly keys: readonly string[];
+  readonly schemas: readonly Schema[];
+  /** Field name → position; undefined when the bit walk cannot stand in for reading every field. */
+  readonly index: ReadonlyMap<string, number> | undefined;
+  readonly requiredMask: number;
+}
+const plans = new WeakMap<ObjectSchema, ObjectPlan>();
+/** Fields per bit mask: 31 bits of a small integer. */
+const MASK_FIELDS = 31;
+
+function planOf(schema: ObjectSchema): ObjectPlan {
+  let plan = plans.get(schema);
+  if (plan === undefined) {
+    const keys = Object.keys(schema.fields);
+    const schemas = keys.map((k) => shaped(schema.fields[k] as Schema));
+    let requiredMask = 0;
+    for (let f = 0; f < keys.length && f < MASK_FIELDS; f++) if ((schemas[f] as Schema).required) requiredMask |= 1 << f;
+    // A field named like an Object.prototype member (`constructor`) reads an inherited value when absent:
+    // only reading every field keeps that.
+    const bitWalk = keys.length <= MASK_FIELDS && !keys.some((k) => k in Object.prototype);
+    plan = { keys, schemas, index: bitWalk ? new Map(keys.map((k, f) => [k, f])) : undefined, requiredMask };
+    plans.set(schema, plan);
+  }
+  return plan;
 }
 
-/** Walks a value against a schema, reporting at `path`. Absent values are the parent's concern. */
+/**
+ * Walks a value against a schema, reporting at `path`. Absent values are the parent's concern.
+ * `path` is copied once; below it one stack is pushed and popped (checks read it synchronously or copy
+ * it), so walking a resource allocates no path per field.
+ */
 export function walk(schema: Schema, value: unknown, path: Path, ctx: ResourceContext): void {
-  if (value === undefined || value === null) return;
-  const name = label(path);
-  const typeError = (expected: string): void =>
-    ctx.error(CfgCode.TYPE, `${name} must be ${expected}, got ${describe(value)}`, path);
+  walkAt(shaped(schema), value, path.slice(), ctx);
+}
 
+/** Every schema node in one property layout: shaped(s) ↔ s, cached both ways. */
+const shapes = new WeakMap<Schema, Schema>();
+
+/**
+ * The same schema with every property any kind can have, in one order (absent ones undefined). The
+ * shorthands give each kind and each combination of extras its own object layout, so the walker's reads
+ * of `type`, `check`, `required`... saw dozens of layouts (megamorphic loads, ~600,000 nodes at scale);
+ * shaped, they see one. Items, values and (through planOf) fields are shaped too.
+ */
+function shaped(schema: Schema): Schema {
+  let s = shapes.get(schema);
+  if (s === undefined) {
+    const a = schema as unknown as Record<string, unknown>;
+    s = {
+      type: schema.type,
+      required: a['required'],
+      unsupported: a['unsupported'],
+      enum: a['enum'],
+      check: a['check'],
+      min: a['min'],
+      max: a['max'],
+      range: a['range'],
+      name: a['name'],
+      fields: a['fields'],
+      open: a['open'],
+      oneOf: a['oneOf'],
+      values: a['values'] === undefined ? undefined : shaped(a['values'] as Schema),
+      items: a['items'] === undefined ? undefined : shaped(a['items'] as Schema),
+    } as unknown as Schema;
+    shapes.set(schema, s);
+    shapes.set(s, s);
+  }
+  return s;
+}
+
+function typeError(ctx: ResourceContext, path: Path, value: unknown, expected: string): void {
+  ctx.error(CfgCode.TYPE, `${label(path)} must be ${expected}, got ${describe(value)}`, path);
+}
+
+function walkAt(schema: Schema, value: unknown, path: PathSegment[], ctx: ResourceContext): void {
+  if (value === undefined || value === null) return;
   switch (schema.type) {
     case 'any':
       return;
     case 'string':
-      if (typeof value !== 'string') return typeError('a string');
+      if (typeof value !== 'string') return typeError(ctx, path, value, 'a string');
       if (schema.enum && !schema.enum.includes(value)) {
-        ctx.error(CfgCode.VALUE, `${name} must be one of ${schema.enum.join(', ')}, got ${JSON.stringify(value)}`, path);
+        ctx.error(CfgCode.VALUE, `${label(path)} must be one of ${schema.enum.join(', ')}, got ${JSON.stringify(value)}`, path);
         return;
       }
-      schema.check?.(value, ctx, path);
+      if (schema.check !== undefined) schema.check(value, ctx, path);
       return;
     case 'integer':
-      if (typeof value !== 'number' || !Number.isInteger(value)) return typeError('an integer');
+      if (typeof value !== 'number' || !Number.isInteger(value)) return typeError(ctx, path, value, 'an integer');
       if ((schema.min !== undefined && value < schema.min) || (schema.max !== undefined && value > schema.max)) {
-        ctx.error(CfgCode.VALUE, `${name} must be ${schema.range ?? rangeText(schema.min, schema.max)}, got ${value}`, path);
+        ctx.error(CfgCode.VALUE, `${label(path)} must be ${schema.range ?? rangeText(schema.min, schema.max)}, got ${value}`, path);
       }
       return;
     case 'number':
-      if (typeof value !== 'number' || !Number.isFinite(value)) return typeError('a number');
+      if (typeof value !== 'number' || !Number.isFinite(value)) return typeError(ctx, path, value, 'a number');
       if ((schema.min !== undefined && value < schema.min) || (schema.max !== undefined && value > schema.max)) {
-        ctx.error(CfgCode.VALUE, `${name} must be ${rangeText(schema.min, schema.max)}, got ${value}`, path);
+        ctx.error(CfgCode.VALUE, `${label(path)} must be ${rangeText(schema.min, schema.max)}, got ${value}`, path);
       }
       return;
     case 'boolean':
-      if (typeof value !== 'boolean') return typeError('true or false');
+      if (typeof value !== 'boolean') return typeError(ctx, path, value, 'true or false');
       return;
     case 'int-or-string':
       if (!(typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value)))) {
-        return typeError('an integer or a string');
+        return typeError(ctx, path, value, 'an integer or a string');
       }
       return;
-    case 'list':
-      if (!Array.isArray(value)) return typeError('a list');
-      value.forEach((item, i) => {
+    case 'list': {
+      if (!Array.isArray(value)) return typeError(ctx, path, value, 'a list');
+      const n = value.length;
+      for (let i = 0; i < n; i++) {
+        // forEach skipped holes; parsed YAML and JSON have none, but a hole stays skipped.
+        if (!(i in value)) continue;
+        const item: unknown = value[i];
+        path.push(i);
         if (item === null || item === undefined) {
-          ctx.error(CfgCode.TYPE, `${name}[${i}] is empty`, [...path, i]);
+          ctx.error(CfgCode.TYPE, `${label(path.slice(0, -1))}[${i}] is empty`, path);
         } else {
-          walk(schema.items, item, [...path, i], ctx);
+          walkAt(schema.items, item, path, ctx);
         }
-      });
-      schema.check?.(value, ctx, path);
+        path.pop();
+      }
+      if (schema.check !== undefined) schema.check(value, ctx, path);
       return;
+    }
     case 'map':
-      if (!isRecord(value)) return typeError('a map');
-      for (const [key, v] of Object.entries(value)) walk(schema.values, v, [...path, key], ctx);
-      schema.check?.(value, ctx, path);
+      if (!isRecord(value)) return typeError(ctx, path, value, 'a map');
+      for (const key of Object.keys(value)) {
+        path.push(key);
+        walkAt(schema.values, value[key], path, ctx);
+        path.pop();
+      }
+      if (schema.check !== undefined) schema.check(value, ctx, path);
       return;
     case 'object':
-      walkObject(schema, value, path, ctx, typeError);
+      walkObject(schema, value, path, ctx);
       return;
   }
 }
 
-function walkObject(
-  schema: ObjectSchema,
-  value: unknown,
-  path: Path,
-  ctx: ResourceContext,
-  typeError: (expected: string) => void,
-): void {
-  if (!isRecord(value)) return typeError(`a map (${schema.name})`);
-  for (const [key, field] of Object.entries(schema.fields)) {
-    const v = value[key];
-    if (isEmpty(v)) {
-      if (field.required) {
-        // A missing field's position falls back to its parent; `field` still names the missing one.
-        ctx.error(CfgCode.REQUIRED, `${schema.name}.${key} is required`, [...path, key]);
-        continue;
-      }
-      if (v === null || v === undefined) continue;
+function walkObject(schema: ObjectSchema, value: unknown, path: PathSegment[], ctx: ResourceContext): void {
+  if (!isRecord(value)) return typeError(ctx, path, value, `a map (${schema.name})`);
+  const plan = planOf(schema);
+  let unknown = false;
+  if (plan.index !== undefined) {
+    let mask = plan.requiredMask;
+    // for-in reads the object's cached key list where Object.keys made a new array per object (~20 MiB
+    // per cold build at scale); parsed objects inherit no enumerable keys, so the keys are the same.
+    for (const key in value) {
+      const f = plan.index.get(key);
+      if (f === undefined) unknown = true;
+      else mask |= 1 << f;
     }
-    if (field.unsupported) {
-      ctx.warn(CfgCode.UNSUPPORTED, `${key}: ${field.unsupported}`, [...path, key]);
+    while (mask !== 0) {
+      const f = 31 - Math.clz32(mask & -mask);
+      mask &= mask - 1;
+      walkField(schema, plan, f, value, path, ctx);
     }
-    walk(field, v, [...path, key], ctx);
+  } else {
+    unknown = true;
+    for (let f = 0; f < plan.keys.length; f++) walkField(schema, plan, f, value, path, ctx);
   }
-  if (!schema.open) {
-    for (const key of Object.keys(value)) {
+  if (!schema.open && unknown) {
+    const own = Object.keys(value);
+    for (let i = 0; i < own.length; i++) {
+      const key = own[i] as string;
       if (!(key in schema.fields)) {
-        ctx.warn(CfgCode.UNKNOWN_FIELD, `unknown field ${JSON.stringify(key)} in ${schema.name}; ignored`, [...path, key]);
+        path.push(key);
+        ctx.warn(CfgCode.UNKNOWN_FIELD, `unknown field ${JSON.stringify(key)} in ${schema.name}; ignored`, path);
+        path.pop();
       }
     }
   }
-  for (const group of schema.oneOf ?? []) {
-    const set = group.filter((k) => value[k] !== undefined && value[k] !== null);
-    if (set.length > 1) {
-      ctx.error(CfgCode.VALUE, `${schema.name} may set only one of ${group.join(', ')}; found ${set.join(' and ')}`, [
-        ...path,
-        set[1] as string,
-      ]);
+  if (schema.oneOf !== undefined) {
+    for (const group of schema.oneOf) {
+      let count = 0;
+      for (let g = 0; g < group.length; g++) if (value[group[g] as string] !== undefined && value[group[g] as string] !== null) count++;
+      if (count < 2) continue;
+      const set = group.filter((k) => value[k] !== undefined && value[k] !== null);
+      path.push(set[1] as string);
+      ctx.error(CfgCode.VALUE, `${schema.name} may set only one of ${group.join(', ')}; found ${set.join(' and ')}`, path);
+      path.pop();
     }
   }
-  schema.check?.(value, ctx, path);
+  if (schema.check !== undefined) schema.check(value, ctx, path);
+}
+
+/** Field `f` of an object: required, unsupported, then its own schema. */
+function walkField(schema: ObjectSchema, plan: ObjectPlan, f: number, value: Record<string, unknown>, path: PathSegment[], ctx: ResourceContext): void {
+  const key = plan.keys[f] as string;
+  const field = plan.schemas[f] as Schema;
+  const v = value[key];
+  if (v === undefined || v === null) {
+    if (!field.required) return;
+  } else if (!field.required || !(v === '' || (Array.isArray(v) && v.length === 0))) {
+    path.push(key);
+    if (field.unsupported) ctx.warn(CfgCode.UNSUPPORTED, `${key}: ${field.unsupported}`, path);
+    walkAt(field, v, path, ctx);
+    path.pop();
+    return;
+  }
+  // A missing field's position falls back to its parent; `field` still names the missing one.
+  path.push(key);
+  ctx.error(CfgCode.REQUIRED, `${schema.name}.${key} is required`, path);
+  path.pop();
 }
 
 function rangeText(min: number | undefined, max: number | undefined): string {

@@ -44,7 +44,8 @@ const INT32_MAX = 2147483647;
 const checkWeights: Check<unknown[]> = (routes, ctx, path) => {
   if (routes.length < 2) return;
   let total = 0;
-  for (const r of routes) {
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i];
     const w = isRecord(r) ? r['weight'] : undefined;
     if (typeof w === 'number') total += w;
   }
@@ -109,18 +110,26 @@ const retries = obj(
 
 const percent = obj('Percent', { value: num({ min: 0, max: 100 }) });
 
+const ROUTE_ACTIONS = ['route', 'redirect', 'directResponse', 'delegate'];
+
 const checkHttpRoute: Check<Record<string, unknown>> = (route, ctx, path) => {
-  const has = (k: string): boolean => route[k] !== undefined && route[k] !== null;
-  const actions = ['route', 'redirect', 'directResponse', 'delegate'].filter(has);
-  if (actions.length === 0) {
+  // Counted first; the names are collected only for a route that is reported (50,000 routes at scale).
+  let count = 0;
+  for (let a = 0; a < ROUTE_ACTIONS.length; a++) if (isSet(route, ROUTE_ACTIONS[a] as string)) count++;
+  if (count === 0) {
     ctx.error(CfgCode.REQUIRED, 'an http route needs one of route, redirect, directResponse or delegate', path);
-  } else if (actions.length > 1) {
+  } else if (count > 1) {
+    const actions = ROUTE_ACTIONS.filter((k) => isSet(route, k));
     ctx.error(CfgCode.VALUE, `an http route cannot have both ${actions[0]} and ${actions[1]}`, [...path, actions[1] as string]);
   }
-  if (has('rewrite') && has('redirect')) {
+  if (isSet(route, 'rewrite') && isSet(route, 'redirect')) {
     ctx.error(CfgCode.VALUE, 'an http route cannot have both rewrite and redirect', [...path, 'rewrite']);
   }
 };
+
+function isSet(o: Record<string, unknown>, k: string): boolean {
+  return o[k] !== undefined && o[k] !== null;
+}
 
 const httpRoute = obj(
   'HTTPRoute',

@@ -81,3 +81,22 @@ test('canonicalJson sorts keys at every level and keeps array order', () => {
   assert.equal(canonicalJson({ b: 1, a: { d: [2, 1], c: null, e: undefined } }), '{"a":{"c":null,"d":[2,1]},"b":1}');
   assert.notEqual(canonicalJson([1, 2]), canonicalJson([2, 1]));
 });
+
+// The input hash is a sha256 of this text: any change to it changes every snapshot's hash. The expected
+// text is what the first implementation (map/filter/sort/join per level) wrote for the same value.
+test('canonicalJson keeps its text for many keys, integer-like keys, holes, non-finite numbers, dates and escapes', () => {
+  const holes: unknown[] = [1, , 3];
+  holes[5] = 'x';
+  const value = {
+    zeta: 1,
+    alpha: { '10': 'a', '2': 'b', b: [NaN, Infinity, -0, 1.5e300, undefined, null], a: true },
+    mid: holes,
+    é: 'ü\u0001"\\',
+    Z: new Date(0),
+    '': { y: 2, x: 1, w: 0, v: -1 },
+  };
+  assert.equal(
+    canonicalJson(value),
+    '{"":{"v":-1,"w":0,"x":1,"y":2},"Z":"1970-01-01T00:00:00.000Z","alpha":{"10":"a","2":"b","a":true,"b":[null,null,0,1.5e+300,null,null]},"mid":[1,,3,,,"x"],"zeta":1,"é":"ü\\u0001\\"\\\\"}',
+  );
+});
