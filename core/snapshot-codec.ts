@@ -45,22 +45,22 @@ const UNDEFINED = Object.freeze({});
 const EMPTY_ARRAY: readonly never[] = Object.freeze([]);
 
 export function encodeSnapshot(snapshot: Snapshot): string {
+  // One map for both passes (at scale it has an entry per object of the snapshot): a count of references
+  // while counting, then -(id + 1) once a shared object has been written.
   const seen = countReferences(snapshot);
-  const ids = new Map<object, number>();
-  const wrappers = new WeakSet<object>();
+  let nextId = 0;
   return JSON.stringify({ [FORMAT_TAG]: SNAPSHOT_WIRE_FORMAT, [BODY_KEY]: snapshot }, function (this: unknown, key: string, value: unknown) {
     if (value === undefined) return UNDEFINED_VALUE;
     if (typeof value === 'string') return value.charCodeAt(0) === NUL ? `\u0000${value}` : value;
     if (value === null || typeof value !== 'object') return value;
-    // The shared object itself, as the wrapper's value: written out in full, this once.
-    if (!(key === SHARED_VALUE && wrappers.has(this as object))) {
-      const id = ids.get(value);
-      if (id !== undefined) return REF_PREFIX + id;
-      if ((seen.get(value) ?? 0) > 1) {
-        const wrapper = { [SHARED_TAG]: ids.size, [SHARED_VALUE]: value };
-        ids.set(value, ids.size);
-        wrappers.add(wrapper);
-        return wrapper;
+    // The shared object itself, as its wrapper's value (no snapshot object has a NUL key): written out in full, this once.
+    if (!(key === SHARED_VALUE && (this as Record<string, unknown>)[SHARED_TAG] !== undefined)) {
+      const state = seen.get(value);
+      if (state !== undefined && state < 0) return REF_PREFIX + (-state - 1);
+      if (state !== undefined && state > 1) {
+        const id = nextId++;
+        seen.set(value, -id - 1);
+        return { [SHARED_TAG]: id, [SHARED_VALUE]: value };
       }
     }
     if (value instanceof RegExp) return { [REGEXP_TAG]: [value.source, value.flags] };
