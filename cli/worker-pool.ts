@@ -46,7 +46,6 @@ interface Slot {
 interface Live {
   readonly generation: number;
   readonly snapshot: Snapshot;
-  readonly encoded: string;
 }
 
 export interface WorkerPool {
@@ -135,11 +134,13 @@ export function startWorkerPool(options: ServeOptions, log: Log): WorkerPool {
     if (slot.worker.isConnected()) slot.worker.send(m);
   };
 
-  function applyOn(slot: Slot, state: Live): Promise<Ack> {
+  // The encoded text is not kept with the live snapshot (at 10,000 hosts it is ~11 MiB the primary would
+  // hold for nothing): a publish encodes once for all workers; a catch-up or a rollback encodes again.
+  function applyOn(slot: Slot, state: Live, encoded: string): Promise<Ack> {
     if (!slot.worker.isConnected()) return Promise.resolve(GONE);
     return new Promise<Ack>((resolve) => {
       slot.acks.set(state.generation, resolve);
-      send(slot, { t: 'gh:apply', generation: state.generation, snapshot: state.encoded });
+      send(slot, { t: 'gh:apply', generation: state.generation, snapshot: encoded });
     });
   }
 
@@ -187,7 +188,7 @@ export function startWorkerPool(options: ServeOptions, log: Log): WorkerPool {
   /** A new (or replacement) worker gets the live snapshot before it counts as ready. */
   async function catchUp(slot: Slot): Promise<void> {
     if (!live || slot.generation === live.generation) return;
-    const ack = await applyOn(slot, live);
+    const ack = await applyOn(slot, live, encodeSnapshot(live.snapshot));
     if (typeof ack === 'string') {
       log('error', `worker ${slot.worker.id} cannot apply the live snapshot v${live.snapshot.version}: ${ack}; replacing it`);
       slot.worker.kill();
@@ -198,9 +199,10 @@ export function startWorkerPool(options: ServeOptions, log: Log): WorkerPool {
     if (draining) throw new Error('the gateway is draining');
     await everyoneUp();
     const previous = live;
-    const next: Live = { generation: nextGeneration++, snapshot, encoded: encodeSnapshot(snapshot) };
+    const next: Live = { generation: nextGeneration++, snapshot };
     const targets = [...slots.values()].filter((s) => s.hello);
-    const acks = await Promise.all(targets.map((s) => applyOn(s, next)));
+    const encoded = encodeSnapshot(snapshot);
+    const acks = await Promise.all(targets.map((s) => applyOn(s, next, encoded)));
     const refused = targets.filter((_, i) => typeof acks[i] === 'string');
     const took = targets.filter((_, i) => acks[i] === undefined);
     if (refused.length === 0) {
@@ -215,7 +217,8 @@ export function startWorkerPool(options: ServeOptions, log: Log): WorkerPool {
       throw new Error(`worker(s) ${who} refused it (${reason}); the workers that took it are replaced`);
     }
     const rollback: Live = { ...previous, generation: nextGeneration++ };
-    const rolled = await Promise.all(took.map((s) => applyOn(s, rollback)));
+    const rollbackEncoded = encodeSnapshot(rollback.snapshot);
+    const rolled = await Promise.all(took.map((s) => applyOn(s, rollback, rollbackEncoded)));
     live = rollback;
     for (const s of refused) s.generation = rollback.generation; // still on the previous snapshot
     took.forEach((s, i) => {

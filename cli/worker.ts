@@ -79,20 +79,25 @@ export async function runWorker(): Promise<number> {
     };
   };
 
+  // Only the generation outlives the decode: the message's text (megabytes at scale) is garbage once decoded.
+  const applyMessage = (applying: number, text: string): void => {
+    // A snapshot that does not decode is refused like one that does not bind, not a crash.
+    Promise.resolve(text).then((t) => dataPlane.apply(decodeSnapshot(t))).then(
+      () => {
+        generation = applying;
+        send({ t: 'gh:applied', generation: applying });
+      },
+      (err: unknown) => {
+        log('error', `snapshot generation ${applying} not applied: ${(err as Error).message}`);
+        send({ t: 'gh:applied', generation: applying, error: (err as Error).message });
+      },
+    );
+  };
+
   process.on('message', (m: ToWorker) => {
     switch (m.t) {
       case 'gh:apply':
-        // A snapshot that does not decode is refused like one that does not bind, not a crash.
-        Promise.resolve(m.snapshot).then((text) => dataPlane.apply(decodeSnapshot(text))).then(
-          () => {
-            generation = m.generation;
-            send({ t: 'gh:applied', generation: m.generation });
-          },
-          (err: unknown) => {
-            log('error', `snapshot generation ${m.generation} not applied: ${(err as Error).message}`);
-            send({ t: 'gh:applied', generation: m.generation, error: (err as Error).message });
-          },
-        );
+        applyMessage(m.generation, m.snapshot);
         return;
       case 'gh:drain':
         void drain(m.timeoutMs);

@@ -21,6 +21,8 @@ export const ErrCode = {
   CA_KEY_UNSUPPORTED: 'GH_ERR_CA_KEY_UNSUPPORTED',
   /** A SPIFFE ID (or the trust domain, namespace or service account it is built from) that is not valid. */
   SPIFFE_ID: 'GH_ERR_SPIFFE_ID',
+  /** A snapshot message from the primary that is not in this build's wire format (core/snapshot-codec.ts). */
+  SNAPSHOT_WIRE: 'GH_ERR_SNAPSHOT_WIRE',
 } as const;
 
 export type ErrCodeValue = (typeof ErrCode)[keyof typeof ErrCode];

@@ -91,7 +91,8 @@ export class ClusterManager {
 }
 
 async function closePool(endpoint: EndpointPool, graceMs: number): Promise<void> {
-  const pool = endpoint.pool;
+  const pool = endpoint.retire();
+  if (!pool) return; // never opened: nothing to close
   if (graceMs <= 0) {
     await pool.destroy().catch(() => undefined);
     return;

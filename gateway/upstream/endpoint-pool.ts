@@ -1,5 +1,6 @@
-// One undici Pool per endpoint origin. The pool's connect options (CA, client identity, SNI, expected
-// SAN) are fixed when the pool is created, so a request never builds TLS options. Under auto mTLS one
+// One undici Pool per endpoint origin, opened on the endpoint's first request. The pool's connect options
+// (CA, client identity, SNI, expected SAN) are fixed when the endpoint is warmed, so a request never
+// builds TLS options. Under auto mTLS one
 // cluster can mix endpoints with and without TLS (Endpoint.plaintext): each pool has its own fixed transport.
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import type { buildConnector as BuildConnector } from 'undici';
@@ -10,7 +11,6 @@ export class EndpointPool {
   readonly endpoint: Endpoint;
   /** `address:port`, for access logs (UPSTREAM_HOST). */
   readonly hostPort: string;
-  readonly pool: Pool;
   /**
    * SNI for TLS clusters, passed on every dispatch: undici otherwise derives it from each request's
    * Host header (and reconnects when it changes), but the cluster's SNI is fixed.
@@ -18,24 +18,58 @@ export class EndpointPool {
   readonly servername: string | undefined;
   /** Requests dispatched and not yet finished; LEAST_REQUEST reads it. */
   inFlight = 0;
+  private readonly origin: string;
+  /** Fixed when the endpoint is warmed, so opening the Pool later reads nothing from the snapshot. */
+  private readonly connect: Record<string, unknown> | BuildConnector.connector;
+  private readonly h2c: boolean;
+  private readonly allowH2: boolean;
+  private opened: Pool | undefined = undefined;
+  private retired = false;
 
   constructor(cluster: Cluster, endpoint: Endpoint, secrets: Readonly<Record<string, TlsSecret>>) {
     this.endpoint = endpoint;
     const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
     this.hostPort = `${host}:${endpoint.port}`;
     const tls = endpoint.plaintext ? undefined : cluster.tls;
-    const scheme = tls ? 'https' : 'http';
+    this.origin = `${tls ? 'https' : 'http'}://${this.hostPort}`;
     this.servername = tls ? serverName(cluster, tls) : undefined;
     const unavailable = tls?.unavailable;
-    this.pool = new Pool(`${scheme}://${this.hostPort}`, {
-      // Plaintext HTTP2/GRPC clusters speak h2 with prior knowledge (h2c), as Envoy does. Pool builds
-      // its own connector without undici's useH2c, so the connector is built here.
-      connect: unavailable
-        ? refuseConnections(unavailable)
-        : cluster.protocol === 'HTTP2' && !tls
-          ? buildConnector({ ...(connectOptions(cluster, tls, secrets) as BuildConnector.BuildOptions), allowH2: true, useH2c: true } as unknown as BuildConnector.BuildOptions)
-          : connectOptions(cluster, tls, secrets),
-      allowH2: cluster.protocol === 'HTTP2',
+    this.connect = unavailable ? refuseConnections(unavailable) : connectOptions(cluster, tls, secrets);
+    // Plaintext HTTP2/GRPC clusters speak h2 with prior knowledge (h2c), as Envoy does.
+    this.h2c = !unavailable && cluster.protocol === 'HTTP2' && !tls;
+    this.allowH2 = cluster.protocol === 'HTTP2';
+  }
+
+  /**
+   * The undici Pool to this endpoint, opened on the first request: an idle Pool holds a 2,048-slot
+   * request queue and its connector's session cache (~16 KiB), and most of a large config's clusters
+   * may never see a request in a given process (docs/performance.md, workers at scale). After
+   * retirement a Pool that was never opened is a closed one: the request fails as on any closed Pool
+   * instead of opening connections nothing would close.
+   */
+  get pool(): Pool {
+    return this.opened ?? this.open();
+  }
+
+  /** Whether a request ever opened this endpoint's Pool. */
+  get isOpen(): boolean {
+    return this.opened !== undefined;
+  }
+
+  /** The Pool if one was opened, for closing; marks the endpoint retired either way. */
+  retire(): Pool | undefined {
+    this.retired = true;
+    return this.opened;
+  }
+
+  private open(): Pool {
+    if (this.retired) return closedPool();
+    this.opened = new Pool(this.origin, {
+      // Pool builds its own connector without undici's useH2c, so an h2c connector is built here.
+      connect: this.h2c
+        ? buildConnector({ ...(this.connect as BuildConnector.BuildOptions), allowH2: true, useH2c: true } as unknown as BuildConnector.BuildOptions)
+        : this.connect,
+      allowH2: this.allowH2,
       // Upstream keep-alive is ours to manage, independent of what the client asked for.
       keepAliveTimeout: 60_000,
       keepAliveMaxTimeout: 600_000,
@@ -43,7 +77,18 @@ export class EndpointPool {
       headersTimeout: 300_000,
       bodyTimeout: 300_000,
     });
+    return this.opened;
   }
+}
+
+let closed: Pool | undefined;
+/** One closed Pool per process: dispatching on it reports ClientClosedError to the handler. */
+function closedPool(): Pool {
+  if (!closed) {
+    closed = new Pool('http://127.0.0.1:9');
+    void closed.close();
+  }
+  return closed;
 }
 
 /**

@@ -146,3 +146,114 @@ test('every Istio conformance case dumps and routes identically after the codec'
   }
   assert.ok(calls >= 60, `ran ${calls} calls`);
 });
+
+test('objects the compiler shares decode as one object, and what it does not share stays distinct', () => {
+  const yaml = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*/*.shared.test"]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: a, namespace: default}
+spec:
+  hosts: ["a.shared.test"]
+  gateways: ["istio-system/gw"]
+  http:
+  - match: [{uri: {prefix: /api/}}]
+    route: [{destination: {host: one.example.com}}]
+  - match: [{uri: {prefix: /api/}, headers: {x-v: {exact: "1"}}}]
+    route: [{destination: {host: two.example.com}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: b, namespace: default}
+spec:
+  hosts: ["b.shared.test"]
+  gateways: ["istio-system/gw"]
+  http:
+  - match: [{uri: {prefix: /api/}}]
+    route: [{destination: {host: one.example.com}}]
+  - match: [{uri: {prefix: /api/}, headers: {x-v: {exact: "1"}}}]
+    route: [{destination: {host: two.example.com}}]
+`;
+  const original = snapshotOf(compileYaml(yaml));
+  const routesOf = (s: Snapshot, host: string) => {
+    const table = Object.values(s.routeTables)[0]!;
+    return table.virtualHosts[table.exactHosts[host]!]!.routes;
+  };
+  const [a0, a1] = routesOf(original, 'a.shared.test');
+  const [b0, b1] = routesOf(original, 'b.shared.test');
+  // What the compiler shares (routes/compile/shared-values.ts), or this test proves nothing.
+  assert.equal(a0!.match, b0!.match, 'precondition: one URI-only match list');
+  assert.equal(a0!.action, b0!.action, 'precondition: one action per cluster');
+  assert.notEqual(a1!.match, b1!.match, 'precondition: a header match is per route');
+
+  const decoded = throughCodec(original);
+  assert.equal(dumpSnapshot(decoded), dumpSnapshot(original));
+  assertSameShape(original, decoded, 'snapshot');
+  const [c0, c1] = routesOf(decoded, 'a.shared.test');
+  const [d0, d1] = routesOf(decoded, 'b.shared.test');
+  assert.equal(c0!.match, d0!.match, 'the shared match list is one object after decoding');
+  assert.equal(c0!.action, d0!.action, 'the shared action is one object after decoding');
+  assert.equal(c1!.action, d1!.action, 'the action to the second cluster too');
+  assert.notEqual(c1!.match, d1!.match, 'match lists the compiler made per route stay per route');
+  assert.notEqual(c0!.action, c1!.action, 'actions to different clusters stay different');
+});
+
+test('strings that begin with NUL, like the codec tags, travel as they are', () => {
+  const compiled = compileYaml(`apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*/nul.test"]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs, namespace: default}
+spec:
+  hosts: ["nul.test"]
+  gateways: ["istio-system/gw"]
+  http:
+  - route: [{destination: {host: one.example.com}}]
+`);
+  const table = Object.values(compiled.body.routeTables)[0]!;
+  const host = table.virtualHosts[0]!;
+  const bodies = ['\u0000u', '\u0000r0', '\u0000\u0000u', '\u0000', 'plain'];
+  const routes = bodies.map((body, i) => ({ ...host.routes[0]!, name: `direct-${i}`, action: { type: 'direct' as const, status: 200, body } }));
+  const original = snapshotOf({
+    body: { ...compiled.body, routeTables: { [table.name]: { ...table, virtualHosts: [{ ...host, routes }] } } },
+    diagnostics: [],
+  });
+  const decoded = throughCodec(original);
+  const decodedBodies = Object.values(decoded.routeTables)[0]!.virtualHosts[0]!.routes.map((r) => (r.action.type === 'direct' ? r.action.body : undefined));
+  assert.deepEqual(decodedBodies, bodies);
+  assertSameShape(original, decoded, 'snapshot');
+});
+
+test('a message that is not a snapshot in this wire format is refused with a code, not half-decoded', () => {
+  const original = snapshotOf(compileYaml(`apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*/x.test"]
+`));
+  const encoded = encodeSnapshot(original);
+  const refused = (text: string, why: RegExp) =>
+    assert.throws(() => decodeSnapshot(text), (err: Error & { code?: string }) => err.code === 'GH_ERR_SNAPSHOT_WIRE' && why.test(err.message));
+  refused(JSON.stringify(original), /wire format 2 \(format absent\)/);
+  refused(encoded.replace(/^\{"\\u0000gh":2/, '{"\\u0000gh":1'), /format 1/);
+  refused(JSON.stringify({ '\u0000gh': 2, '\u0000body': { routes: '\u0000r7' } }), /reference to an object not decoded before it/);
+  refused(JSON.stringify({ '\u0000gh': 2, '\u0000body': { name: '\u0000x' } }), /unknown tag/);
+  assert.equal(dumpSnapshot(decodeSnapshot(encoded)), dumpSnapshot(original));
+});
