@@ -7,53 +7,25 @@ import { once } from 'node:events';
 import { connect as netConnect, createServer, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { createTestCa, type TestCa } from './support/pki.js';
-import { startPlane, type TestPlane } from './support/plane.js';
-import { cluster, forward, httpsListener, route, routeTable, snapshot, tlsChain, vhost } from './support/snapshot-builder.js';
-import { startEchoUpstream, type EchoUpstream } from './support/upstream.js';
+import type { TestCa } from './support/pki.js';
+import { startTlsListenersGateway, type TlsListenersGateway } from './support/tls-listeners.js';
 import { waitFor } from './support/wait.js';
 
 const HANDSHAKE_DEADLINE_MS = 300;
 
+let tls: TlsListenersGateway;
 let ca: TestCa;
-let upstream: EchoUpstream;
-let gw: TestPlane;
 let anyNamePort: number;
 let multiChainPort: number;
 let clientHello: Buffer;
 
 before(async () => {
-  ca = createTestCa('deadline-ca');
-  const cert = ca.issue('a.example.com', ['DNS:a.example.com', 'DNS:b.example.com']);
-  upstream = await startEchoUpstream('deadline');
-  const c = cluster('a.default.svc.cluster.local', [{ port: upstream.port }]);
-  const table = routeTable('https.routes', [vhost(['*'], [route('r', forward([c.name]))])]);
-  const secret = { name: 'istio-system/cert', ...cert };
-  gw = await startPlane(
-    snapshot({
-      listeners: [
-        httpsListener(443, [tlsChain('https.443', ['*'], 'https.routes', { secret: secret.name })]),
-        httpsListener(8443, [
-          tlsChain('https.8443.a', ['a.example.com'], 'https.routes', { secret: secret.name }),
-          tlsChain('https.8443.b', ['b.example.com'], 'https.routes', { secret: secret.name }),
-        ]),
-      ],
-      routeTables: [table],
-      clusters: [c],
-      secrets: [secret],
-    }),
-    { edge: { tlsHandshakeTimeoutMs: HANDSHAKE_DEADLINE_MS } },
-  );
-  anyNamePort = gw.port(443);
-  multiChainPort = gw.port(8443);
+  tls = await startTlsListenersGateway('deadline', { tlsHandshakeTimeoutMs: HANDSHAKE_DEADLINE_MS });
+  ({ ca, anyNamePort, multiChainPort } = tls);
   clientHello = await captureClientHello('a.example.com');
 });
 
-after(async () => {
-  await gw.close();
-  await upstream.close();
-  ca.dispose();
-});
+after(() => tls.close());
 
 /** The first record a real TLS client sends: its ClientHello. */
 async function captureClientHello(servername: string): Promise<Buffer> {

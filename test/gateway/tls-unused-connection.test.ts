@@ -6,43 +6,15 @@ import { once } from 'node:events';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
-import { createTestCa, type TestCa } from './support/pki.js';
-import { startPlane, type TestPlane } from './support/plane.js';
-import { cluster, forward, httpsListener, route, routeTable, snapshot, tlsChain, vhost } from './support/snapshot-builder.js';
-import { startEchoUpstream, type EchoUpstream } from './support/upstream.js';
+import { startTlsListenersGateway, type TlsListenersGateway } from './support/tls-listeners.js';
 
-let ca: TestCa;
-let upstream: EchoUpstream;
-let gw: TestPlane;
+let tls: TlsListenersGateway;
 
 before(async () => {
-  ca = createTestCa('unused-ca');
-  const cert = ca.issue('a.example.com', ['DNS:a.example.com', 'DNS:b.example.com']);
-  upstream = await startEchoUpstream('unused');
-  const c = cluster('a.default.svc.cluster.local', [{ port: upstream.port }]);
-  const table = routeTable('https.routes', [vhost(['*'], [route('r', forward([c.name]))])]);
-  const secret = { name: 'istio-system/cert', ...cert };
-  gw = await startPlane(
-    snapshot({
-      listeners: [
-        httpsListener(443, [tlsChain('https.443', ['*'], 'https.routes', { secret: secret.name })]),
-        httpsListener(8443, [
-          tlsChain('https.8443.a', ['a.example.com'], 'https.routes', { secret: secret.name }),
-          tlsChain('https.8443.b', ['b.example.com'], 'https.routes', { secret: secret.name }),
-        ]),
-      ],
-      routeTables: [table],
-      clusters: [c],
-      secrets: [secret],
-    }),
-  );
+  tls = await startTlsListenersGateway('unused');
 });
 
-after(async () => {
-  await gw.close();
-  await upstream.close();
-  ca.dispose();
-});
+after(() => tls.close());
 
 /**
  * TLS 1.2 (every handshake message, session ticket included, arrives before secureConnect) through a
@@ -76,7 +48,7 @@ async function shutDownAfter(port: number, request: string | undefined): Promise
   relay.listen(0, '127.0.0.1');
   await once(relay, 'listening');
   try {
-    const socket = tlsConnect({ host: '127.0.0.1', port: (relay.address() as { port: number }).port, servername: 'a.example.com', ca: ca.certPem, maxVersion: 'TLSv1.2', ALPNProtocols: ['http/1.1'] });
+    const socket = tlsConnect({ host: '127.0.0.1', port: (relay.address() as { port: number }).port, servername: 'a.example.com', ca: tls.ca.certPem, maxVersion: 'TLSv1.2', ALPNProtocols: ['http/1.1'] });
     socket.on('error', () => undefined);
     await once(socket, 'secureConnect');
     let response = '';
@@ -107,12 +79,12 @@ function complete(response: string): boolean {
 
 for (const [kind, gatewayPort] of [['one chain for every name', 443], ['several chains', 8443]] as const) {
   test(`${kind}: a client that shuts down before any request is closed with nothing written back`, async () => {
-    const unused = await shutDownAfter(gw.port(gatewayPort), undefined);
+    const unused = await shutDownAfter(tls.gw.port(gatewayPort), undefined);
     assert.equal(unused.bytesAfterShutdown, 0, 'no close_notify (or anything) is written to a client that sent no request and left');
   });
 
   test(`${kind}: a client that sent a request gets its response, and node's close_notify when it shuts down`, async () => {
-    const used = await shutDownAfter(gw.port(gatewayPort), 'GET /used HTTP/1.1\r\nHost: a.example.com\r\n\r\n');
+    const used = await shutDownAfter(tls.gw.port(gatewayPort), 'GET /used HTTP/1.1\r\nHost: a.example.com\r\n\r\n');
     assert.match(used.response, /^HTTP\/1\.1 200 /);
     assert.ok(used.bytesAfterShutdown > 0, 'the gateway answers the shutdown of a used connection with close_notify');
   });
