@@ -148,13 +148,18 @@ export function startWorkerPool(options: ServeOptions, log: Log): WorkerPool {
     const worker = cluster.fork(env);
     const slot: Slot = { worker, startedAt: Date.now(), hello: false, generation: 0, acks: new Map(), queries: new Map() };
     slots.set(worker.id, slot);
+    // A write to a worker that has just died (killed, out of memory) fails with EPIPE, or finds the
+    // channel closed, before the primary has seen the exit: node reports it as an 'error' event, which
+    // unhandled would take the primary, and so every other worker, down with it. The 'exit' handler below
+    // settles that worker's pending acks and queries and replaces it.
+    worker.on('error', (err: Error) => log('warn', `worker ${worker.id} (pid ${worker.process.pid}): IPC: ${err.message}`));
     worker.on('message', (m: unknown) => {
       if (!isFromWorker(m)) return;
       switch (m.t) {
         case 'gh:hello':
           slot.hello = true;
           checkUp();
-          void serialized(() => catchUp(slot));
+          serialized(() => catchUp(slot)).catch((err: unknown) => log('error', `worker ${worker.id} did not catch up: ${(err as Error).message}`));
           return;
         case 'gh:applied': {
           if (m.error === undefined) slot.generation = Math.max(slot.generation, m.generation);
