@@ -1,6 +1,6 @@
 // Runs every compiled test file (dist/test/**/*.test.js) with node's test runner.
 // Usage: node scripts/run-tests.mjs [substring ...]  — only files whose path contains one of the substrings.
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -14,6 +14,10 @@ const files = [];
     else if (name.endsWith('.test.js')) files.push(p);
   }
 })(root);
+// tsc never deletes output: a test whose source was removed or renamed would still run from dist/.
+const stale = files.filter((f) => !existsSync(join('test', relative(root, f)).replace(/\.js$/, '.ts')));
+if (stale.length) console.log(`not running ${stale.length} compiled test file(s) whose source is gone: ${stale.map((f) => relative(root, f)).join(' ')}`);
+for (const f of stale) files.splice(files.indexOf(f), 1);
 const selected = filters.length ? files.filter((f) => filters.some((s) => f.includes(s))) : files;
 if (selected.length === 0) {
   console.error(`no test files under ${root}${filters.length ? ` matching ${filters.join(', ')}` : ''}`);
