@@ -61,3 +61,17 @@ export function serviceEntryYaml(
   }
   return lines.join('\n') + '\n';
 }
+
+/** A VirtualService named `app` sending every request that reaches Gateway `gateway` to `host`. */
+export function routeAllYaml(host: string, gateway = 'istio-system/edge'): string {
+  return `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: app, namespace: default }
+spec:
+  hosts: ["*"]
+  gateways: [${gateway}]
+  http:
+  - route:
+    - destination: { host: ${host} }
+`;
+}

@@ -9,7 +9,7 @@ import { makeConfigDir, startGateway, type GatewayProcess } from '../support/gat
 import { freePort } from '../support/ports.js';
 import { startEchoUpstream, type EchoUpstream } from '../support/upstream.js';
 import { waitFor } from '../support/wait.js';
-import { gatewayYaml, serviceEntryYaml } from './manifests.js';
+import { gatewayYaml, routeAllYaml, serviceEntryYaml } from './manifests.js';
 
 interface WorkerView {
   pid: number;
@@ -27,16 +27,7 @@ before(async () => {
     makeConfigDir({
       'gateway.yaml': gatewayYaml('edge', [{ port, protocol: 'HTTP' }]),
       'services.yaml': serviceEntryYaml('app', 'app.internal', [{ port: upstream.port }]),
-      'vs.yaml': `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: app, namespace: default }
-spec:
-  hosts: ["*"]
-  gateways: [istio-system/edge]
-  http:
-  - route:
-    - destination: { host: app.internal }
-`,
+      'vs.yaml': routeAllYaml('app.internal'),
     }),
     { args: ['--workers', '2'] },
   );

@@ -10,7 +10,7 @@ import { makeConfigDir, startGateway, writeConfig, type GatewayProcess } from '.
 import { freePort } from '../support/ports.js';
 import { startEchoUpstream, type EchoUpstream } from '../support/upstream.js';
 import { waitFor } from '../support/wait.js';
-import { gatewayYaml, serviceEntryYaml } from './manifests.js';
+import { gatewayYaml, routeAllYaml, serviceEntryYaml } from './manifests.js';
 
 interface WorkerView {
   id: number;
@@ -29,16 +29,6 @@ let port: number;
 let blue: EchoUpstream;
 let green: EchoUpstream;
 
-const routeTo = (host: string): string => `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: app, namespace: default }
-spec:
-  hosts: ["*"]
-  gateways: [istio-system/edge]
-  http:
-  - route:
-    - destination: { host: ${host} }
-`;
 
 before(async () => {
   blue = await startEchoUpstream('blue');
@@ -51,7 +41,7 @@ before(async () => {
         serviceEntryYaml('blue', 'blue.internal', [{ port: blue.port }]),
         serviceEntryYaml('green', 'green.internal', [{ port: green.port }]),
       ].join('---\n'),
-      'vs.yaml': routeTo('blue.internal'),
+      'vs.yaml': routeAllYaml('blue.internal'),
     }),
     { args: ['--workers', '2'] },
   );
@@ -132,7 +122,7 @@ test('two worker processes serve the listener, and /stats/prometheus sums their 
 
 test('a configuration change reaches every worker, and readiness means all of them applied it', async () => {
   const generation = Math.max(...(await workers()).map((w) => w.generation));
-  writeConfig(gw.configDir, { 'vs.yaml': routeTo('green.internal') });
+  writeConfig(gw.configDir, { 'vs.yaml': routeAllYaml('green.internal') });
   await waitFor(async () => (await workers()).every((w) => w.generation > generation && w.ready), { what: 'both workers on the new generation' });
   const views = await workers();
   assert.equal(new Set(views.map((w) => w.snapshotVersion)).size, 1, 'one snapshot version across workers');
@@ -219,7 +209,7 @@ test('SIGTERM to the primary drains the requests in flight on every worker, then
     makeConfigDir({
       'gateway.yaml': gatewayYaml('edge', [{ port: slowPort, protocol: 'HTTP' }]),
       'se.yaml': serviceEntryYaml('slow', 'slow.internal', [{ port: slow.port }]),
-      'vs.yaml': routeTo('slow.internal'),
+      'vs.yaml': routeAllYaml('slow.internal'),
     }),
     { args: ['--workers', '2', '--drain-timeout', '15s'] },
   );
@@ -255,7 +245,7 @@ test('a Gateway port mapped to 0 is one port shared by both workers', async () =
     makeConfigDir({
       'gateway.yaml': gatewayYaml('edge', [{ port: 8080, protocol: 'HTTP' }]),
       'se.yaml': serviceEntryYaml('blue', 'blue.internal', [{ port: blue.port }]),
-      'vs.yaml': routeTo('blue.internal'),
+      'vs.yaml': routeAllYaml('blue.internal'),
     }),
     { args: ['--workers', '2', '--port-map', '8080=0'] },
   );
