@@ -29,7 +29,6 @@ let port: number;
 let blue: EchoUpstream;
 let green: EchoUpstream;
 
-
 before(async () => {
   blue = await startEchoUpstream('blue');
   green = await startEchoUpstream('green');
