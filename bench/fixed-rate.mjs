@@ -2,13 +2,14 @@
 // A fixed-rate HTTP/1.1 load client (wrk2 is not packaged for Debian): RATE requests per second spread over
 // CONNECTIONS keep-alive connections for SECONDS, each request's latency counted from the moment it was
 // scheduled (not sent), so a stalled proxy cannot hide its queueing (no coordinated omission).
-//   node bench/fixed-rate.mjs URL RATE CONNECTIONS SECONDS   → one line: FIXED_JSON {...}
+//   node bench/fixed-rate.mjs URL RATE CONNECTIONS SECONDS [HOST]   → one line: FIXED_JSON {...}
+// HOST, when given, is sent as the Host header (a virtual host at configuration scale, bench/scale-serve.mjs).
 // Loopback only. Requests that would exceed CONNECTIONS in flight wait for a free connection, still timed
 // from their scheduled instant.
 import http from 'node:http';
 import https from 'node:https';
 
-const [url, rateArg, connArg, secondsArg] = process.argv.slice(2);
+const [url, rateArg, connArg, secondsArg, hostHeader] = process.argv.slice(2);
 const u = new URL(url);
 if (!['127.0.0.1', 'localhost'].includes(u.hostname)) throw new Error(`refusing non-loopback target ${url}`);
 const rate = Number(rateArg);
@@ -21,6 +22,7 @@ const secure = u.protocol === 'https:';
 const client = secure ? https : http;
 // HTTPS: the benchmark's self-signed certificate for localhost; the client checks nothing (like wrk).
 const agent = new client.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections, ...(secure ? { rejectUnauthorized: false, servername: 'localhost' } : {}) });
+const headers = hostHeader ? { host: hostHeader } : undefined;
 const total = Math.round(rate * seconds);
 const latenciesUs = new Float64Array(total);
 let done = 0;
@@ -31,7 +33,7 @@ let start = performance.now();
 const interval = 1000 / rate;
 
 function send(at) {
-  const req = client.request({ host: u.hostname, port: u.port, path: u.pathname, agent, method: 'GET' }, (res) => {
+  const req = client.request({ host: u.hostname, port: u.port, path: u.pathname, agent, method: 'GET', headers }, (res) => {
     if (res.statusCode < 200 || res.statusCode > 299) non2xx++;
     res.on('data', () => {});
     res.on('end', () => finish(at));
@@ -76,7 +78,7 @@ setTimeout(() => {
 // handshakes of all CONNECTIONS (and the proxy's cold JIT), and p99 measures connection setup.
 function warm() {
   return Promise.all(Array.from({ length: connections }, () => new Promise((resolve) => {
-    const req = client.request({ host: u.hostname, port: u.port, path: u.pathname, agent, method: 'GET' }, (res) => {
+    const req = client.request({ host: u.hostname, port: u.port, path: u.pathname, agent, method: 'GET', headers }, (res) => {
       res.resume();
       res.on('end', resolve);
     });

@@ -5,7 +5,10 @@
 // the gateway's CPU µs per request (utime+stime from /proc) and their ratio; plus each gateway's time to
 // ready and RSS (idle after start, and after load).
 //   node bench/scale-serve.mjs [--hosts 10000] [--routes 50000] [--services 1000] [--rounds 5]
-//     [--seconds 5] [--connections 8] [--root DIR] [--node-flags "--flag ..."] [--workers N]
+//     [--seconds 5] [--connections 8] [--root DIR] [--node-flags "--flag ..."] [--workers N] [--rate R]
+// --rate R: instead of wrk at saturation, bench/fixed-rate.mjs sends R req/s (each gateway gets the same
+// arrivals, so CPU per request does not depend on how requests batch), with the gateway pinned to core 0
+// and the upstream and client to core 1 (taskset, 2+ cores); use with --workers 1.
 // --root DIR runs DIR/dist/cli/main.js (e.g. a baseline commit built into /tmp); default this checkout.
 // --node-flags passes V8/node flags to the gateways (e.g. to price a heap setting before cli/ adopts it).
 // --workers N is passed to `gatehouse serve` (default: its own, one data-plane process per core). RSS is
@@ -17,11 +20,11 @@ import http from 'node:http';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadavg, tmpdir } from 'node:os';
-import { cpuMicros, freePort, readFirstLine, rssKiB, sleep, start, stop, stopAll, which } from './lib/procs.mjs';
+import { cpuMicros, freePort, pinningPlan, readFirstLine, rssKiB, sleep, start, stop, stopAll, which } from './lib/procs.mjs';
 import { hostName, manifests, parseScaleArgs } from './lib/scale-manifests.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const o = { hosts: 10_000, routes: 50_000, services: 1_000, rounds: 5, seconds: 5, connections: 8, root: resolve(here, '..'), readyTimeout: 600, nodeFlags: [], workers: undefined };
+const o = { hosts: 10_000, routes: 50_000, services: 1_000, rounds: 5, seconds: 5, connections: 8, root: resolve(here, '..'), readyTimeout: 600, nodeFlags: [], workers: undefined, rate: 0 };
 parseScaleArgs('scale-serve', o, 20, (flag, val) => {
   switch (flag) {
     case '--seconds': o.seconds = Math.max(1, Math.min(60, Number(val()))); return true;
@@ -29,10 +32,12 @@ parseScaleArgs('scale-serve', o, 20, (flag, val) => {
     case '--root': o.root = resolve(val()); return true;
     case '--node-flags': o.nodeFlags = val().split(/\s+/).filter(Boolean); return true;
     case '--workers': o.workers = Math.max(1, Math.min(64, Number(val()))); return true;
+    case '--rate': o.rate = Math.max(1, Math.min(50_000, Number(val()))); return true;
     default: return false;
   }
 });
 
+const pin = o.rate ? pinningPlan() : { taskset: undefined };
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const mib = (kib) => (kib / 1024).toFixed(0);
 
@@ -68,7 +73,7 @@ async function startGateway(name, files, tmp) {
     '--status-port', String(statusPort), '--stats-port', String(statsPort), '--admin-port', String(adminPort),
     '--ca-dir', join(dir, 'ca'), '--access-log-format', 'off', '--log-level', 'warn', ...(o.workers ? ['--workers', String(o.workers)] : [])];
   const t0 = Date.now();
-  const child = start(`gatehouse-${name}`, process.execPath, args, { logFile: join(dir, 'gateway.log'), cwd: o.root });
+  const child = start(`gatehouse-${name}`, process.execPath, args, { logFile: join(dir, 'gateway.log'), cwd: o.root, cpu: pin.proxy, taskset: pin.taskset });
   await waitReady(child, statusPort, o.readyTimeout * 1000);
   return { name, child, port, readyMs: Date.now() - t0, idleRss: rssKiB(child.pid) };
 }
@@ -82,13 +87,30 @@ function wrk(wrkPath, port, host, path) {
   return { requests, non2xx };
 }
 
+/** The fixed-rate client (its own process, on the load generator's core): requests and non-2xx, as wrk() gives. */
+async function fixedRate(port, host, path) {
+  const child = start('fixed-rate', process.execPath, [join(here, 'fixed-rate.mjs'), `http://127.0.0.1:${port}${path}`, String(o.rate), String(o.connections), String(o.seconds), host],
+    { cpu: pin.loadgen, taskset: pin.taskset, pipeStdout: true });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d) => (out += d));
+  await new Promise((resolveExit) => child.once('exit', resolveExit));
+  const line = out.split('\n').find((l) => l.startsWith('FIXED_JSON '));
+  if (!line) throw new Error(`fixed-rate client produced no summary: ${out.slice(-300)}`);
+  const r = JSON.parse(line.slice('FIXED_JSON '.length));
+  if (r.errors > 0) throw new Error(`fixed-rate: ${r.errors} errors`);
+  return { requests: r.requests, non2xx: r.non2xx };
+}
+
+const load = (wrkPath, port, host, path) => (o.rate ? fixedRate(port, host, path) : wrk(wrkPath, port, host, path));
+
 async function main() {
   const wrkPath = which('wrk');
-  if (!wrkPath) throw new Error('wrk is not installed');
+  if (!wrkPath && !o.rate) throw new Error('wrk is not installed');
   console.log(`scale-serve ${new Date().toISOString()}  node ${process.version}  load avg ${loadavg().map((x) => x.toFixed(2)).join(' ')}  root ${o.root}${o.nodeFlags.length ? `  node flags ${o.nodeFlags.join(' ')}` : ''}${o.workers ? `  --workers ${o.workers}` : ''}`);
   const tmp = mkdtempSync(join(tmpdir(), 'gatehouse-scale-serve-'));
   try {
-    const upstream = start('upstream', process.execPath, [join(here, 'lib', 'upstream.mjs')], { pipeStdout: true });
+    const upstream = start('upstream', process.execPath, [join(here, 'lib', 'upstream.mjs')], { pipeStdout: true, cpu: pin.upstream, taskset: pin.taskset });
     const upstreamPort = JSON.parse(await readFirstLine(upstream, 10_000)).http;
     // The scaled host in the middle, on its second-to-last route (a prefix match: every earlier one is tried).
     const perHost = Math.floor(o.routes / o.hosts);
@@ -105,19 +127,19 @@ async function main() {
     for (const t of targets) {
       const status = await get(t.gw.port, t.host, path);
       if (status !== 200) throw new Error(`${t.gw.name}: GET ${t.host}${path} answered ${status}`);
-      wrk(wrkPath, t.gw.port, t.host, path); // warm-up, not counted
+      await load(wrkPath, t.gw.port, t.host, path); // warm-up, not counted
     }
     for (let round = 0; round < o.rounds; round++) {
       for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
         const c0 = cpuMicros(t.gw.child.pid);
-        const r = wrk(wrkPath, t.gw.port, t.host, path);
+        const r = await load(wrkPath, t.gw.port, t.host, path);
         const c1 = cpuMicros(t.gw.child.pid);
         if (r.non2xx > 0) throw new Error(`${t.gw.name}: ${r.non2xx} non-2xx responses`);
         t.cpu.push((c1 - c0) / r.requests);
       }
     }
     const [a, b] = targets;
-    console.log(`gateway CPU µs/req (median of ${o.rounds}, ${o.connections} connections, ${o.seconds} s each):`);
+    console.log(`gateway CPU µs/req (median of ${o.rounds}, ${o.connections} connections, ${o.seconds} s each${o.rate ? `, ${o.rate} req/s fixed rate; ${pin.describe}` : ', wrk at saturation'}):`);
     console.log(`  one-route ${median(a.cpu).toFixed(1)}   [${a.cpu.map((x) => x.toFixed(1)).join(', ')}]`);
     console.log(`  scale     ${median(b.cpu).toFixed(1)}   [${b.cpu.map((x) => x.toFixed(1)).join(', ')}]`);
     console.log(`  throughput per CPU, scale / one-route: ${(median(a.cpu) / median(b.cpu)).toFixed(2)}x   (goal >= 0.9x)`);
