@@ -20,7 +20,7 @@ import http from 'node:http';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadavg, tmpdir } from 'node:os';
-import { cpuMicros, freePort, pinningPlan, readFirstLine, rssKiB, sleep, start, stop, stopAll, which } from './lib/procs.mjs';
+import { cpuMicros, freePort, peakRssKiB, pinningPlan, readFirstLine, rssKiB, sleep, start, stop, stopAll, which } from './lib/procs.mjs';
 import { hostName, manifests, parseScaleArgs } from './lib/scale-manifests.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -75,7 +75,7 @@ async function startGateway(name, files, tmp) {
   const t0 = Date.now();
   const child = start(`gatehouse-${name}`, process.execPath, args, { logFile: join(dir, 'gateway.log'), cwd: o.root, cpu: pin.proxy, taskset: pin.taskset });
   await waitReady(child, statusPort, o.readyTimeout * 1000);
-  return { name, child, port, readyMs: Date.now() - t0, idleRss: rssKiB(child.pid) };
+  return { name, child, port, readyMs: Date.now() - t0, idleRss: rssKiB(child.pid), startPeakRss: peakRssKiB(child.pid) };
 }
 
 function wrk(wrkPath, port, host, path) {
@@ -117,9 +117,9 @@ async function main() {
     const host = Math.floor(o.hosts / 2);
     const path = `/api/v${Math.max(0, perHost - 2)}/x`;
     const small = await startGateway('one-route', manifests({ hosts: 1, routes: perHost, services: 1 }, { upstream: upstreamPort }), tmp);
-    console.log(`one host, ${perHost} routes: ready after ${small.readyMs} ms, idle RSS ${mib(small.idleRss)} MiB`);
+    console.log(`one host, ${perHost} routes: ready after ${small.readyMs} ms, idle RSS ${mib(small.idleRss)} MiB, peak RSS while starting ${mib(small.startPeakRss)} MiB`);
     const scaled = await startGateway('scale', manifests(o, { upstream: upstreamPort }), tmp);
-    console.log(`${o.hosts} hosts, ${o.routes} routes, ${o.services} services: ready after ${scaled.readyMs} ms, idle RSS ${mib(scaled.idleRss)} MiB`);
+    console.log(`${o.hosts} hosts, ${o.routes} routes, ${o.services} services: ready after ${scaled.readyMs} ms, idle RSS ${mib(scaled.idleRss)} MiB, peak RSS while starting ${mib(scaled.startPeakRss)} MiB (VmHWM${o.workers === 1 ? '' : ', summed over the processes'})`);
     const targets = [
       { gw: small, host: hostName(0), cpu: [] },
       { gw: scaled, host: hostName(host), cpu: [] },
@@ -143,7 +143,7 @@ async function main() {
     console.log(`  one-route ${median(a.cpu).toFixed(1)}   [${a.cpu.map((x) => x.toFixed(1)).join(', ')}]`);
     console.log(`  scale     ${median(b.cpu).toFixed(1)}   [${b.cpu.map((x) => x.toFixed(1)).join(', ')}]`);
     console.log(`  throughput per CPU, scale / one-route: ${(median(a.cpu) / median(b.cpu)).toFixed(2)}x   (goal >= 0.9x)`);
-    console.log(`RSS after load: one-route ${mib(rssKiB(small.child.pid))} MiB, scale ${mib(rssKiB(scaled.child.pid))} MiB   (goal < 300 MB at scale)`);
+    console.log(`RSS after load: one-route ${mib(rssKiB(small.child.pid))} MiB, scale ${mib(rssKiB(scaled.child.pid))} MiB   (goal < 300 MB at scale); peak: one-route ${mib(peakRssKiB(small.child.pid))} MiB, scale ${mib(peakRssKiB(scaled.child.pid))} MiB`);
     console.log(`load avg at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   } finally {
     await stopAll();

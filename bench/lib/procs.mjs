@@ -157,11 +157,25 @@ export function cpuMicros(pid) {
 
 /** Resident set size (VmRSS) of a process tree, in KiB; undefined if gone. */
 export function rssKiB(pid) {
+  return statusKiB(pid, 'VmRSS');
+}
+
+/**
+ * Peak resident set size (VmHWM) of a process tree, in KiB: what a memory limit must allow (a cgroup
+ * kills at the peak, not at the steady state). For a tree it is the sum of each process's own peak, an
+ * upper bound of the tree's (the peaks need not coincide).
+ */
+export function peakRssKiB(pid) {
+  return statusKiB(pid, 'VmHWM');
+}
+
+function statusKiB(pid, field) {
+  const re = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm');
   let kib = 0;
   let found = false;
   for (const p of processTree(pid)) {
     try {
-      const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      const m = re.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
       if (m) {
         kib += Number(m[1]);
         found = true;
