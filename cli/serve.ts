@@ -11,6 +11,7 @@ import { createTlsFileSource } from '../control/sources/tls-files.js';
 import { MESH_IDENTITY_SECRET } from '../routes/compile/mesh-identity.js';
 import { startAdminPorts } from '../gateway/admin/index.js';
 import type { ServeOptions } from './args.js';
+import { scheduleHeapSettle } from './heap-settle.js';
 import { createLog } from './log.js';
 import { startWorkerPool, type WorkerPool } from './worker-pool.js';
 import { workloadIdentity } from './workload-identity.js';
@@ -61,6 +62,7 @@ export async function serve(options: ServeOptions): Promise<RunningGateway> {
   // Files named by DestinationRule tls (caCertificates, clientCertificate, privateKey, caCrl), read as Secrets.
   const tlsFiles = createTlsFileSource({ namespace: options.namespace, orderBase: (directories.length + 1) * ORDER_STRIDE, log });
   const sources = [...directories, meshIdentity, tlsFiles];
+  let startupSettled = false;
   const control = createControlPlane({
     sources,
     compile: {
@@ -70,6 +72,10 @@ export async function serve(options: ServeOptions): Promise<RunningGateway> {
     },
     publish: async (snapshot) => {
       await dataPlane.apply(snapshot);
+      if (!startupSettled) {
+        startupSettled = true;
+        scheduleHeapSettle('the first config went live', log);
+      }
       const ports = snapshot.listeners.map((l) => {
         const bound = options.portMap.get(l.port);
         return bound === undefined ? `${l.port}/${l.protocol}` : `${l.port}→${bound}/${l.protocol}`;
