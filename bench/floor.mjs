@@ -16,7 +16,8 @@
 //                                      with one proxied GET /, since TLS 1.3 tickets only reach a client that reads)
 // Targets: floor, floor+close / floor+headers / floor+limits, combinable (the floor plus one of Gatehouse's per-request costs:
 // a 'close' listener per response; the Istio request and response headers with a random x-request-id; Gatehouse's
-// HTTP server options), gatehouse (the gateway's default data path), gatehouse-raw, gatehouse-fastify (GATEHOUSE_DATAPATH),
+// HTTP server options), floor-raw (the floor without node's HTTP server, bench/floor-raw-proxy.mjs: a what-if pricing
+// node:http, HTTP rows only), gatehouse (the gateway's default data path), gatehouse-raw, gatehouse-fastify (GATEHOUSE_DATAPATH),
 // nginx (when installed). A gatehouse target ending in @base (gatehouse-raw@base) runs the build under --baseline-root
 // DIR instead (e.g. DIR made with `git archive BASE | tar -x -C DIR`, node_modules linked, then tsc): the named
 // baseline of an optimisation, measured in the same run. A gatehouse target ending in +nolog runs with
@@ -169,15 +170,17 @@ async function main() {
     const bases = { upstream: { http: `http://127.0.0.1:${up.http}`, https: `https://localhost:${up.https}` } };
     const procs = {};
     for (const target of o.targets) {
-      if (target === 'floor' || target.startsWith('floor+')) {
+      if (target === 'floor' || target.startsWith('floor+') || target === 'floor-raw') {
         // floor+close, floor+headers, floor+close+headers: the floor with one of Gatehouse's per-request costs
-        // added (bench/floor-proxy.mjs --extra), to price the gap between the two piece by piece.
+        // added (bench/floor-proxy.mjs --extra), to price the gap between the two piece by piece. floor-raw:
+        // the floor without node's HTTP server (bench/floor-raw-proxy.mjs, plain HTTP only), a what-if.
         const extra = target.startsWith('floor+') ? ['--extra', target.slice('floor+'.length)] : [];
-        const p = start(target, process.execPath, [join(here, 'floor-proxy.mjs'), ...extra, '--upstream', upstreamMtls ? `https://localhost:${up.mtls}` : bases.upstream.http,
+        const script = target === 'floor-raw' ? 'floor-raw-proxy.mjs' : 'floor-proxy.mjs';
+        const p = start(target, process.execPath, [join(here, script), ...extra, '--upstream', upstreamMtls ? `https://localhost:${up.mtls}` : bases.upstream.http,
           '--https-cert', cert, '--https-key', key, ...(upstreamMtls ? ['--client-cert', upstreamMtls.cert, '--client-key', upstreamMtls.key, '--upstream-ca', upstreamMtls.ca] : [])],
           { cpu: pin.proxy, taskset: pin.taskset, logFile: join(tmp, `${target}.log`), pipeStdout: true, cwd: root });
         const ports = JSON.parse(await readFirstLine(p, 10_000));
-        bases[target] = { http: `http://127.0.0.1:${ports.http}`, https: `https://localhost:${ports.https}` };
+        bases[target] = { http: `http://127.0.0.1:${ports.http}`, ...(ports.https ? { https: `https://localhost:${ports.https}` } : {}) };
         procs[target] = p;
       } else if (target.startsWith('gatehouse')) {
         const noLog = target.endsWith('+nolog');
@@ -219,7 +222,7 @@ async function main() {
     const path = o.body === '1k' ? '/1k' : '/';
     const rows = [];
     // --handshakes: the upstream takes no part in a handshake with the proxy; its row would only take time.
-    for (const proto of o.protos) for (const t of [...(o.handshakes ? [] : ['upstream']), ...o.targets]) if (bases[t]) rows.push({ name: `${t}-${proto}`, target: t, proto, samples: [] });
+    for (const proto of o.protos) for (const t of [...(o.handshakes ? [] : ['upstream']), ...o.targets]) if (bases[t]?.[proto]) rows.push({ name: `${t}-${proto}`, target: t, proto, samples: [] });
     // Prime every proxy once (JIT, pools, TLS): a cold Node proxy costs several times more per request.
     // --handshakes primes with the measured kind of connection (s_time), not wrk's keep-alive requests,
     // which leave the handshake path cold: the first round used to cost ~1.5x the others.

@@ -4,7 +4,7 @@
 // the counters are zeroed, the target idles for --idle seconds (timers, the overload guard's event-loop-delay
 // sampling: a cost per second, not per request), then serves --requests requests over --connections
 // keep-alive connections, --rounds times (the last round is the figure). Per request = (measured − idle rate × measured seconds) / requests.
-//   node bench/instructions.mjs [--targets floor,gatehouse,gatehouse@base] [--proto http|https] [--requests N]
+//   node bench/instructions.mjs [--targets floor,floor-raw,gatehouse,gatehouse@base] [--proto http|https] [--requests N]
 //                               [--warmup N] [--connections N] [--idle S] [--rounds N] [--baseline-root DIR] [--root DIR] [--keep [--perf-map]] [--gateway-arg A]...
 // --keep: keep the temporary directory with each target's callgrind dumps, one file per thread (the main thread's
 // ends in -01), and with --perf-map node's map of JIT code (perf-PID.map) to name the dumps' 0x… functions.
@@ -120,8 +120,11 @@ async function measure(o, target, tmp, cert, key, upstreamPort) {
   let child;
   let base;
   let readyUrl;
-  if (target === 'floor') {
-    child = start('floor', which('valgrind'), [...valgrind, process.execPath, ...nodeFlags, join(here, 'floor-proxy.mjs'), '--upstream', `http://127.0.0.1:${upstreamPort}`,
+  if (target === 'floor' || target === 'floor-raw') {
+    if (target === 'floor-raw' && o.proto !== 'http') throw new Error('floor-raw speaks plain HTTP/1.1 only');
+    // floor-raw: the floor without node's HTTP server (bench/floor-raw-proxy.mjs), a what-if that prices node:http.
+    const script = target === 'floor' ? 'floor-proxy.mjs' : 'floor-raw-proxy.mjs';
+    child = start(target, which('valgrind'), [...valgrind, process.execPath, ...nodeFlags, join(here, script), '--upstream', `http://127.0.0.1:${upstreamPort}`,
       '--https-cert', cert, '--https-key', key], { logFile: join(dir, 'proxy.log'), pipeStdout: true, cwd: root });
     const ports = JSON.parse(await readFirstLine(child, 900_000));
     base = o.proto === 'https' ? `https://127.0.0.1:${ports.https}` : `http://127.0.0.1:${ports.http}`;
