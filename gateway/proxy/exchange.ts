@@ -11,10 +11,11 @@ import type { Cluster, HeaderOps, Route, WeightedCluster } from '../../core/snap
 import { ResponseFlag } from '../../core/response-flags.js';
 import type { Generation } from '../generation.js';
 import type { ListenerContext } from '../plane-state.js';
-import type { AccessLogEntry } from '../telemetry/access-log.js';
+import type { AccessLogEntry, TextTail } from '../telemetry/access-log.js';
 import { formatAccessLog } from '../telemetry/access-log.js';
 import type { EndpointPool } from '../upstream/endpoint-pool.js';
 import { addHsts, addHstsToList, applyHeaderOps, applyHeaderOpsToList, headerListToObject, listValue, responseHeaderList, type HeaderList } from './headers.js';
+import { connectionMemo, type ConnectionMemo } from './connection-memo.js';
 import { spliceTunnel } from './tunnel.js';
 import { classifyUpstreamFailure, errorText } from './upstream-failure.js';
 
@@ -57,6 +58,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
   downstreamRemoteAddress: string | undefined = undefined;
   requestedServerName: string | undefined = undefined;
   routeName: string | undefined = undefined;
+  readonly textTail: TextTail | undefined = undefined;
 
   // --- forwarding state ---
   readonly ctx: ListenerContext;
@@ -65,6 +67,8 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
   readonly gen: Generation | undefined;
   readonly req: DownstreamRequest;
   readonly res: DownstreamResponse;
+  /** What this request's connection remembers across its requests (Host, log line ends). */
+  readonly memo: ConnectionMemo;
   /** performance.now() at the start: a double, where hrtime.bigint() allocates a BigInt per call. */
   private readonly startMonotonic: number;
   private cluster: Cluster | undefined = undefined;
@@ -112,11 +116,13 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     const headers = req.headers;
     this.userAgent = headers['user-agent'];
     this.authority = (headers[':authority'] as string | undefined) ?? headers.host;
+    const memo = connectionMemo(req.socket);
+    this.memo = memo;
     if (ctx.plane.accessLogFormat !== 'off') {
       // Only the access log needs these strings, and the socket may be gone when it is written.
-      const addresses = socketAddresses(req.socket);
-      this.downstreamLocalAddress = addresses.local;
-      this.downstreamRemoteAddress = addresses.remote;
+      this.downstreamLocalAddress = memo.local;
+      this.downstreamRemoteAddress = memo.remote;
+      this.textTail = memo.textTail;
     }
     (res as unknown as Record<symbol, Exchange>)[kExchange] = this;
     (req as unknown as Record<symbol, Exchange>)[kExchangeReq] = this;
@@ -475,27 +481,6 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     this.route = route;
     this.routeName = route.name;
   }
-}
-
-const kAddresses = Symbol('gatehouse.socket-addresses');
-
-interface SocketAddresses {
-  readonly local: string | undefined;
-  readonly remote: string | undefined;
-}
-
-/** The access log's address strings, built once per connection rather than once per request. */
-function socketAddresses(socket: DownstreamRequest['socket']): SocketAddresses {
-  const holder = socket as unknown as Record<symbol, SocketAddresses | undefined>;
-  let addresses = holder[kAddresses];
-  if (addresses === undefined || addresses.remote === undefined) {
-    addresses = {
-      local: socket.localAddress !== undefined ? `${socket.localAddress}:${socket.localPort}` : undefined,
-      remote: socket.remoteAddress !== undefined ? `${socket.remoteAddress}:${socket.remotePort}` : undefined,
-    };
-    holder[kAddresses] = addresses;
-  }
-  return addresses;
 }
 
 function protocolName(req: DownstreamRequest): string {

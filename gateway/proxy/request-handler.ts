@@ -13,7 +13,6 @@ import { kConnection, type ConnectionInfo, type ListenerContext } from '../plane
 import { armBodyDeadline } from './body-deadline.js';
 import { Exchange, type DownstreamRequest, type DownstreamResponse } from './exchange.js';
 import { applyHeaderOpsToList, buildUpstreamHeaders, listValue } from './headers.js';
-import { normalizeHost } from './host.js';
 import { redirectLocation, tlsRedirectLocation } from './redirect.js';
 import { refusedAtEdge } from './request-guard.js';
 import { normalizeRequestPath } from './path.js';
@@ -40,7 +39,7 @@ function route(ctx: ListenerContext, ex: Exchange, req: DownstreamRequest): void
   const gen = ex.gen;
   const headers = req.headers;
   const authority = ex.authority;
-  const host = normalizeHost(authority);
+  const host = ex.memo.host(authority);
   if (host === undefined || authority === undefined) {
     ex.localReply(400, ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR, 'invalid_authority', 'invalid host header');
     return;

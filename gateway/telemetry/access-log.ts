@@ -35,6 +35,24 @@ export interface AccessLogEntry {
   readonly downstreamRemoteAddress: string | undefined;
   readonly requestedServerName: string | undefined;
   readonly routeName: string | undefined;
+  /** Where the text format may keep the end of its line between requests (one per connection), if anywhere. */
+  readonly textTail: TextTail | undefined;
+}
+
+/**
+ * The end of a text line, from UPSTREAM_HOST on: the same for every request of one connection to one
+ * route and endpoint, so it is kept and compared field by field (the same strings, mostly the very same
+ * objects) instead of being concatenated again for each line.
+ */
+export class TextTail {
+  upstreamHost: string | undefined = undefined;
+  upstreamCluster: string | undefined = undefined;
+  upstreamLocalAddress: string | undefined = undefined;
+  downstreamLocalAddress: string | undefined = undefined;
+  downstreamRemoteAddress: string | undefined = undefined;
+  requestedServerName: string | undefined = undefined;
+  routeName: string | undefined = undefined;
+  text: string | undefined = undefined;
 }
 
 export type AccessLogFormat = 'text' | 'json' | 'off';
@@ -79,10 +97,40 @@ export function formatText(e: AccessLogEntry): string {
     `[${isoTime(e.startTime)}] "${e.method} ${e.path} ${e.protocol}" ${e.responseCode} ${e.responseFlags} ` +
     `${dash(e.responseCodeDetails)} ${dash(e.connectionTerminationDetails)} "${dash(logBytes(e.upstreamTransportFailureReason))}" ` +
     `${e.bytesReceived} ${e.bytesSent} ${Math.round(e.durationMs)} ${dash(e.upstreamServiceTimeMs)} ` +
-    `"${dash(e.xForwardedFor)}" "${dash(e.userAgent)}" "${dash(e.requestId)}" "${dash(e.authority)}" "${dash(e.upstreamHost)}" ` +
-    `${dash(logBytes(e.upstreamCluster))} ${dash(e.upstreamLocalAddress)} ${dash(e.downstreamLocalAddress)} ${dash(e.downstreamRemoteAddress)} ` +
-    `${dash(logBytes(e.requestedServerName))} ${dash(logBytes(e.routeName))}\n`
+    `"${dash(e.xForwardedFor)}" "${dash(e.userAgent)}" "${dash(e.requestId)}" "${dash(e.authority)}" ` +
+    textTail(e)
   );
+}
+
+function textTail(e: AccessLogEntry): string {
+  const kept = e.textTail;
+  if (
+    kept !== undefined &&
+    kept.text !== undefined &&
+    kept.upstreamHost === e.upstreamHost &&
+    kept.upstreamCluster === e.upstreamCluster &&
+    kept.routeName === e.routeName &&
+    kept.requestedServerName === e.requestedServerName &&
+    kept.downstreamRemoteAddress === e.downstreamRemoteAddress &&
+    kept.downstreamLocalAddress === e.downstreamLocalAddress &&
+    kept.upstreamLocalAddress === e.upstreamLocalAddress
+  ) {
+    return kept.text;
+  }
+  const text =
+    `"${dash(e.upstreamHost)}" ${dash(logBytes(e.upstreamCluster))} ${dash(e.upstreamLocalAddress)} ${dash(e.downstreamLocalAddress)} ` +
+    `${dash(e.downstreamRemoteAddress)} ${dash(logBytes(e.requestedServerName))} ${dash(logBytes(e.routeName))}\n`;
+  if (kept !== undefined) {
+    kept.upstreamHost = e.upstreamHost;
+    kept.upstreamCluster = e.upstreamCluster;
+    kept.routeName = e.routeName;
+    kept.requestedServerName = e.requestedServerName;
+    kept.downstreamRemoteAddress = e.downstreamRemoteAddress;
+    kept.downstreamLocalAddress = e.downstreamLocalAddress;
+    kept.upstreamLocalAddress = e.upstreamLocalAddress;
+    kept.text = text;
+  }
+  return text;
 }
 
 function orNull<T>(v: T | undefined): T | null {

@@ -12,7 +12,7 @@ function entry(overrides: Partial<AccessLogEntry>): AccessLogEntry {
     upstreamTransportFailureReason: undefined, bytesReceived: 0, bytesSent: 5, durationMs: 1, upstreamServiceTimeMs: 1,
     xForwardedFor: '10.0.0.1', userAgent: 'curl', requestId: 'id', authority: 'a.example', upstreamHost: '127.0.0.1:80',
     upstreamCluster: 'outbound|80||a.svc', upstreamLocalAddress: undefined, downstreamLocalAddress: '127.0.0.1:8080',
-    downstreamRemoteAddress: '127.0.0.1:5000', requestedServerName: undefined, routeName: 'r', ...overrides,
+    downstreamRemoteAddress: '127.0.0.1:5000', requestedServerName: undefined, routeName: 'r', textTail: undefined, ...overrides,
   };
 }
 

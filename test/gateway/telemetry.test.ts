@@ -1,5 +1,6 @@
 // Istio's standard metrics and access-log formats, read back from real requests.
 import assert from 'node:assert/strict';
+import { Agent, request as httpRequest } from 'node:http';
 import { test } from 'node:test';
 import { request } from './support/client.js';
 import { startPlane } from './support/plane.js';
@@ -112,5 +113,59 @@ test('JSON access log uses Istio keys', async () => {
   } finally {
     await gw.close();
     await up.close();
+  }
+});
+
+test('on one keep-alive connection each TEXT line and each routing decision is the request\'s own (Host, route, cluster, endpoint)', async () => {
+  const reviews = await startEchoUpstream('reviews');
+  const ratings = await startEchoUpstream('ratings');
+  const r = cluster('reviews.bookinfo.svc.cluster.local', [{ port: reviews.port }], { port: 9080 });
+  const t = cluster('ratings.bookinfo.svc.cluster.local', [{ port: ratings.port }], { port: 9080 });
+  const table = routeTable('http.80', [
+    vhost(['reviews.example.com'], [
+      route('bookinfo.reviews.0', forward([r.name]), { match: [prefix('/reviews')] }),
+      route('bookinfo.ratings.0', forward([t.name]), { match: [prefix('/ratings')] }),
+    ]),
+    vhost(['ratings.example.com'], [route('bookinfo.ratings.1', forward([t.name]), { match: [prefix('/')] })]),
+  ]);
+  const gw = await startPlane(snapshot({ listeners: [httpListener(80, 'http.80')], routeTables: [table], clusters: [r, t] }));
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const sockets = new Set<unknown>();
+  const get = (host: string, path: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: gw.port(80), path, headers: { host }, agent }, (res) => {
+        sockets.add(res.socket);
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  try {
+    const asked: [string, string, number, string, string][] = [
+      ['reviews.example.com', '/reviews/1', 200, `127.0.0.1:${reviews.port}`, 'bookinfo.reviews.0'],
+      ['reviews.example.com', '/ratings/1', 200, `127.0.0.1:${ratings.port}`, 'bookinfo.ratings.0'],
+      // Same cluster and endpoint as the request before, another route.
+      ['ratings.example.com', '/x', 200, `127.0.0.1:${ratings.port}`, 'bookinfo.ratings.1'],
+      ['REVIEWS.example.com:80', '/nope', 404, '-', '-'],
+      ['unknown.example.com', '/reviews/1', 404, '-', '-'],
+      ['reviews.example.com', '/reviews/2', 200, `127.0.0.1:${reviews.port}`, 'bookinfo.reviews.0'],
+    ];
+    for (const [host, path, status] of asked) assert.equal(await get(host, path), status, `${host}${path}`);
+    assert.equal(sockets.size, 1, 'every request went over the one connection');
+    await waitFor(() => gw.accessLog.length === asked.length, 'an access log line per request');
+    asked.forEach(([host, path, status, endpoint, routeName], i) => {
+      const line = gw.accessLog[i] ?? '';
+      assert.ok(line.includes(`"GET ${path} HTTP/1.1" ${status} `), line);
+      assert.ok(line.includes(`"${host}" "${endpoint}" `), `request ${i}: ${line}`);
+      assert.ok(line.endsWith(` ${routeName}\n`), `request ${i}: ${line}`);
+      const clusterName = endpoint === '-' ? '-' : endpoint.endsWith(`:${reviews.port}`) ? r.name : t.name;
+      assert.ok(line.includes(`" ${clusterName} - 127.0.0.1:`), `request ${i}: ${line}`);
+    });
+  } finally {
+    agent.destroy();
+    await gw.close();
+    await reviews.close();
+    await ratings.close();
   }
 });
