@@ -141,7 +141,7 @@ export function responseHeaderList(raw: readonly Buffer[]): HeaderList {
   const out: HeaderList = [];
   let named: Set<string> | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as Buffer).toString('latin1').toLowerCase();
+    const name = responseHeaderName(raw[i] as Buffer);
     if (name === 'connection') {
       named = connectionTokens((raw[i + 1] as Buffer).toString('latin1'));
       continue;
@@ -151,6 +151,47 @@ export function responseHeaderList(raw: readonly Buffer[]): HeaderList {
   }
   if (named) for (const name of named) removeFromList(out, name);
   return out;
+}
+
+/**
+ * The response header names upstreams send most, by length. A name off the wire that is one of these
+ * (ASCII letters in any case) is matched byte by byte and given as the lower-case string here, which
+ * costs less than making a string of its bytes and lower-casing that; any other name is converted.
+ */
+const COMMON_RESPONSE_HEADERS = [
+  'accept-ranges', 'access-control-allow-origin', 'age', 'cache-control', 'connection', 'content-encoding', 'content-length',
+  'content-security-policy', 'content-type', 'date', 'etag', 'expires', 'grpc-message', 'grpc-status', 'keep-alive', 'last-modified',
+  'location', 'pragma', 'proxy-connection', 'server', 'set-cookie', 'strict-transport-security', 'te', 'trailer', 'transfer-encoding',
+  'upgrade', 'vary', 'x-content-type-options', 'x-envoy-upstream-service-time', 'x-frame-options', 'x-powered-by', 'x-request-id',
+];
+
+interface CommonName {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
+const COMMON_BY_LENGTH: (readonly CommonName[] | undefined)[] = [];
+for (const name of COMMON_RESPONSE_HEADERS) {
+  (COMMON_BY_LENGTH[name.length] ??= []);
+  (COMMON_BY_LENGTH[name.length] as CommonName[]).push({ name, bytes: Buffer.from(name, 'latin1') });
+}
+
+export function responseHeaderName(raw: Buffer): string {
+  const candidates = COMMON_BY_LENGTH[raw.length];
+  if (candidates !== undefined) {
+    for (let c = 0; c < candidates.length; c++) {
+      const common = candidates[c] as CommonName;
+      const bytes = common.bytes;
+      let i = 0;
+      for (; i < bytes.length; i++) {
+        let b = raw[i] as number;
+        if (b >= 0x41 && b <= 0x5a) b |= 0x20;
+        if (b !== bytes[i]) break;
+      }
+      if (i === bytes.length) return common.name;
+    }
+  }
+  return raw.toString('latin1').toLowerCase();
 }
 
 /** The first value of `name` in a list, or undefined. */
