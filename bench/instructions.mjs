@@ -81,18 +81,26 @@ async function drive(base, n, connections, deadlineMs) {
  * Total instructions (Ir) of every thread after `callgrind_control -d`: a dump writes one file per thread
  * (--separate-threads), so JIT compiles and concurrent GC on V8's helper threads count, as they cost CPU.
  */
+/**
+ * Dumps the counters: instructions in all threads, and in the main thread alone (its dump ends in -01).
+ * V8's platform threads run concurrent GC and JIT compiles, whose share under valgrind (every request ~50x
+ * slower, so per-second work weighs ~50x more per request) a real run does not have: the main thread is
+ * the steadier figure to compare builds on.
+ */
 function dump(dir, pid, label) {
   const before = new Set(readdirSync(dir));
   execFileSync('callgrind_control', ['-d', label, String(pid)], { stdio: 'ignore' });
   const files = readdirSync(dir).filter((f) => !before.has(f) && f.startsWith(`callgrind.out.${pid}`));
   if (files.length === 0) throw new Error(`no callgrind dump for ${label}`);
   let total = 0;
+  let main = 0;
   for (const file of files) {
     const m = /^(?:summary|totals): (\d+)/m.exec(readFileSync(join(dir, file), 'utf8'));
     if (!m) throw new Error(`callgrind dump ${file} has no total`);
     total += Number(m[1]);
+    if (file.endsWith('-01')) main += Number(m[1]);
   }
-  return total;
+  return { total, main };
 }
 
 async function waitReady(url, child, ms) {
@@ -150,9 +158,12 @@ async function measure(o, target, tmp, cert, key, upstreamPort) {
   const idleStart = performance.now();
   await sleep(o.idle * 1000);
   const idle = dump(dir, child.pid, 'idle');
-  const idleRate = idle / ((performance.now() - idleStart) / 1000);
+  const idleSeconds = (performance.now() - idleStart) / 1000;
+  const idleRate = idle.total / idleSeconds;
+  const idleMainRate = idle.main / idleSeconds;
   // Rounds in one process show the JIT settling: the last is the figure, earlier ones still pay for compiles.
   const perRound = [];
+  const mainPerRound = [];
   let seconds = 0;
   for (let round = 0; round < o.rounds; round++) {
     execFileSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' });
@@ -161,11 +172,12 @@ async function measure(o, target, tmp, cert, key, upstreamPort) {
     seconds = (performance.now() - t0) / 1000;
     const measured = dump(dir, child.pid, `measured-${round}`);
     if (failed) throw new Error(`${target}: ${failed} requests failed`);
-    perRound.push((measured - idleRate * seconds) / o.requests);
+    perRound.push((measured.total - idleRate * seconds) / o.requests);
+    mainPerRound.push((measured.main - idleMainRate * seconds) / o.requests);
   }
   await stop(child);
   if (o.perfMap && existsSync(`/tmp/perf-${child.pid}.map`)) renameSync(`/tmp/perf-${child.pid}.map`, join(dir, `perf-${child.pid}.map`));
-  return { target, perRequest: perRound[perRound.length - 1], perRound, idleRate, seconds };
+  return { target, perRequest: perRound[perRound.length - 1], perRound, mainPerRequest: mainPerRound[mainPerRound.length - 1], mainPerRound, idleRate, seconds };
 }
 
 async function main() {
@@ -182,10 +194,10 @@ async function main() {
     for (const target of o.targets) {
       const r = await measure(o, target, tmp, cert, key, up.http);
       rows.push(r);
-      console.log(`${target.padEnd(24)} ${(r.perRequest / 1000).toFixed(1).padStart(8)} k instr/req   (rounds ${r.perRound.map((x) => (x / 1000).toFixed(1)).join(' · ')}; idle ${(r.idleRate / 1e6).toFixed(1)} M/s, ${r.seconds.toFixed(1)} s measured)`);
+      console.log(`${target.padEnd(24)} ${(r.perRequest / 1000).toFixed(1).padStart(8)} k instr/req   (rounds ${r.perRound.map((x) => (x / 1000).toFixed(1)).join(' · ')}; idle ${(r.idleRate / 1e6).toFixed(1)} M/s, ${r.seconds.toFixed(1)} s measured); main thread ${(r.mainPerRequest / 1000).toFixed(1)} k (rounds ${r.mainPerRound.map((x) => (x / 1000).toFixed(1)).join(' · ')})`);
     }
     const floor = rows.find((r) => r.target === 'floor');
-    if (floor) for (const r of rows) console.log(`${r.target.padEnd(24)} vs floor ${(floor.perRequest / r.perRequest).toFixed(2)}`);
+    if (floor) for (const r of rows) console.log(`${r.target.padEnd(24)} vs floor ${(floor.perRequest / r.perRequest).toFixed(2)}   main thread ${(floor.mainPerRequest / r.mainPerRequest).toFixed(2)}`);
   } finally {
     await stopAll();
     if (o.keep) console.log(`kept ${tmp}`);
