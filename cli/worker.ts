@@ -3,7 +3,7 @@
 // the cluster channel with a generation number; each is applied, then acknowledged. Listeners are shared
 // with the other workers through node:cluster.
 import cluster from 'node:cluster';
-import { decodeSnapshot, type HeldSnapshot } from '../core/snapshot-codec.js';
+import { decodeSnapshot, snapshotWireBase, type HeldSnapshot } from '../core/snapshot-codec.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { createDataPlane } from '../gateway/index.js';
 import { createStdoutSink } from '../gateway/telemetry/stdout-sink.js';
@@ -41,6 +41,7 @@ export async function runWorker(): Promise<number> {
   // The snapshot this worker applied last, as it was decoded: the base the primary's deltas reference
   // (the data plane holds the same object, so keeping it costs nothing).
   let held: HeldSnapshot | undefined;
+  let lastSnapshot: WorkerStatus['lastSnapshot'] = null;
   const send = (m: FromWorker): void => {
     if (process.connected) process.send!(m);
   };
@@ -79,6 +80,7 @@ export async function runWorker(): Promise<number> {
       inFlight: dataPlane.inFlight,
       requestsTotal,
       rssBytes: process.memoryUsage.rss(),
+      lastSnapshot,
       listeners,
     };
   };
@@ -100,6 +102,7 @@ export async function runWorker(): Promise<number> {
         () => {
           generation = applying;
           held = { generation: applying, snapshot: snapshot! };
+          lastSnapshot = { base: snapshotWireBase(text) ?? null, chars: text.length };
           send({ t: 'gh:applied', generation: applying });
         },
         (err: unknown) => {

@@ -14,6 +14,11 @@ export interface WorkerStatus {
   /** Sum of this worker's istio_requests_total: which worker served how much. */
   readonly requestsTotal: number;
   readonly rssBytes: number;
+  /**
+   * The last snapshot message it applied: `base` is the generation it was a delta against (null: the full
+   * snapshot), `chars` its length. Shows whether publishes reach it as deltas.
+   */
+  readonly lastSnapshot: { readonly base: number | null; readonly chars: number } | null;
   /** Gateway port → port bound. */
   readonly listeners: Readonly<Record<string, number>>;
 }
