@@ -54,6 +54,16 @@ const UNDEFINED_VALUE = '\u0000u';
 const REF_PREFIX = '\u0000r';
 /** `BASE_REF_PREFIX + n`: the base's object number n (numberObjects), in a delta. */
 const BASE_REF_PREFIX = '\u0000g';
+/**
+ * An array of a delta with runs of consecutive base objects: `{[BASE_RUNS]: items}`, where an item
+ * `{[BASE_RUN]: [n, count]}` stands for the base's objects n … n + count - 1. The members of a unit
+ * container are numbered in a row, so an edited route table's 10,000 virtual hosts are a few runs, not
+ * 10,000 references to write, parse and look up.
+ */
+const BASE_RUNS = '\u0000ra';
+const BASE_RUN = '\u0000s';
+/** Shorter runs are written as single references. */
+const MIN_BASE_RUN = 8;
 const ESCAPED = '\u0000\u0000';
 /** What an undefined property decodes to until its parent object puts undefined back (see decode). */
 const UNDEFINED = Object.freeze({});
@@ -97,6 +107,10 @@ export function encodeSnapshot(snapshot: Snapshot, base?: HeldSnapshot): string 
         return { [SHARED_TAG]: id, [SHARED_VALUE]: value };
       }
     }
+    if (baseIds !== undefined && Array.isArray(value) && value.length >= MIN_BASE_RUN) {
+      const items = withBaseRuns(value, baseIds);
+      if (items !== undefined) return { [BASE_RUNS]: items };
+    }
     if (value instanceof RegExp) return { [REGEXP_TAG]: [value.source, value.flags] };
     if (!Array.isArray(value) && Object.getPrototypeOf(value) === null) {
       // Entries, not an object: assigning `__proto__` into a plain object would set its prototype.
@@ -122,8 +136,8 @@ const UNIT_CONTAINERS: ReadonlySet<string> = new Set(['virtualHosts', 'clusters'
  * Numbers the objects reachable from `root` that a delta may reference, in one deterministic walk: the
  * encoder's base table (object → number) and, as its keys in order, the decoder's (number → object).
  * Not numbered: RegExps (encoded as values) and empty arrays (decoded as one shared array, so numbering
- * them would count differently on the two sides), nor anything inside a unit (UNIT_CONTAINERS); a delta
- * writes those out. Arrays by index, objects with for-in (same order as Object.keys: snapshot objects
+ * them would count differently on the two sides), nor anything inside a unit (UNIT_CONTAINERS) or a
+ * null-prototype dictionary; a delta writes those out. Arrays by index, objects with for-in (same order as Object.keys: snapshot objects
  * inherit no enumerable keys), each object once.
  */
 export function numberObjects(root: object): Map<object, number> {
@@ -132,7 +146,8 @@ export function numberObjects(root: object): Map<object, number> {
   const number = (child: unknown, walk: boolean): void => {
     if (child === null || typeof child !== 'object' || ids.has(child) || !isNumbered(child)) return;
     ids.set(child, ids.size);
-    if (walk) stack.push(child);
+    // A null-prototype dictionary (host → virtual host index) holds numbers: 10,000 keys, nothing to number.
+    if (walk && Object.getPrototypeOf(child) !== null) stack.push(child);
   };
   while (stack.length > 0) {
     const value = stack.pop()!;
@@ -152,6 +167,40 @@ export function numberObjects(root: object): Map<object, number> {
     }
   }
   return ids;
+}
+
+/** `values` with each run of at least MIN_BASE_RUN consecutive base objects as one BASE_RUN item; undefined if none. */
+function withBaseRuns(values: readonly unknown[], baseIds: Map<object, number>): unknown[] | undefined {
+  const idOf = (v: unknown): number | undefined => (v !== null && typeof v === 'object' ? baseIds.get(v) : undefined);
+  let items: unknown[] | undefined;
+  let copied = 0;
+  for (let i = 0; i < values.length; ) {
+    const start = idOf(values[i]);
+    if (start === undefined) {
+      i++;
+      continue;
+    }
+    let end = i + 1;
+    while (end < values.length && idOf(values[end]) === start + (end - i)) end++;
+    if (end - i >= MIN_BASE_RUN) {
+      items ??= [];
+      for (let k = copied; k < i; k++) items.push(values[k]);
+      items.push({ [BASE_RUN]: [start, end - i] });
+      copied = end;
+    }
+    i = end;
+  }
+  if (items === undefined) return undefined;
+  for (let k = copied; k < values.length; k++) items.push(values[k]);
+  return items;
+}
+
+/** A BASE_RUN item as decoded, until the array around it is put together. */
+class BaseRun {
+  constructor(
+    readonly start: number,
+    readonly count: number,
+  ) {}
 }
 
 /**
@@ -248,6 +297,8 @@ export function decodeSnapshot(text: string, held?: HeldSnapshot): Snapshot {
   // The reviver deletes a property it returns undefined for, so undefined comes back in two steps: the
   // tag becomes the UNDEFINED marker, and the enclosing object (revived after its children) replaces it.
   let pendingUndefined = 0;
+  // Runs of base objects are put in place by the array around them (revived after them), as undefined is.
+  let pendingRuns = 0;
   // JSON.parse revives in document order, children first (so a shared object inside another is decoded
   // before its container, though numbered after it), and the encoder writes a shared object before any
   // reference to it: a reference always finds its object here.
@@ -308,6 +359,28 @@ export function decodeSnapshot(text: string, held?: HeldSnapshot): Snapshot {
       shared.set(id, tagged[SHARED_VALUE]);
       return tagged[SHARED_VALUE];
     }
+    const run = tagged[BASE_RUN];
+    if (run !== undefined) {
+      const [start, count] = run as [unknown, unknown];
+      if (baseObjects === undefined || !Number.isSafeInteger(start) || !Number.isSafeInteger(count) || (start as number) < 0 || (count as number) < 1 || (start as number) + (count as number) > baseObjects.length) {
+        throw wireError(`a run of no objects of the base: ${JSON.stringify(run)}`);
+      }
+      pendingRuns++;
+      return new BaseRun(start as number, count as number);
+    }
+    const items = tagged[BASE_RUNS];
+    if (items !== undefined) {
+      const values: unknown[] = [];
+      for (const item of items as unknown[]) {
+        if (!(item instanceof BaseRun)) {
+          values.push(item);
+          continue;
+        }
+        pendingRuns--;
+        for (let k = item.start, end = item.start + item.count; k < end; k++) values.push(baseObjects![k]);
+      }
+      return values;
+    }
     const re = tagged[REGEXP_TAG];
     if (re !== undefined) {
       const [source, flags] = re as [string, string];
@@ -323,6 +396,7 @@ export function decodeSnapshot(text: string, held?: HeldSnapshot): Snapshot {
     return value;
   }) as unknown;
   if (pendingUndefined !== 0) throw wireError('an undefined value outside an object');
+  if (pendingRuns !== 0) throw wireError('a run of base objects outside an array');
   const envelope = parsed as Record<string, unknown> | null;
   if (envelope === null || typeof envelope !== 'object' || envelope[FORMAT_TAG] !== SNAPSHOT_WIRE_FORMAT) {
     const format = envelope !== null && typeof envelope === 'object' ? envelope[FORMAT_TAG] : undefined;

@@ -44,6 +44,9 @@ spec:
 const HOSTS = ['a.example.com', 'b.example.com', 'c.example.com'] as const;
 const vsFiles = (to: Record<(typeof HOSTS)[number], string>): Record<string, string> =>
   Object.fromEntries(HOSTS.map((h) => [`vs-${h[0]}.yaml`, hostVs(`vs-${h[0]}`, h, to[h])]));
+// Hosts no edit touches, enough of them in a row for a delta to write them as a run of base objects.
+const UNCHANGED = Array.from({ length: 10 }, (_, i) => `h${String(i).padStart(2, '0')}.example.com`);
+const unchangedFiles = Object.fromEntries(UNCHANGED.map((h) => [`vs-${h.split('.')[0]}.yaml`, hostVs(`vs-${h.split('.')[0]}`, h, 'blue.internal')]));
 
 before(async () => {
   blue = await startEchoUpstream('blue');
@@ -57,6 +60,7 @@ before(async () => {
         serviceEntryYaml('green', 'green.internal', [{ port: green.port }]),
       ].join('---\n'),
       ...vsFiles({ 'a.example.com': 'blue.internal', 'b.example.com': 'blue.internal', 'c.example.com': 'green.internal' }),
+      ...unchangedFiles,
     }),
     { args: ['--workers', '2'] },
   );
@@ -107,6 +111,7 @@ async function servedByBoth(authority: string): Promise<Set<string>> {
 
 async function assertRoutes(expected: Record<(typeof HOSTS)[number], string>): Promise<void> {
   for (const host of HOSTS) assert.deepEqual(await servedByBoth(host), new Set([expected[host]]), `${host} on both workers`);
+  for (const host of [UNCHANGED[0]!, UNCHANGED[9]!]) assert.deepEqual(await servedByBoth(host), new Set(['blue']), `${host} on both workers`);
 }
 
 test('one VirtualService edited reaches both workers as a delta: both serve the new route and the unchanged hosts as before', async () => {
