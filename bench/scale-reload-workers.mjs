@@ -11,6 +11,11 @@
 //     [--hosts 10000] [--routes 50000] [--services 1000]
 // --dist runs another build (e.g. a baseline commit built into /tmp) in the same harness. Bounded: the
 // cold parse and build (~15-40 s under load), then rounds of one publish each; workers drained at the end.
+// --pod instead runs the pod itself, `gatehouse serve --workers N` of that build (DIR/../dist/cli/main.js)
+// on the scale config written to a temp directory, and times each edit from the file's write to every
+// worker reporting the new generation on the admin port's /workers (polled every 10 ms): what a user sees,
+// the directory source's settle and the control plane's 100 ms quiet period included. The gateway is
+// stopped by its PID at the end.
 import cluster from 'node:cluster';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
@@ -35,6 +40,7 @@ async function primary() {
     switch (flag) {
       case '--dist': o.dist = resolve(val()); return true;
       case '--workers': o.workers = Math.max(2, Number(val())); return true;
+      case '--pod': o.pod = true; return true;
       default: return false;
     }
   });
@@ -56,6 +62,7 @@ async function primary() {
   const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
   console.log(`scale-reload-workers ${new Date().toISOString()}  node ${process.version}  load avg ${load()}  dist ${o.dist}  --workers ${o.workers}`);
 
+  if (o.pod) return viaPod(o, median, load);
   const { ParseCache, sha256 } = await import(pathToFileURL(join(o.dist, 'control/sources/parse-cache.js')).href);
   const { buildSnapshot } = await import(pathToFileURL(join(o.dist, 'control/build.js')).href);
   const { parseServeArgs } = await import(pathToFileURL(join(o.dist, 'cli/args.js')).href);
@@ -110,4 +117,63 @@ async function primary() {
   const workerMax = rows.map((r) => Math.max(...r.workerCpu));
   console.log(`median | ${fmt(median(rows.map((r) => r.wall)))} | ${fmt(median(rows.map((r) => r.primaryCpu)))} | ${fmt(median(workerMax))} (the busier worker per round)`);
   await pool.drain(1000);
+}
+
+async function viaPod(o, median, load) {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const http = await import('node:http');
+  const { freePort } = await import('./lib/procs.mjs');
+  const tmp = mkdtempSync(join(tmpdir(), 'gatehouse-scale-reload-workers-'));
+  const config = join(tmp, 'config');
+  mkdirSync(config);
+  for (const f of manifests(o, { upstream: 9 })) writeFileSync(join(config, f.path), f.text);
+  const changedHost = Math.floor(o.hosts / 2);
+  const changedPath = `virtual-services-${String(Math.floor(changedHost / 100)).padStart(3, '0')}.yaml`;
+  const variants = Array.from({ length: o.rounds }, (_, round) => manifests(o, { variant: round + 1, changedHost, upstream: 9 }).find((f) => f.path === changedPath).text);
+  const [base, statusPort, statsPort, adminPort] = await Promise.all([1, 2, 3, 4].map(() => freePort()));
+  const child = spawn(process.execPath, [join(o.dist, 'cli', 'main.js'), 'serve', '--config', config, '--workers', String(o.workers), '--bind', '127.0.0.1',
+    '--port-map', `80=${base}`, '--status-port', String(statusPort), '--stats-port', String(statsPort), '--admin-port', String(adminPort),
+    '--ca-dir', join(tmp, 'ca'), '--access-log-format', 'off', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const getJson = (port, path) => new Promise((res) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: 2000 }, (r) => {
+      let body = '';
+      r.setEncoding('utf8').on('data', (d) => (body += d)).on('end', () => res({ status: r.statusCode, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => res({ status: 0, body: '' }));
+  });
+  const generations = async () => {
+    const r = await getJson(adminPort, '/workers');
+    return r.status === 200 ? JSON.parse(r.body).workers.map((w) => w.generation) : [];
+  };
+  const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+  try {
+    const t0 = Date.now();
+    while ((await getJson(statusPort, '/healthz/ready')).status !== 200) {
+      if (child.exitCode !== null || Date.now() - t0 > 600_000) throw new Error('the pod did not get ready');
+      await pause(200);
+    }
+    console.log(`pod ready after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const rows = [];
+    for (let round = 0; round < o.rounds; round++) {
+      const before = Math.max(...(await generations()));
+      const written = performance.now();
+      writeFileSync(join(config, changedPath), variants[round]);
+      for (;;) {
+        const now = await generations();
+        if (now.length === o.workers && now.every((g) => g > before)) break;
+        if (performance.now() - written > 60_000) throw new Error('the edit did not reach every worker in 60 s');
+        await pause(10);
+      }
+      rows.push(performance.now() - written);
+    }
+    console.log(`\none VirtualService edited, ${o.rounds} rounds (load avg now ${load()}): write → every worker on the new generation, ms`);
+    console.log(`[${rows.map((x) => x.toFixed(0)).join(', ')}]  median ${median(rows).toFixed(0)}`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
