@@ -144,7 +144,7 @@ export function startWorkerPool(options: ServeOptions, log: Log): WorkerPool {
 
   // The encoded text is not kept with the live snapshot (at 10,000 hosts it is ~11 MiB the primary would
   // hold for nothing). A publish encodes once per base the workers hold (normally one: the live snapshot),
-  // as a delta against it (~0.2 MiB after a one-resource edit at 10,000 hosts), and in full only for a
+  // as a delta against it (~60 KB after a one-resource edit at 10,000 hosts), and in full only for a
   // worker that holds nothing (a replacement), or one that refuses the delta's base (which the tracking
   // here should rule out: the full text is the way back if it ever does not).
   function encoderFor(state: Live): (slot: Slot) => string {

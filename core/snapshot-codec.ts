@@ -23,9 +23,11 @@
 // between publishes: both number the base's objects by the same walk (numberObjects) when a delta is
 // encoded or decoded, and the walk finds the same order on both sides because a decoded snapshot is the
 // encoded graph itself (same keys in the same order, the same sharing) except for what the walk skips:
-// empty arrays (the decoder makes them one) and RegExps (values, never walked into). A base object's
-// members are base objects (snapshots are frozen), so the delta-decoded graph is again the primary's graph,
-// and the next delta numbers it the same way. A worker that does not hold the base refuses the message.
+// empty arrays (the decoder makes them one), RegExps (values), and the insides of virtual hosts, clusters
+// and null-prototype dictionaries (see UNIT_CONTAINERS). A base object's members are base objects
+// (snapshots are frozen), so the walked part of a delta-decoded graph is again the primary's, and the next
+// delta numbers it the same way; what it holds is equal in value to a full decode, which the tests check.
+// A worker that does not hold the base refuses the message.
 import { deepFreeze } from './freeze.js';
 import { ErrCode, GatehouseError } from './errors.js';
 import type { Snapshot } from './snapshot.js';
