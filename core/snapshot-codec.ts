@@ -214,12 +214,18 @@ class BaseRun {
  */
 function referenceEqualClusters(snapshot: Snapshot, base: Snapshot, baseIds: Map<object, number>): void {
   if (snapshot.clusters === base.clusters) return;
+  // One new cluster per base cluster: two positions holding one object on one side and two on the other
+  // would number differently.
+  const taken = new Set<object>();
   for (const name in snapshot.clusters) {
     const cluster = snapshot.clusters[name]!;
     const was = base.clusters[name];
-    if (was === undefined || was === cluster || baseIds.has(cluster)) continue;
+    if (was === undefined || was === cluster || baseIds.has(cluster) || taken.has(was)) continue;
     const id = baseIds.get(was);
-    if (id !== undefined && sameValue(cluster, was)) baseIds.set(cluster, id);
+    if (id !== undefined && sameValue(cluster, was)) {
+      baseIds.set(cluster, id);
+      taken.add(was);
+    }
   }
 }
 
