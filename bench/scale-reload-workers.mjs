@@ -149,13 +149,19 @@ async function viaPod(o, median, load) {
     return r.status === 200 ? JSON.parse(r.body).workers.map((w) => w.generation) : [];
   };
   const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+  /** PSS (smaps_rollup: shared pages split) of the primary and each worker, and their sum. */
+  const memory = (pid) => {
+    const pids = [pid, ...readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)];
+    const pss = pids.map((p) => Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'))[1]) / 1024);
+    return `PSS ${pss.map((x) => x.toFixed(0)).join(' + ')} = ${pss.reduce((a, b) => a + b, 0).toFixed(0)} MiB (primary + workers)`;
+  };
   try {
     const t0 = Date.now();
     while ((await getJson(statusPort, '/healthz/ready')).status !== 200) {
       if (child.exitCode !== null || Date.now() - t0 > 600_000) throw new Error('the pod did not get ready');
       await pause(200);
     }
-    console.log(`pod ready after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`pod ready after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${memory(child.pid)}`);
     const rows = [];
     for (let round = 0; round < o.rounds; round++) {
       const before = Math.max(...(await generations()));
@@ -171,6 +177,7 @@ async function viaPod(o, median, load) {
     }
     console.log(`\none VirtualService edited, ${o.rounds} rounds (load avg now ${load()}): write → every worker on the new generation, ms`);
     console.log(`[${rows.map((x) => x.toFixed(0)).join(', ')}]  median ${median(rows).toFixed(0)}`);
+    console.log(`after the edits: ${memory(child.pid)}`);
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
