@@ -3,7 +3,8 @@
 // the cluster channel with a generation number; each is applied, then acknowledged. Listeners are shared
 // with the other workers through node:cluster.
 import cluster from 'node:cluster';
-import { decodeSnapshot } from '../core/snapshot-codec.js';
+import { decodeSnapshot, snapshotWireBase, type HeldSnapshot } from '../core/snapshot-codec.js';
+import type { Snapshot } from '../core/snapshot.js';
 import { createDataPlane } from '../gateway/index.js';
 import { createStdoutSink } from '../gateway/telemetry/stdout-sink.js';
 import { createLog } from './log.js';
@@ -37,6 +38,10 @@ export async function runWorker(): Promise<number> {
     log,
   });
   let generation = 0;
+  // The snapshot this worker applied last, as it was decoded: the base the primary's deltas reference
+  // (the data plane holds the same object, so keeping it costs nothing).
+  let held: HeldSnapshot | undefined;
+  let lastSnapshot: WorkerStatus['lastSnapshot'] = null;
   const send = (m: FromWorker): void => {
     if (process.connected) process.send!(m);
   };
@@ -75,23 +80,37 @@ export async function runWorker(): Promise<number> {
       inFlight: dataPlane.inFlight,
       requestsTotal,
       rssBytes: process.memoryUsage.rss(),
+      lastSnapshot,
       listeners,
     };
   };
 
-  // Only the generation outlives the decode: the message's text (megabytes at scale) is garbage once decoded.
+  // Only the generation and the decoded snapshot outlive the decode: the message's text (megabytes at
+  // scale in full) is garbage once decoded.
   const applyMessage = (applying: number, text: string): void => {
-    // A snapshot that does not decode is refused like one that does not bind, not a crash.
-    Promise.resolve(text).then((t) => dataPlane.apply(decodeSnapshot(t))).then(
-      () => {
-        generation = applying;
-        send({ t: 'gh:applied', generation: applying });
-      },
-      (err: unknown) => {
-        log('error', `snapshot generation ${applying} not applied: ${(err as Error).message}`);
-        send({ t: 'gh:applied', generation: applying, error: (err as Error).message });
-      },
-    );
+    let snapshot: Snapshot | undefined;
+    // A snapshot that does not decode is refused like one that does not bind, not a crash. A delta is
+    // decoded against what was applied last, when it arrives: messages are handled in order, and each
+    // apply waits for the previous one in the data plane, so `held` is the base the primary sent it against
+    // unless an earlier apply is still running, in which case the base is refused and the primary resends.
+    Promise.resolve(text)
+      .then((t) => {
+        snapshot = decodeSnapshot(t, held);
+        return dataPlane.apply(snapshot);
+      })
+      .then(
+        () => {
+          generation = applying;
+          held = { generation: applying, snapshot: snapshot! };
+          lastSnapshot = { base: snapshotWireBase(text) ?? null, chars: text.length };
+          send({ t: 'gh:applied', generation: applying });
+        },
+        (err: unknown) => {
+          log('error', `snapshot generation ${applying} not applied: ${(err as Error).message}`);
+          const code = (err as { code?: unknown }).code;
+          send({ t: 'gh:applied', generation: applying, error: (err as Error).message, ...(typeof code === 'string' ? { code } : {}) });
+        },
+      );
   };
 
   process.on('message', (m: ToWorker) => {

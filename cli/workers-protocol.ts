@@ -14,6 +14,11 @@ export interface WorkerStatus {
   /** Sum of this worker's istio_requests_total: which worker served how much. */
   readonly requestsTotal: number;
   readonly rssBytes: number;
+  /**
+   * The last snapshot message it applied: `base` is the generation it was a delta against (null: the full
+   * snapshot), `chars` its length. Shows whether publishes reach it as deltas.
+   */
+  readonly lastSnapshot: { readonly base: number | null; readonly chars: number } | null;
   /** Gateway port → port bound. */
   readonly listeners: Readonly<Record<string, number>>;
 }
@@ -22,6 +27,7 @@ export interface WorkerStatus {
 export type MetricsJson = readonly object[];
 
 export type ToWorker =
+  /** `snapshot`: core/snapshot-codec.ts's text, in full or as a delta against a generation the worker holds. */
   | { readonly t: 'gh:apply'; readonly generation: number; readonly snapshot: string }
   | { readonly t: 'gh:drain'; readonly timeoutMs: number }
   | { readonly t: 'gh:metrics'; readonly id: number }
@@ -29,7 +35,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly t: 'gh:hello' }
-  | { readonly t: 'gh:applied'; readonly generation: number; readonly error?: string }
+  /** `code`: the error's GH_ERR_* code, if it has one (GH_ERR_SNAPSHOT_WIRE: a delta against a base it does not hold). */
+  | { readonly t: 'gh:applied'; readonly generation: number; readonly error?: string; readonly code?: string }
   | { readonly t: 'gh:metrics'; readonly id: number; readonly metrics: MetricsJson }
   | { readonly t: 'gh:status'; readonly id: number; readonly status: WorkerStatus };
 

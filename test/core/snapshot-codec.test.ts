@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeSnapshot, encodeSnapshot } from '../../core/snapshot-codec.js';
+import { SNAPSHOT_WIRE_FORMAT, decodeSnapshot, encodeSnapshot } from '../../core/snapshot-codec.js';
 import { dumpSnapshot, type Snapshot, type StringMatch } from '../../core/snapshot.js';
 import { deepFreeze } from '../../core/freeze.js';
 import { compileSnapshot, type CompileResult } from '../../routes/compile/index.js';
@@ -226,7 +226,7 @@ spec:
 `);
   const table = Object.values(compiled.body.routeTables)[0]!;
   const host = table.virtualHosts[0]!;
-  const bodies = ['\u0000u', '\u0000r0', '\u0000\u0000u', '\u0000', 'plain'];
+  const bodies = ['\u0000u', '\u0000r0', '\u0000g0', '\u0000\u0000u', '\u0000', 'plain'];
   const routes = bodies.map((body, i) => ({ ...host.routes[0]!, name: `direct-${i}`, action: { type: 'direct' as const, status: 200, body } }));
   const original = snapshotOf({
     body: { ...compiled.body, routeTables: { [table.name]: { ...table, virtualHosts: [{ ...host, routes }] } } },
@@ -251,9 +251,10 @@ spec:
   const encoded = encodeSnapshot(original);
   const refused = (text: string, why: RegExp) =>
     assert.throws(() => decodeSnapshot(text), (err: Error & { code?: string }) => err.code === 'GH_ERR_SNAPSHOT_WIRE' && why.test(err.message));
-  refused(JSON.stringify(original), /wire format 2 \(format absent\)/);
-  refused(encoded.replace(/^\{"\\u0000gh":2/, '{"\\u0000gh":1'), /format 1/);
-  refused(JSON.stringify({ '\u0000gh': 2, '\u0000body': { routes: '\u0000r7' } }), /reference to an object not decoded before it/);
-  refused(JSON.stringify({ '\u0000gh': 2, '\u0000body': { name: '\u0000x' } }), /unknown tag/);
+  const format = SNAPSHOT_WIRE_FORMAT;
+  refused(JSON.stringify(original), new RegExp(`wire format ${format} \\(format absent\\)`));
+  refused(encoded.replace(new RegExp(`^\\{"\\\\u0000gh":${format}`), '{"\\u0000gh":2'), /format 2/);
+  refused(JSON.stringify({ '\u0000gh': format, '\u0000body': { routes: '\u0000r7' } }), /reference to an object not decoded before it/);
+  refused(JSON.stringify({ '\u0000gh': format, '\u0000body': { name: '\u0000x' } }), /unknown tag/);
   assert.equal(dumpSnapshot(decodeSnapshot(encoded)), dumpSnapshot(original));
 });
