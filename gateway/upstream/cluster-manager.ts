@@ -4,18 +4,21 @@
 // settings (TLS identity, protocol, timeouts) are the same. Pools no live cluster uses are closed,
 // then destroyed after a grace period.
 import { createHash } from 'node:crypto';
-import type { Cluster, Snapshot } from '../../core/snapshot.js';
+import type { Cluster, Snapshot, TlsSecret } from '../../core/snapshot.js';
 import { createBalancer, type Balancer } from './balancer.js';
 import { EndpointPool } from './endpoint-pool.js';
 
 export class ClusterRuntime {
   readonly cluster: Cluster;
+  /** The snapshot's entry for the cluster's TLS secret when this runtime was built (undefined: none). */
+  readonly secret: TlsSecret | undefined;
   readonly specHash: string;
   readonly pools: readonly EndpointPool[];
   readonly balancer: Balancer;
 
-  constructor(cluster: Cluster, specHash: string, pools: readonly EndpointPool[]) {
+  constructor(cluster: Cluster, secret: TlsSecret | undefined, specHash: string, pools: readonly EndpointPool[]) {
     this.cluster = cluster;
+    this.secret = secret;
     this.specHash = specHash;
     this.pools = pools;
     this.balancer = createBalancer(
@@ -38,9 +41,18 @@ export class ClusterManager {
   warm(snapshot: Snapshot): Map<string, ClusterRuntime> {
     const next = new Map<string, ClusterRuntime>();
     for (const [name, cluster] of Object.entries(snapshot.clusters)) {
-      const connection = connectionHash(cluster, snapshot);
-      const spec = createHash('sha256').update(connection).update(JSON.stringify(cluster.endpoints)).update(cluster.loadBalancer).digest('hex');
       const existing = this.live.get(name);
+      const secretName = cluster.tls?.secret;
+      const secret = secretName ? snapshot.secrets[secretName] : undefined;
+      // Snapshots are immutable and a delta from the primary hands a worker its unchanged clusters (and
+      // secrets) as the very objects it holds: those need no hashing. At 1,000 clusters the hashes were
+      // most of a one-resource apply in a worker.
+      if (existing && existing.cluster === cluster && existing.secret === secret) {
+        next.set(name, existing);
+        continue;
+      }
+      const connection = connectionHash(cluster, secret);
+      const spec = createHash('sha256').update(connection).update(JSON.stringify(cluster.endpoints)).update(cluster.loadBalancer).digest('hex');
       if (existing && existing.specHash === spec && existing.cluster.name === cluster.name) {
         next.set(name, existing);
         continue;
@@ -54,7 +66,7 @@ export class ClusterManager {
         }
         return pool;
       });
-      next.set(name, new ClusterRuntime(cluster, spec, pools));
+      next.set(name, new ClusterRuntime(cluster, secret, spec, pools));
     }
     return next;
   }
@@ -108,11 +120,10 @@ async function closePool(endpoint: EndpointPool, graceMs: number): Promise<void>
 }
 
 /** Everything that shapes a cluster's connections (not its endpoint list): TLS and the material it references, protocol, timeouts. */
-function connectionHash(cluster: Cluster, snapshot: Snapshot): string {
+function connectionHash(cluster: Cluster, secret: TlsSecret | undefined): string {
   const h = createHash('sha256').update(
     JSON.stringify({ tls: cluster.tls ?? null, protocol: cluster.protocol, connectTimeoutMs: cluster.connectTimeoutMs, serviceHost: cluster.serviceHost }),
   );
-  const secretName = cluster.tls?.secret;
-  if (secretName) h.update(JSON.stringify(snapshot.secrets[secretName] ?? null));
+  if (cluster.tls?.secret) h.update(JSON.stringify(secret ?? null));
   return h.digest('hex');
 }
