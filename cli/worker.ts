@@ -7,7 +7,6 @@ import { decodeSnapshot, snapshotWireBase, type HeldSnapshot } from '../core/sna
 import type { Snapshot } from '../core/snapshot.js';
 import { createDataPlane } from '../gateway/index.js';
 import { createStdoutSink } from '../gateway/telemetry/stdout-sink.js';
-import { scheduleHeapSettle } from './heap-settle.js';
 import { createLog } from './log.js';
 import { wholeLineWriter } from './whole-line-writer.js';
 import { WorkerMetricRegistry } from './worker-metrics.js';
@@ -105,8 +104,6 @@ export async function runWorker(): Promise<number> {
           held = { generation: applying, snapshot: snapshot! };
           lastSnapshot = { base: snapshotWireBase(text) ?? null, chars: text.length };
           send({ t: 'gh:applied', generation: applying });
-          // A whole snapshot's text and its decode are megabytes of garbage at scale; a delta's are not.
-          if (lastSnapshot.base === null) scheduleHeapSettle('a whole snapshot was applied', log);
         },
         (err: unknown) => {
           log('error', `snapshot generation ${applying} not applied: ${(err as Error).message}`);
