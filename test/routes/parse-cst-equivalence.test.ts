@@ -1,0 +1,354 @@
+// The manifests are read from yaml's CST (routes/yaml-cst-values.ts) wherever the reader can, and by yaml's
+// Composer otherwise. Whichever reads a document, Gatehouse must see the same thing: the same values
+// (yaml's toJS), the same document and node positions, and the same diagnostics. Compared here over the
+// repository's manifests, Istio's conformance cases, the scale benchmark's config and YAML written to
+// exercise the corners; each tricky document is also pinned to the reader expected to take it, so a
+// reader that gave up on everything (or on nothing) fails.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Composer, Parser, parseAllDocuments } from 'yaml';
+import type { CST, Document } from 'yaml';
+import { parseManifests } from '../../routes/parse.js';
+import type { ManifestFile } from '../../routes/parse.js';
+import { readCstDocument } from '../../routes/yaml-cst-values.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..', '..', '..'); // dist/test/routes → repository root
+
+/** Documents the CST reader must take itself (each a whole file). */
+const READ_FROM_CST: Record<string, string> = {
+  'quoted and escaped': `a: "tab\\there \\u00e9 \\x41 \\"q\\" \\\\ \\/"
+b: 'it''s # not a comment'
+c: "folded
+  over lines
+
+  with a blank"
+d: 'single
+  folded'
+e: ""
+f: ''
+"quoted key": 1
+'single key': 2
+"a.b/c": x
+`,
+  'block scalars': `literal: |
+  line one
+    indented
+  line three
+
+folded: >
+  folded
+  text
+
+  para
+keep: |+
+  kept
+
+strip: |-
+  stripped
+indicator: |2
+    two more
+foldstrip: >-
+  a
+  b
+last: |
+  end
+`,
+  'flow collections': `m: {a: 1, b: [x, y, {c: d}], e: {}, f: []}
+s: [1, "two", 'three', [four], {five: 5}, ]
+multi: [
+  a,
+  b,   # a comment in a flow sequence
+  {c: d,
+   e: f}
+]
+nested: [[[]], [{}], {a: {b: {c: [1, [2, [3]]]}}}]
+emptyvalue: {a: , b: null, c}
+spaced: [ a , b ]
+`,
+  'comments everywhere': `# leading
+a: 1 # after a value
+# between keys
+b:
+  # before an item
+  - x # after an item
+  # between items
+  - y
+  # after the last item
+c: {d: e} # after a flow map
+# at the end
+`,
+  'empty values': `a:
+b: ~
+c:
+  - 
+  -
+  - x
+d: {}
+e: []
+f: ""
+`,
+  'core schema scalars': `nulls: [null, Null, NULL, ~, nULL, "null"]
+bools: [true, True, TRUE, false, False, FALSE, tRUE, yes, no, on, off, y, n]
+ints: [0, -12, +3, 012, 0o17, 0o8, 0x1F, 0xg, 1_000, "42", 99999999999999999999]
+floats: [1.5, .5, -.5, 1., 1e3, -1.5E-3, 6.02e+23, .inf, -.Inf, +.INF, .nan, .NaN, .NAN, 1.5.5, "1.0"]
+strings: [abc, a b, -a, ?b, :c, a:b, "a: b", a#b, 'a #b', 1.0.0, 0b101, 1:20, 2001-12-14, ~x, .x, +x, --, a-]
+`,
+  'keys': `__proto__: polluted
+constructor: c
+toString: t
+hasOwnProperty: h
+with-dash: 1
+with.dot: 2
+"": empty key
+x/y: slash
+"80": quoted number
+UPPER: u
+`,
+  'sequences': `top:
+- a
+- - b
+  - c
+- - - d
+- k: v
+  k2: v2
+-
+  k3: v3
+indented:
+  - a
+  - b
+`,
+  'multi-line plain': `a: this plain scalar
+  goes on
+
+  over lines
+b: [one
+  two, three]
+c: last
+`,
+  'crlf': 'a: 1\r\nb:\r\n  - x\r\n  - "y"\r\nc: {d: e}\r\n',
+  'unicode': `名前: 値
+emoji: "🙂"
+é: ü
+`,
+  'documents': `# a comment before any document
+---
+a: 1
+--- # a comment on the marker
+b: 2
+---
+---
+--- {c: 3}
+---
+
+d: 4
+`,
+  'list': `apiVersion: v1
+kind: List
+items:
+- apiVersion: networking.istio.io/v1
+  kind: ServiceEntry
+  metadata: {name: se1}
+- {apiVersion: networking.istio.io/v1, kind: ServiceEntry, metadata: {name: se2}}
+`,
+  'trailing spaces': 'a: b   \nc:   \nd: [e]  \n',
+};
+
+/** Documents the Composer must read (constructs the CST reader leaves to it). */
+const COMPOSED: Record<string, string> = {
+  'anchor and alias': `a: &x [1, 2]\nb: *x\n`,
+  'tag': `a: !!str 1\n`,
+  'custom tag': `a: !thing {b: c}\n`,
+  'explicit key': `? a\n: b\n`,
+  'merge key': `base: &b {x: 1}\nderived:\n  <<: *b\n  y: 2\n`,
+  'complex key': `[a, b]: c\n`,
+  'number key': `80: http\n`,
+  'bool key': `true: yes\n`,
+  'null key': `~: nothing\n`,
+  'scalar document': `just a string\n`,
+  'sequence document': `- a\n- b\n`,
+  'tab after colon': `a:\tb\n`,
+  'duplicate key': `a: 1\na: 2\n`,
+  'duplicate key in flow': `m: {a: 1, a: 2}\n`,
+  'nested map on key line': `a: b: c\n`,
+  'bad indentation': `a:\n  b: 1\n c: 2\n`,
+  'unclosed flow': `a: [1, 2\nb: 3\n`,
+  'missing comma': `a: {b: 1 c: 2}\n`,
+  'leading comma': `a: [, b]\n`,
+  'empty flow item': `a: [b, , c]\n`,
+  'pair in flow sequence': `a: [b: c]\n`,
+  'unterminated quote': `a: "abc\n`,
+  'bad plain start': `a: @x\n`,
+  'block sequence on the marker line': `--- - a\n`,
+  'key without value': `a\nb: 1\n`,
+  'tab indentation': `a:\n\t- b\n`,
+  'long key': `${'k'.repeat(1100)}: v\n`,
+  'flow list': `{apiVersion: v1, kind: List, items: [{apiVersion: networking.istio.io/v1, kind: Gateway, metadata: {name: g}}]}\n`,
+  'list with a null item': `apiVersion: v1\nkind: List\nitems:\n-\n- {apiVersion: networking.istio.io/v1, kind: Gateway, metadata: {name: g}}\n`,
+};
+
+/** Files that go to the Composer whole (their stream relates documents). */
+const COMPOSED_FILES: Record<string, string> = {
+  'directive': `%YAML 1.2\n---\na: 1\n`,
+  'document end': `a: 1\n...\n---\nb: 2\n`,
+  'tag directive': `%TAG !e! tag:example.com,2000:\n---\na: !e!x 1\n`,
+  'error between documents': `a: 1\n--- ]\nb: 2\n`,
+};
+
+function* documentTokens(text: string): Generator<CST.Document> {
+  for (const token of new Parser().parse(text)) if (token.type === 'document') yield token;
+}
+
+function composeAlone(token: CST.Document): Document {
+  const [document] = [...new Composer({ prettyErrors: false, merge: true }).compose([token])];
+  assert.ok(document);
+  return document;
+}
+
+/**
+ * Every document of `text`: what the CST reader gives equals the Composer's value and positions (the
+ * document alone, and within the whole file). Returns how many documents the CST reader took.
+ */
+function checkDocuments(name: string, text: string): { read: number; composed: number } {
+  const inFile = parseAllDocuments(text, { prettyErrors: false, merge: true });
+  const fileDocs = Array.isArray(inFile) ? inFile : [];
+  let read = 0;
+  let composed = 0;
+  let i = 0;
+  for (const token of documentTokens(text)) {
+    const fast = readCstDocument(token, new Map());
+    const document = composeAlone(token);
+    const fileDocument = fileDocs[i++];
+    if (fast === undefined) {
+      composed++;
+      continue;
+    }
+    read++;
+    const where = `${name}, document ${i - 1}`;
+    assert.deepEqual(document.errors, [], `${where}: the CST reader took a document the Composer reports`);
+    const contents = document.contents;
+    if (fast.value === undefined) {
+      assert.ok(contents !== null && 'value' in contents && contents.value === null && token.value === undefined, `${where}: empty`);
+    } else {
+      assert.deepStrictEqual(fast.value, document.toJS(), `${where}: value`);
+      assert.deepStrictEqual(fast.value, fileDocument?.toJS(), `${where}: value within the file`);
+      assert.equal(fast.nodeStart, contents?.range?.[0], `${where}: node start`);
+    }
+    const range = document.range as [number, number, number];
+    assert.equal(fast.docStart, range[0], `${where}: document start`);
+    assert.equal(fast.docEnd, range[2], `${where}: document end`);
+    assert.deepEqual(fileDocument?.range, range, `${where}: the document alone and within its file`);
+  }
+  return { read, composed };
+}
+
+/** Every field path of a parsed value, for origin.at. */
+function* fieldPaths(value: unknown, prefix: string): Generator<string> {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      yield `${prefix}[${i}]`;
+      yield* fieldPaths(value[i], `${prefix}[${i}]`);
+    }
+  } else if (typeof value === 'object' && value !== null) {
+    for (const key of Object.keys(value)) {
+      const p = /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? (prefix === '' ? key : `${prefix}.${key}`) : `${prefix}[${JSON.stringify(key)}]`;
+      yield p;
+      yield* fieldPaths((value as Record<string, unknown>)[key], p);
+    }
+  }
+}
+
+/** parseManifests reading from the CST and through the Composer alone give the same resources, origins and diagnostics. */
+function checkParse(files: ManifestFile[], allPaths: boolean): void {
+  const options = { defaultNamespace: 'default', orderBase: 5 };
+  const fast = parseManifests(files, options);
+  const reference = parseManifests(files, { ...options, reader: 'composer' });
+  assert.deepEqual(fast.diagnostics, reference.diagnostics);
+  assert.equal(fast.resources.length, reference.resources.length);
+  fast.resources.forEach((r, k) => {
+    const ref = reference.resources[k];
+    assert.ok(ref);
+    assert.deepStrictEqual(r.object, ref.object);
+    const a = r.origin as unknown as { range: readonly number[]; toJSON(): unknown };
+    const b = ref.origin as unknown as { range: readonly number[]; toJSON(): unknown };
+    assert.deepEqual(a.toJSON(), b.toJSON());
+    assert.deepEqual(a.range, b.range);
+    if (allPaths) for (const p of fieldPaths(r.object, '')) assert.deepEqual(r.origin.at(p), ref.origin.at(p), `${r.origin.file} ${p}`);
+  });
+}
+
+function repositoryManifests(): ManifestFile[] {
+  const files: ManifestFile[] = [];
+  const walk = (dir: string): void => {
+    if (!fs.existsSync(dir)) return;
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (/\.ya?ml$/.test(entry.name)) files.push({ path: path.relative(repoRoot, full), text: fs.readFileSync(full, 'utf8') });
+    }
+  };
+  walk(path.join(repoRoot, 'examples'));
+  walk(path.join(repoRoot, 'test'));
+  const cases = path.resolve(repoRoot, '..', 'shared', 'conformance', 'istio-gateway', 'cases.json');
+  if (fs.existsSync(cases)) {
+    const parsed = JSON.parse(fs.readFileSync(cases, 'utf8')) as { cases: { name: string; resources: string }[] };
+    for (const c of parsed.cases) files.push({ path: c.name, text: c.resources.replace(/\$\{PORT_(\d+)\}/g, '$1') });
+  }
+  return files;
+}
+
+test('the tricky documents are read from the CST, with the Composer’s values and positions', () => {
+  for (const [name, text] of Object.entries(READ_FROM_CST)) {
+    const { read, composed } = checkDocuments(name, text);
+    assert.equal(composed, 0, `${name}: left to the Composer`);
+    assert.ok(read > 0, name);
+  }
+  checkParse(Object.entries(READ_FROM_CST).map(([name, text]) => ({ path: `${name}.yaml`, text })), true);
+});
+
+test('anchors, tags, odd keys and every document the Composer reports an error in are left to the Composer', () => {
+  for (const [name, text] of Object.entries(COMPOSED)) {
+    const { read, composed } = checkDocuments(name, text);
+    assert.equal(read, 0, `${name}: read from the CST`);
+    assert.ok(composed > 0, name);
+  }
+  const files = [...Object.entries(COMPOSED), ...Object.entries(COMPOSED_FILES)].map(([name, text]) => ({ path: `${name}.yaml`, text }));
+  checkParse(files, true);
+  // Each file on its own as well: a diagnostic must name its file and line however the file was read.
+  for (const file of files) checkParse([file], false);
+});
+
+test('a file with a document the reader cannot take reads its other documents from the CST, in order', () => {
+  const text = `apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Service\nmetadata: &m {name: b}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: c}\n`;
+  const counts = checkDocuments('mixed', text);
+  assert.deepEqual(counts, { read: 2, composed: 1 });
+  checkParse([{ path: 'mixed.yaml', text }], true);
+});
+
+test('the repository’s manifests and Istio’s conformance cases read the same from the CST', () => {
+  const files = repositoryManifests();
+  assert.ok(files.length > 40, `found ${files.length} manifest files`);
+  let read = 0;
+  for (const file of files) read += checkDocuments(file.path, file.text).read;
+  assert.ok(read > 100, `documents read from the CST: ${read}`);
+  checkParse(files, true);
+});
+
+test('the scale benchmark’s config reads the same from the CST', async () => {
+  const scale = (await import(pathToFileURL(path.join(repoRoot, 'bench', 'lib', 'scale-manifests.mjs')).href)) as {
+    manifests(o: { hosts: number; routes: number; services: number }): ManifestFile[];
+  };
+  const files = scale.manifests({ hosts: 300, routes: 1500, services: 40 });
+  let read = 0;
+  let composed = 0;
+  for (const file of files) {
+    const counts = checkDocuments(file.path, file.text);
+    read += counts.read;
+    composed += counts.composed;
+  }
+  assert.deepEqual({ read, composed }, { read: 341, composed: 0 });
+  checkParse(files, false);
+});
