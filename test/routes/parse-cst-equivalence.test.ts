@@ -90,6 +90,11 @@ c:
 d: {}
 e: []
 f: ""
+g:   # nothing here
+`,
+  'empty value with a comment, nested': `a:
+  b: # none
+c: [x]
 `,
   'core schema scalars': `nulls: [null, Null, NULL, ~, nULL, "null"]
 bools: [true, True, TRUE, false, False, FALSE, tRUE, yes, no, on, off, y, n]
