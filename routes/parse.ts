@@ -13,6 +13,8 @@ import { KNOWN_KINDS } from './model/resource.js';
 import type { KubeObject, Located, Origin } from './model/resource.js';
 import { compactParsedValue } from './compact-values.js';
 import { readCstDocument } from './yaml-cst-values.js';
+import type { CstDocument } from './yaml-cst-values.js';
+import { readBlockFile } from './yaml-block-reader.js';
 import type { StringTable } from './compact-values.js';
 
 export interface ManifestFile {
@@ -27,10 +29,12 @@ export interface ParseOptions {
   /** Read order offset, so several sources give distinct, stable `origin.order`. */
   readonly orderBase?: number;
   /**
-   * 'composer' reads every document with yaml's Composer, the reference the CST reader is tested against
-   * (test/routes/parse-cst-equivalence.test.ts); the default reads from the CST where it can.
+   * Which readers may read a file: by default the line reader (routes/yaml-block-reader.ts) for files in
+   * its subset, else yaml's CST (routes/yaml-cst-values.ts) document by document, else yaml's Composer.
+   * 'cst' skips the line reader; 'composer' reads everything with the Composer, the reference the others
+   * are tested against (test/routes/parse-cst-equivalence.test.ts).
    */
-  readonly reader?: 'cst' | 'composer';
+  readonly reader?: 'lines' | 'cst' | 'composer';
 }
 
 export interface ParseResult {
@@ -285,7 +289,15 @@ function parseFiles(files: readonly ManifestFile[], options: ParseOptions): Pars
 
   for (const file of files) {
     const source = new SourceText(file.path, file.text);
-    const fast = options.reader === 'composer' ? -1 : readFileFromCst(file.text, source, order, options.defaultNamespace, resources, diagnostics);
+    const reader = options.reader ?? 'lines';
+    if (reader === 'lines') {
+      const read = readFileFromLines(file.text, source, order, options.defaultNamespace, resources, diagnostics);
+      if (read >= 0) {
+        order = read;
+        continue;
+      }
+    }
+    const fast = reader === 'composer' ? -1 : readFileFromCst(file.text, source, order, options.defaultNamespace, resources, diagnostics);
     if (fast >= 0) {
       order = fast;
       continue;
@@ -296,6 +308,17 @@ function parseFiles(files: readonly ManifestFile[], options: ParseOptions): Pars
 }
 
 const COMPOSE_OPTIONS = { prettyErrors: false, merge: true } as const;
+
+/** A file in the line reader's subset of YAML; -1 (nothing read) for any other. Returns the next order. */
+function readFileFromLines(text: string, source: SourceText, order: number, defaultNamespace: string, resources: Located[], diagnostics: Diagnostic[]): number {
+  const documents = readBlockFile(text, new Map());
+  if (documents === undefined) return -1;
+  for (let docIndex = 0; docIndex < documents.length; docIndex++) {
+    const read = documents[docIndex] as CstDocument;
+    if (read.value !== undefined) order = takeResources(read.value, read.nodeStart, read.itemStarts, docIndex, source, read.docStart, read.docEnd, order, defaultNamespace, resources, diagnostics);
+  }
+  return order;
+}
 
 /**
  * A file read document by document from yaml's CST (routes/yaml-cst-values.ts), each document the reader

@@ -53,7 +53,8 @@ const keyTags = (schemaDocument.schema.tags as ScalarTag[]).filter((t) => (t.def
 const MAY_NOT_BE_STRING = new Uint8Array(128);
 for (const c of '~nNtTfF+-.0123456789') MAY_NOT_BE_STRING[c.charCodeAt(0)] = 1;
 
-function plainValue(source: string): unknown {
+/** A plain scalar's value as the Composer types it (YAML 1.2 core schema, `{ merge: true }`). */
+export function plainValue(source: string): unknown {
   if (source.length > 0) {
     const c = source.charCodeAt(0);
     if (c >= 128 || MAY_NOT_BE_STRING[c] === 0) return source;

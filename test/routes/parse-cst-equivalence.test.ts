@@ -1,4 +1,5 @@
-// The manifests are read from yaml's CST (routes/yaml-cst-values.ts) wherever the reader can, and by yaml's
+// The manifests are read line by line (routes/yaml-block-reader.ts) when a file is in that reader's subset
+// of YAML, else from yaml's CST (routes/yaml-cst-values.ts) wherever the CST reader can, and by yaml's
 // Composer otherwise. Whichever reads a document, Gatehouse must see the same thing: the same values
 // (yaml's toJS), the same document and node positions, and the same diagnostics. Compared here over the
 // repository's manifests, Istio's conformance cases, the scale benchmark's config and YAML written to
@@ -14,6 +15,8 @@ import type { CST, Document } from 'yaml';
 import { parseManifests } from '../../routes/parse.js';
 import type { ManifestFile } from '../../routes/parse.js';
 import { readCstDocument } from '../../routes/yaml-cst-values.js';
+import type { CstDocument } from '../../routes/yaml-cst-values.js';
+import { readBlockFile } from '../../routes/yaml-block-reader.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..', '..'); // dist/test/routes → repository root
@@ -162,6 +165,162 @@ items:
   'trailing spaces': 'a: b   \nc:   \nd: [e]  \n',
 };
 
+/** Files the line reader must take itself. */
+const READ_BY_LINES: Record<string, string> = {
+  'plain scalars in a block': `a: two words
+b: b,c
+c: x]y
+d: http://example.com:8080/p?q=1&r
+e: b#c
+f: value # a comment
+g: 'it''s # not a comment'
+h: "double # not a comment either"
+i: -dash
+j: ?question
+k: :colon
+l: 1.0.0
+m: 0x1F
+n: ~
+o: Null
+p: "~"
+q: ''
+r: ""
+s: .inf
+t: trailing spaces   
+`,
+  'keys': `a b: spaced key
+"quoted key": 1
+'single': 2
+"": empty
+__proto__: {polluted: true}
+constructor: c
+with-dash_and.dot/slash: 3
+`,
+  'sequences and mappings': `top:
+- a
+- - b
+  - c
+- k: v
+  k2: [x, {y: z}]
+- 
+  nested: map
+-
+- last
+same:
+- at the key's column
+deeper:
+    - four spaces
+    - {a: 1, b: [1, 2.5, true, null, "s", 'q']}
+empty:
+middle: after empty
+maps:
+  inner:
+    deep: 1
+  back: 2
+`,
+  'documents': `# leading comment
+---
+a: 1
+
+# trailing comment of the first document
+
+--- # a comment on the marker
+b: [x]
+---
+c: "q"
+# after
+`,
+  'empty documents': `---
+---
+a: 1
+---
+`,
+  'list': `apiVersion: v1
+kind: List
+items:
+- apiVersion: networking.istio.io/v1
+  kind: ServiceEntry
+  metadata: {name: se1}
+-
+  apiVersion: networking.istio.io/v1
+  kind: ServiceEntry
+  metadata:
+    name: se2
+`,
+  'flow collections': `a: {}
+b: []
+c: {k: v, l: [1, [2, []], {}]}
+d: [ spaced , items ]
+e: {"q": 'v', 'r': "w"}
+f: [http://x:80/y, a:b]
+`,
+};
+
+/** Files in the CST corpus that are outside the line reader's subset (each on one thing it leaves to yaml). */
+const OUTSIDE_LINES: Record<string, string> = {
+  'block scalar': `a: |\n  text\n`,
+  'multi-line plain': `a: one\n  two\n`,
+  'multi-line flow': `a: [\n  b]\n`,
+  'escape': `a: "tab\\t"\n`,
+  'tab': `a:\tb\n`,
+  'crlf': `a: b\r\n`,
+  'anchor': `a: &x 1\nb: *x\n`,
+  'tag': `a: !!str 1\n`,
+  'duplicate key': `a: 1\na: 2\n`,
+  'duplicate flow key': `a: {b: 1, b: 2}\n`,
+  'number key': `1: a\n`,
+  'merge': `<<: {a: 1}\n`,
+  'empty value last': `a: 1\nb:\n`,
+  'empty flow value': `a: {b: }\n`,
+  'flow key without value': `a: {b}\n`,
+  'trailing comma': `a: [b, ]\n`,
+  'root sequence': `- a\n`,
+  'indented root': `  a: 1\n`,
+  'bad indentation': `a:\n  b: 1\n c: 2\n`,
+  'continuation': `a: b\n  c: d\n`,
+  'nested map on one line': `a: b: c\n`,
+  'pair in a flow sequence': `a: [b: c]\n`,
+  'content on the marker line': `--- {a: 1}\n`,
+  'document end': `a: 1\n...\n`,
+  'directive': `%YAML 1.2\n---\na: 1\n`,
+  'comment in an empty document': `---\n# c\n---\na: 1\n`,
+  'flow list': `kind: List\nitems: [{a: 1}]\n`,
+  'list with a null item': `kind: List\nitems:\n-\n- {a: 1}\n`,
+  'key with a space before the colon': `a : b\n`,
+  'sequence among keys': `a: 1\n- b\n`,
+};
+
+/**
+ * A file through the line reader: each document as the Composer reads the whole file (values, errors
+ * none, positions). Returns the number of documents, or undefined when the file is outside the subset.
+ */
+function checkLines(name: string, text: string): number | undefined {
+  const documents: CstDocument[] | undefined = readBlockFile(text, new Map());
+  if (documents === undefined) return undefined;
+  const composed = parseAllDocuments(text, { prettyErrors: false, merge: true });
+  const reference = Array.isArray(composed) ? composed : [];
+  assert.equal(documents.length, reference.length, `${name}: documents`);
+  documents.forEach((read, i) => {
+    const document = reference[i] as Document;
+    const where = `${name}, document ${i}`;
+    assert.deepEqual(document.errors, [], `${where}: the line reader took a document the Composer reports`);
+    const contents = document.contents;
+    if (read.value === undefined) assert.ok(contents !== null && 'value' in contents && contents.value === null, `${where}: empty`);
+    else {
+      assert.deepStrictEqual(read.value, document.toJS(), `${where}: value`);
+      assert.equal(read.nodeStart, contents?.range?.[0], `${where}: node start`);
+    }
+    const range = document.range as [number, number, number];
+    assert.equal(read.docStart, range[0], `${where}: document start`);
+    assert.equal(read.docEnd, range[2], `${where}: document end`);
+    if (read.itemStarts !== undefined) {
+      const items = (contents as unknown as { get(k: string, keep: true): { items: { range: number[] }[] } }).get('items', true);
+      assert.deepEqual(read.itemStarts, items.items.map((item) => item.range[0]), `${where}: List items`);
+    }
+  });
+  return documents.length;
+}
+
 /** Documents the Composer must read (constructs the CST reader leaves to it). */
 const COMPOSED: Record<string, string> = {
   'anchor and alias': `a: &x [1, 2]\nb: *x\n`,
@@ -269,8 +428,11 @@ function* fieldPaths(value: unknown, prefix: string): Generator<string> {
 /** parseManifests reading from the CST and through the Composer alone give the same resources, origins and diagnostics. */
 function checkParse(files: ManifestFile[], allPaths: boolean): void {
   const options = { defaultNamespace: 'default', orderBase: 5 };
-  const fast = parseManifests(files, options);
   const reference = parseManifests(files, { ...options, reader: 'composer' });
+  for (const reader of ['lines', 'cst'] as const) checkParseWith(files, allPaths, parseManifests(files, { ...options, reader }), reference);
+}
+
+function checkParseWith(files: ManifestFile[], allPaths: boolean, fast: ReturnType<typeof parseManifests>, reference: ReturnType<typeof parseManifests>): void {
   assert.deepEqual(fast.diagnostics, reference.diagnostics);
   assert.equal(fast.resources.length, reference.resources.length);
   fast.resources.forEach((r, k) => {
@@ -307,6 +469,7 @@ function repositoryManifests(): ManifestFile[] {
 
 test('the tricky documents are read from the CST, with the Composer’s values and positions', () => {
   for (const [name, text] of Object.entries(READ_FROM_CST)) {
+    checkLines(name, text);
     const { read, composed } = checkDocuments(name, text);
     assert.equal(composed, 0, `${name}: left to the Composer`);
     assert.ok(read > 0, name);
@@ -326,6 +489,23 @@ test('anchors, tags, odd keys and every document the Composer reports an error i
   for (const file of files) checkParse([file], false);
 });
 
+test('files in the line reader’s subset are read by it, with the Composer’s values and positions', () => {
+  for (const [name, text] of Object.entries(READ_BY_LINES)) assert.ok(checkLines(name, text) !== undefined, `${name}: outside the line reader's subset`);
+  checkParse(Object.entries(READ_BY_LINES).map(([name, text]) => ({ path: `${name}.yaml`, text })), true);
+});
+
+test('files with anything outside the line reader’s subset are left to yaml whole', () => {
+  for (const [name, text] of Object.entries({ ...OUTSIDE_LINES, ...COMPOSED, ...COMPOSED_FILES })) {
+    assert.equal(checkLines(name, text), undefined, `${name}: read by the line reader`);
+  }
+  // And the line reader's files with one such line appended (a later document, or the last line) go whole.
+  for (const [name, text] of Object.entries(READ_BY_LINES)) {
+    assert.equal(checkLines(name, `${text}---\na: &x 1\n`), undefined, `${name} + an anchor`);
+    assert.equal(checkLines(name, `${text.trimEnd()}\n        continued: x\n`), undefined, `${name} + a deeper line`);
+  }
+  checkParse(Object.entries(OUTSIDE_LINES).map(([name, text]) => ({ path: `${name}.yaml`, text })), true);
+});
+
 test('a file with a document the reader cannot take reads its other documents from the CST, in order', () => {
   const text = `apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Service\nmetadata: &m {name: b}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: c}\n`;
   const counts = checkDocuments('mixed', text);
@@ -337,8 +517,13 @@ test('the repository’s manifests and Istio’s conformance cases read the same
   const files = repositoryManifests();
   assert.ok(files.length > 40, `found ${files.length} manifest files`);
   let read = 0;
-  for (const file of files) read += checkDocuments(file.path, file.text).read;
+  let byLines = 0;
+  for (const file of files) {
+    read += checkDocuments(file.path, file.text).read;
+    byLines += checkLines(file.path, file.text) ?? 0;
+  }
   assert.ok(read > 100, `documents read from the CST: ${read}`);
+  assert.ok(byLines > 50, `documents read by the line reader: ${byLines}`);
   checkParse(files, true);
 });
 
@@ -349,11 +534,68 @@ test('the scale benchmark’s config reads the same from the CST', async () => {
   const files = scale.manifests({ hosts: 300, routes: 1500, services: 40 });
   let read = 0;
   let composed = 0;
+  let byLines = 0;
   for (const file of files) {
     const counts = checkDocuments(file.path, file.text);
     read += counts.read;
     composed += counts.composed;
+    byLines += checkLines(file.path, file.text) ?? 0;
   }
-  assert.deepEqual({ read, composed }, { read: 341, composed: 0 });
+  assert.deepEqual({ read, composed, byLines }, { read: 341, composed: 0, byLines: 341 });
   checkParse(files, false);
+});
+
+test('generated near-YAML: whatever the line reader takes, it reads as the Composer does', () => {
+  // Lines drawn from keys and values at the edges of the subset (indicators, quotes, comments, flow
+  // collections, typed scalars, odd indentation); a fixed seed, so a failure is reproducible (GEN_SEED and
+  // GEN_N draw other and more files by hand).
+  const keys = ['a', 'b', 'kind', 'items', 'a b', '"q k"', "'s k'", '""', '-k', '?k', 'k:', '1', 'true', 'null', '<<', '__proto__', 'a#b', 'x #y', '[k]', '{k: v}', '&a k', '!t k', 'k ', '.5'];
+  const values = [
+    'v', 'two words', 'a: b', 'a #c', 'a#c', '[a, b]', '{a: b}', '{a: b', '[a: b]', '"q"', '"q\\"x"', "'it''s'", "'x", '~', 'null', '1', '-1', '0x1F',
+    '0o7', '.5', '1e3', '.nan', 'true', 'False', '-', '- x', '? x', ': x', '&a x', '*a', '!t x', '|', '>-', '@x', '`x', '%x', ',x', 'x,y', 'x]', 'x}',
+    'http://a:1/b', '[]', '{}', '[ a , b ]', '{a: [b, {c: d}]}', '[a,b]', '{a:b}', '[a, ]', '{a: }', '{a}', 'a  # c', '"a" # c', '"a"x', "'a'x",
+    '[a] x', '"a"#c', '[a]#c', '{a: b}#c', 'x:', 'x:y', '"#"', "'# x'", '[a, [b, [c]]]', '{"a": 1, \'b\': 2}', '[http://x, a:b]', '[a #b]', '{a: b, a: c}', '"a: b"', 'a\\b', '"é"', '',
+  ];
+  const indents = [0, 0, 0, 1, 2, 2, 2, 3, 4, 4, 6];
+  let seed = Number(process.env.GEN_SEED ?? 20261126);
+  const random = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[random(xs.length)] as T;
+  let taken = 0;
+  for (let n = 0; n < Number(process.env.GEN_N ?? 3000); n++) {
+    let text = '';
+    const lines = 1 + random(8);
+    for (let l = 0; l < lines; l++) {
+      const pad = ' '.repeat(l === 0 && random(4) > 0 ? 0 : pick(indents));
+      switch (random(9)) {
+        case 0:
+        case 1:
+        case 2:
+          text += `${pad}${pick(keys)}: ${pick(values)}\n`;
+          break;
+        case 3:
+          text += `${pad}${pick(keys)}:\n`;
+          break;
+        case 4:
+          text += `${pad}- ${pick(values)}\n`;
+          break;
+        case 5:
+          text += `${pad}- ${pick(keys)}: ${pick(values)}\n`;
+          break;
+        case 6:
+          text += random(2) ? `${pad}-\n` : `${pad}# comment\n`;
+          break;
+        case 7:
+          text += random(3) ? '---\n' : '\n';
+          break;
+        default:
+          text += `${pad}${pick(keys)}: ${pick(values)} # c\n`;
+      }
+    }
+    if (checkLines(`generated ${n}: ${JSON.stringify(text)}`, text) !== undefined) taken++;
+  }
+  // Most draws hold something outside the subset; enough must be inside for this to test anything.
+  assert.ok(taken > 300, `files the line reader took: ${taken}`);
 });
