@@ -179,7 +179,8 @@ class BlockReader {
     const out: Record<string, unknown> = {};
     let at = start;
     for (;;) {
-      const { key, after } = this.key(at);
+      const key = this.key(at);
+      const after = this.keyEnd;
       if (Object.prototype.hasOwnProperty.call(out, key)) outside(); // yaml reports duplicates
       this.seqStarts = undefined;
       const value = this.valueAfter(after, indent, true);
@@ -275,9 +276,8 @@ class BlockReader {
       value = flow.collection();
       end = flow.pos;
     } else {
-      const scalar = this.scalar(j, false);
-      value = scalar.value;
-      end = scalar.end;
+      value = this.scalar(j, false);
+      end = this.scalarEnd;
     }
     if (!this.lineRestEmpty(end)) outside();
     this.next();
@@ -301,16 +301,21 @@ class BlockReader {
     return false;
   }
 
-  /** A block mapping key at `i`; `after` is just past its `:`. */
-  private key(i: number): { key: string; after: number } {
+  /** Just past the `:` of the key read last. */
+  private keyEnd = 0;
+
+  /** A block mapping key at `i` (`keyEnd` is set just past its `:`). */
+  private key(i: number): string {
     const text = this.text;
     // yaml (strict) reports a `:` more than 1024 characters after an implicit key's start.
     if (this.lineEnd - i > 1000 && text.indexOf(':', i) - i > 1000) outside();
     const c = text.charCodeAt(i);
     if (c === DQUOTE || c === SQUOTE) {
-      const { value, end } = this.scalar(i, false);
+      const value = this.scalar(i, false);
+      const end = this.scalarEnd;
       if (text.charCodeAt(end) !== COLON || !(end + 1 >= this.lineEnd || text.charCodeAt(end + 1) === SPACE)) outside();
-      return { key: value as string, after: end + 1 };
+      this.keyEnd = end + 1;
+      return value as string;
     }
     if ((c < 128 && NOT_PLAIN_START[c] === 1) || ((c === DASH || c === 63 /* ? */ || c === COLON) && this.isIndicator(i))) outside();
     let k = i;
@@ -324,17 +329,18 @@ class BlockReader {
     const key = text.slice(i, k);
     // A key that the core schema types (null, a boolean, a number) or `<<` (a merge) is yaml's.
     if (key === '<<' || typeof plainValue(key) !== 'string') outside();
-    return { key, after: k + 1 };
+    this.keyEnd = k + 1;
+    return key;
   }
 
   // ----- scalars -------------------------------------------------------------------------------------
 
   /**
    * A one-line scalar at `i`: quoted (no escapes, no line break), or plain to the line's end or a ` #`
-   * comment (in a flow collection also to `,`, `]`, `}`, and a flow mapping's key to its `:`). `end` is
-   * just past it.
+   * comment (in a flow collection also to `,`, `]`, `}`, and a flow mapping's key to its `:`). Sets
+   * `scalarEnd` just past it.
    */
-  scalar(i: number, inFlow: boolean, flowKey = false): { value: unknown; end: number } {
+  scalar(i: number, inFlow: boolean, flowKey = false): unknown {
     const text = this.text;
     const c = text.charCodeAt(i);
     if (c === DQUOTE) {
@@ -342,7 +348,8 @@ class BlockReader {
       if (close < 0 || close >= this.lineEnd) outside();
       const inner = text.slice(i + 1, close);
       if (inner.includes('\\')) outside(); // escapes are yaml's
-      return { value: this.share(inner), end: close + 1 };
+      this.scalarEnd = close + 1;
+      return this.share(inner);
     }
     if (c === SQUOTE) {
       let close = i + 1;
@@ -353,7 +360,8 @@ class BlockReader {
         close += 2; // '' is a quote
       }
       const inner = text.slice(i + 1, close);
-      return { value: this.share(inner.includes("''") ? inner.replaceAll("''", "'") : inner), end: close + 1 };
+      this.scalarEnd = close + 1;
+      return this.share(inner.includes("''") ? inner.replaceAll("''", "'") : inner);
     }
     if (c < 128 && NOT_PLAIN_START[c] === 1) outside();
     if ((c === DASH || c === 63 /* ? */ || c === COLON) && this.isIndicator(i)) outside();
@@ -376,8 +384,12 @@ class BlockReader {
       last = k;
     }
     if (last === i) outside();
-    return { value: this.share(plainValue(text.slice(i, last))), end: last };
+    this.scalarEnd = last;
+    return this.share(plainValue(text.slice(i, last)));
   }
+
+  /** Just past the scalar read last. */
+  scalarEnd = 0;
 
   share(value: unknown): unknown {
     if (typeof value !== 'string' || value.length > MAX_SHARED_LENGTH) return value;
@@ -422,7 +434,8 @@ class FlowLine {
       const c = this.text.charCodeAt(this.pos);
       if (c === LBRACE || c === LBRACKET || c === COMMA || c === RBRACE) outside();
       // scalar() types a plain key as a value; one typed other than a string, or `<<`, is yaml's.
-      const { value: key, end } = this.reader.scalar(this.pos, true, true);
+      const key = this.reader.scalar(this.pos, true, true);
+      const end = this.reader.scalarEnd;
       if (typeof key !== 'string' || (key === '<<' && c !== DQUOTE && c !== SQUOTE)) outside();
       if (Object.prototype.hasOwnProperty.call(out, key)) outside();
       this.pos = end;
@@ -473,8 +486,8 @@ class FlowLine {
     const c = this.text.charCodeAt(this.pos);
     if (c === LBRACE || c === LBRACKET) return this.collection();
     if (c === COMMA || c === RBRACE || c === RBRACKET) outside(); // an empty entry
-    const { value, end } = this.reader.scalar(this.pos, true);
-    this.pos = end;
+    const value = this.reader.scalar(this.pos, true);
+    this.pos = this.reader.scalarEnd;
     return value;
   }
 }
