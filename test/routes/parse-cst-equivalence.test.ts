@@ -549,7 +549,7 @@ test('generated near-YAML: whatever the line reader takes, it reads as the Compo
   // Lines drawn from keys and values at the edges of the subset (indicators, quotes, comments, flow
   // collections, typed scalars, odd indentation); a fixed seed, so a failure is reproducible (GEN_SEED and
   // GEN_N draw other and more files by hand).
-  const keys = ['a', 'b', 'kind', 'items', 'a b', '"q k"', "'s k'", '""', '-k', '?k', 'k:', '1', 'true', 'null', '<<', '__proto__', 'a#b', 'x #y', '[k]', '{k: v}', '&a k', '!t k', 'k ', '.5'];
+  const keys = ['a', 'b', 'kind', 'items', 'a b', '"q k"', "'s k'", '""', '-k', '?k', 'k:', '1', 'true', 'null', '<<', '__proto__', 'a#b', 'x #y', '[k]', '{k: v}', '&a k', '!t k', 'k ', '.5', '-', ':', '?', '"a":', 'ü', '"k" ', "'k'x"];
   const values = [
     'v', 'two words', 'a: b', 'a #c', 'a#c', '[a, b]', '{a: b}', '{a: b', '[a: b]', '"q"', '"q\\"x"', "'it''s'", "'x", '~', 'null', '1', '-1', '0x1F',
     '0o7', '.5', '1e3', '.nan', 'true', 'False', '-', '- x', '? x', ': x', '&a x', '*a', '!t x', '|', '>-', '@x', '`x', '%x', ',x', 'x,y', 'x]', 'x}',
@@ -585,7 +585,7 @@ test('generated near-YAML: whatever the line reader takes, it reads as the Compo
           text += `${pad}- ${pick(keys)}: ${pick(values)}\n`;
           break;
         case 6:
-          text += random(2) ? `${pad}-\n` : `${pad}# comment\n`;
+          text += [`${pad}-\n`, `${pad}# comment\n`, `${pad}- # c\n`, `${pad}- - ${pick(values)}\n`][random(4)];
           break;
         case 7:
           text += random(3) ? '---\n' : '\n';
