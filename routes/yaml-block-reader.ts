@@ -9,7 +9,7 @@
 // the same YAML 1.2 core schema tags as yaml's (plainValue). The values and positions it gives are the
 // Composer's: test/routes/parse-cst-equivalence.test.ts compares them over a broad corpus.
 import type { CstDocument } from './yaml-cst-values.js';
-import { plainValue } from './yaml-cst-values.js';
+import { isNeedsComposer, plainValue } from './yaml-cst-values.js';
 import type { StringTable } from './compact-values.js';
 
 /** Thrown inside the reader to hand the file to yaml; never escapes this module. */
@@ -43,15 +43,19 @@ const BACKSLASH = 92;
 const NOT_PLAIN_START = new Uint8Array(128);
 for (const c of '&*!|>%@`,[]{}#\'"') NOT_PLAIN_START[c.charCodeAt(0)] = 1;
 
+/** A `%` directive or a `...` document end at a line start. */
+const DIRECTIVE_OR_DOCUMENT_END = /^(?:%|\.\.\.)/m;
+
 /** The documents of `text`, or undefined when the file is outside the subset. */
 export function readBlockFile(text: string, strings: StringTable): CstDocument[] | undefined {
   // What makes a whole file yaml's at once: tabs, CRs, a byte order mark, a `%` directive or a `...`
   // document end at a line start.
-  if (text.charCodeAt(0) === 0xfeff || text.includes('\t') || text.includes('\r') || /^(?:%|\.\.\.)/m.test(text)) return undefined;
+  if (text.charCodeAt(0) === 0xfeff || text.includes('\t') || text.includes('\r') || DIRECTIVE_OR_DOCUMENT_END.test(text)) return undefined;
   try {
     return new BlockReader(text, strings).file();
   } catch (err) {
-    if (err === OUTSIDE || err instanceof RangeError) return undefined;
+    // plainValue hands a scalar yaml's tags would report to the Composer, as the CST reader does.
+    if (err === OUTSIDE || err instanceof RangeError || isNeedsComposer(err)) return undefined;
     throw err;
   }
 }

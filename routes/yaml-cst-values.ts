@@ -37,6 +37,11 @@ function needsComposer(): never {
   throw NEEDS_COMPOSER;
 }
 
+/** Whether `err` is this module's signal to leave a document to the Composer (plainValue may throw it). */
+export function isNeedsComposer(err: unknown): boolean {
+  return err === NEEDS_COMPOSER;
+}
+
 // The same schema and options the Composer gets for `{ merge: true }` (YAML 1.2 core schema plus `<<`).
 const schemaDocument = new Document(null, { merge: true });
 const resolveOptions = schemaDocument.options;
