@@ -65,8 +65,9 @@ class BlockReader {
   private lineStart = 0;
   private lineEnd = 0;
   private indent = 0;
-  /** Whether the current line is a content line (not blank, not only a comment, not a `---` line). */
+  /** Past the text's last line. */
   private atEnd = false;
+  /** The current line is a `---` document start. */
   private marker = false;
 
   constructor(
