@@ -1,13 +1,14 @@
 // The plainest YAML — what generators and `kubectl` write: block mappings and sequences indented with
-// spaces, one-line flow collections, one-line plain and quoted scalars, comments, `---` between
-// documents — read line by line, without yaml's Lexer and Parser (two thirds of a cold start's YAML CPU
-// even once documents are read from the CST; ~1 MiB/s). This is not a YAML parser: it recognises that
-// subset and gives up on the whole file (undefined) at the first thing outside it — a tab, a CR, a
-// directive, `...`, anchors, aliases, tags, block scalars, multi-line scalars or flow collections, explicit
-// or non-string keys, `<<`, duplicate keys, anything indented unlike the structure around it — and the
-// file is then read by yaml itself (routes/yaml-cst-values.ts, else yaml's Composer). Scalars are typed by
-// the same YAML 1.2 core schema tags as yaml's (plainValue). The values and positions it gives are the
-// Composer's: test/routes/parse-cst-equivalence.test.ts compares them over a broad corpus.
+// spaces, one-line flow collections, one-line plain and quoted scalars, literal block scalars (`|`,
+// `|-`), comments, `---` between documents — read line by line, without yaml's Lexer and Parser (two
+// thirds of a cold start's YAML CPU even once documents are read from the CST; ~1 MiB/s). This is not a
+// YAML parser: it recognises that subset and gives up on the whole file (undefined) at the first thing
+// outside it — a tab, a CR, a directive, `...`, anchors, aliases, tags, folded or kept block scalars,
+// other multi-line scalars or flow collections, explicit or non-string keys, `<<`, duplicate keys,
+// anything indented unlike the structure around it — and the file is then read by yaml itself
+// (routes/yaml-cst-values.ts, else yaml's Composer). Scalars are typed by the same YAML 1.2 core schema
+// tags as yaml's (plainValue). The values and positions it gives are the Composer's:
+// test/routes/parse-cst-equivalence.test.ts compares them over a broad corpus.
 import type { CstDocument } from './yaml-cst-values.js';
 import { isNeedsComposer, plainValue } from './yaml-cst-values.js';
 import type { StringTable } from './compact-values.js';
@@ -35,6 +36,7 @@ const LBRACKET = 91;
 const RBRACKET = 93;
 const COMMA = 44;
 const BACKSLASH = 92;
+const PIPE = 124;
 
 /**
  * Characters that may not start a plain scalar here: YAML's indicators (`- ? :` only when followed by a
@@ -108,7 +110,7 @@ class BlockReader {
     const nodeStart = this.lineStart;
     this.rootItems = undefined;
     const value = this.blockMap(0, nodeStart);
-    if (this.lastEmpty) outside(); // yaml ends the document's range inside the empty value's line
+    if (this.lastEndsInside) outside(); // yaml may end the document's range inside its last line
     // The document ends where the next `---` starts (or the text ends): trailing blank and comment lines
     // are the document's.
     if (!this.atEnd && !this.marker) outside();
@@ -170,8 +172,11 @@ class BlockReader {
 
   // ----- block collections ---------------------------------------------------------------------------
 
-  /** Whether the value read last was empty (null from `key:` or `-` alone): yaml places those oddly. */
-  private lastEmpty = false;
+  /**
+   * Whether the value read last may end inside its last line for yaml: an empty value (null from `key:`
+   * or `-` alone) or a block scalar. Such a value last in a document makes the file yaml's.
+   */
+  private lastEndsInside = false;
   /** Where the value read last starts (-1 for an empty one). */
   private valueStart = -1;
   /** The item offsets of the last block sequence read, set when it ends. */
@@ -233,7 +238,7 @@ class BlockReader {
    */
   private valueAfter(i: number, indent: number, inMap: boolean): unknown {
     const text = this.text;
-    this.lastEmpty = false;
+    this.lastEndsInside = false;
     const j = this.skipSpaces(i);
     if (j >= this.lineEnd || (text.charCodeAt(j) === HASH && j > i)) {
       // Nothing on this line: a block below, deeper (or a sequence at the key's own column), or null.
@@ -254,7 +259,7 @@ class BlockReader {
           return seq;
         }
       }
-      this.lastEmpty = true;
+      this.lastEndsInside = true;
       this.valueStart = -1;
       return null;
     }
@@ -280,6 +285,11 @@ class BlockReader {
       const flow = new FlowLine(text, j, this.lineEnd, this);
       value = flow.collection();
       end = flow.pos;
+    } else if (c === PIPE) {
+      const literal = this.literal(j, indent);
+      this.valueStart = start;
+      this.lastEndsInside = true;
+      return literal;
     } else {
       value = this.scalar(j, false);
       end = this.scalarEnd;
@@ -288,6 +298,44 @@ class BlockReader {
     this.next();
     this.valueStart = start;
     return value;
+  }
+
+  /**
+   * A literal block scalar, `|` or `|-` (clip or strip; no indentation indicator, no keep, not folded),
+   * its header at `i` in a block at column `indent`: the lines below indented deeper than `indent`, less
+   * the first one's indentation. The current line is then the first line after it.
+   */
+  private literal(i: number, indent: number): string {
+    const text = this.text;
+    let k = i + 1;
+    const strip = text.charCodeAt(k) === DASH;
+    if (strip) k++;
+    if (!this.lineRestEmpty(k)) outside(); // `|2`, `|+`, `|x`, `|#`: yaml's
+    this.next();
+    const lines: string[] = [];
+    let contentIndent = -1;
+    let lastContent = -1;
+    while (!this.atEnd) {
+      if (this.lineStart + this.indent >= this.lineEnd) {
+        // A line of spaces only: empty, unless it has more spaces than the content's indentation (or
+        // any before the content starts), which yaml reads otherwise.
+        if (contentIndent < 0 ? this.indent > 0 : this.indent > contentIndent) outside();
+        lines.push('');
+        this.next();
+        continue;
+      }
+      if (contentIndent < 0) {
+        if (this.indent <= indent) break;
+        contentIndent = this.indent;
+      } else if (this.indent < contentIndent) break;
+      lines.push(text.slice(this.lineStart + contentIndent, this.lineEnd));
+      lastContent = lines.length - 1;
+      this.next();
+    }
+    if (lastContent < 0) outside(); // an empty block scalar: yaml's
+    lines.length = lastContent + 1; // clip and strip drop the trailing empty lines
+    const value = lines.join('\n');
+    return strip ? value : `${value}\n`;
   }
 
   /** Whether a `key: ` (or `key:` at the line's end) starts at `i`. */

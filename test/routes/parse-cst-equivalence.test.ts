@@ -165,6 +165,44 @@ items:
   'trailing spaces': 'a: b   \nc:   \nd: [e]  \n',
 };
 
+/** What `kubectl get virtualservices -o yaml` writes (a List, a block scalar annotation). */
+const KUBECTL = `apiVersion: v1
+items:
+- apiVersion: networking.istio.io/v1
+  kind: VirtualService
+  metadata:
+    annotations:
+      kubectl.kubernetes.io/last-applied-configuration: |
+        {"apiVersion":"networking.istio.io/v1","kind":"VirtualService","metadata":{"name":"reviews"}}
+    creationTimestamp: "2024-01-02T03:04:05Z"
+    generation: 1
+    name: reviews
+    namespace: default
+    resourceVersion: "12345"
+  spec:
+    gateways:
+    - istio-system/gw
+    hosts:
+    - reviews.example.com
+    http:
+    - match:
+      - uri:
+          prefix: /v1/
+      route:
+      - destination:
+          host: reviews
+          subset: v2
+        weight: 75
+      - destination:
+          host: reviews
+          subset: v3
+        weight: 25
+      timeout: 10s
+kind: List
+metadata:
+  resourceVersion: ""
+`;
+
 /** Files the line reader must take itself. */
 const READ_BY_LINES: Record<string, string> = {
   'plain scalars in a block': `a: two words
@@ -247,6 +285,30 @@ items:
   metadata:
     name: se2
 `,
+  'literal block scalars': `a: |
+  line one
+    deeper
+  # not a comment: content
+
+  after an empty line
+b: |-
+  stripped
+c: | # a comment on the header
+  x
+
+
+d:
+  - |
+    in a sequence
+  - k: |-
+      in a compact mapping
+    l: after
+e: |
+    four spaces
+      six
+f: end
+`,
+  'kubectl': KUBECTL,
   'flow collections': `a: {}
 b: []
 c: {k: v, l: [1, [2, []], {}]}
@@ -258,7 +320,12 @@ f: [http://x:80/y, a:b]
 
 /** Files in the CST corpus that are outside the line reader's subset (each on one thing it leaves to yaml). */
 const OUTSIDE_LINES: Record<string, string> = {
-  'block scalar': `a: |\n  text\n`,
+  'block scalar last': `a: |\n  text\n`,
+  'folded block scalar': `a: >\n  text\nb: 1\n`,
+  'kept block scalar': `a: |+\n  text\n\nb: 1\n`,
+  'block scalar indicator': `a: |2\n   text\nb: 1\n`,
+  'empty block scalar': `a: |\nb: 1\n`,
+  'spaces before block content': `a: |\n   \n  text\nb: 1\n`,
   'multi-line plain': `a: one\n  two\n`,
   'multi-line flow': `a: [\n  b]\n`,
   'escape': `a: "tab\\t"\n`,
@@ -558,17 +625,57 @@ test('generated near-YAML: whatever the line reader takes, it reads as the Compo
   ];
   const indents = [0, 0, 0, 1, 2, 2, 2, 3, 4, 4, 6];
   let seed = Number(process.env.GEN_SEED ?? 20261126);
+  // mulberry32: 32-bit integer arithmetic throughout (an LCG in doubles loses its low bits).
   const random = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed % n;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) % n;
   };
-  const pick = <T>(xs: readonly T[]): T => xs[random(xs.length)] as T;
+  // Most draws plain (so that enough files stay in the subset to test anything), the rest at the edges.
+  const plainKeys = ['a', 'b', 'kind', 'items', 'name', 'spec', 'x-y', 'a.b/c'];
+  const plainValues = ['v', 'two words', '1', 'true', '"q"', "'s'", '[a, b]', '{a: b}', 'http://a:1/b', '~', ''];
+  const pickOne = <T>(xs: readonly T[]): T => xs[random(xs.length)] as T;
+  const pick = <T>(xs: readonly T[]): T => (xs === (keys as unknown) ? pickOne(random(6) ? (plainKeys as unknown as T[]) : xs) : xs === (values as unknown) ? pickOne(random(6) ? (plainValues as unknown as T[]) : xs) : pickOne(xs));
   let taken = 0;
+  let literals = 0;
+  /** A mapping at `pad` with a few entries: scalars, nested mappings, sequences, block scalars, near misses. */
+  const structured = (pad: string, depth: number): string => {
+    let out = '';
+    for (let e = 1 + random(4); e > 0; e--) {
+      const key = pick(keys);
+      switch (random(depth > 1 ? 3 : 6)) {
+        case 0:
+        case 1:
+          out += `${pad}${key}: ${pick(values)}${random(5) ? '' : ' # c'}\n`;
+          break;
+        case 2: {
+          out += `${pad}${key}: ${pick(['|', '|', '|-', '|+', '>', '|2', '| # h'])}\n`;
+          const inner = pad + pick(['  ', '  ', '    ', ' ']);
+          for (let c = 1 + random(3); c > 0; c--) out += `${random(6) ? inner + pick(['text', 'a: b', '# not a comment', '- x', '"q"', '  deeper']) : pick(['', '  ', `${inner}  `])}\n`;
+          break;
+        }
+        case 3:
+          out += `${pad}${key}:\n${structured(pad + pick(['  ', '  ', '    ', ' ']), depth + 1)}`;
+          break;
+        case 4: {
+          out += `${pad}${key}:\n`;
+          const items = pad + pick(['', '  ', '  ']);
+          for (let k = 1 + random(3); k > 0; k--) out += random(2) ? `${items}- ${pick(values)}\n` : `${items}- ${structured(`${items}  `, depth + 1).slice(items.length + 2)}`;
+          break;
+        }
+        default:
+          out += random(2) ? `${pad}# comment\n` : '\n';
+      }
+    }
+    return out;
+  };
   for (let n = 0; n < Number(process.env.GEN_N ?? 3000); n++) {
-    let text = '';
-    const lines = 1 + random(8);
+    let text = n % 2 === 0 ? structured('', 0) + (random(3) ? '' : `---\n${structured('', 0)}`) : '';
+    const lines = n % 2 === 0 ? 0 : 1 + random(8);
     for (let l = 0; l < lines; l++) {
-      const pad = ' '.repeat(l === 0 && random(4) > 0 ? 0 : pick(indents));
+      // Mostly the indentation of a structure (0, 2, 4), sometimes any.
+      const pad = ' '.repeat(l === 0 && random(4) > 0 ? 0 : random(3) ? 2 * random(3) : pick(indents));
       switch (random(9)) {
         case 0:
         case 1:
@@ -576,7 +683,12 @@ test('generated near-YAML: whatever the line reader takes, it reads as the Compo
           text += `${pad}${pick(keys)}: ${pick(values)}\n`;
           break;
         case 3:
-          text += `${pad}${pick(keys)}:\n`;
+          if (random(2)) text += `${pad}${pick(keys)}:\n`;
+          else {
+            // A block scalar header, then lines that may or may not be its content.
+            text += `${pad}${random(3) ? `${pick(keys)}: ` : '- '}${pick(['|', '|', '|', '|-', '|-', '| # h', '|+', '|2', '>', '|#h', '|-  '])}\n`;
+            for (let c = 1 + random(3); c > 0; c--) text += `${pad}${pick(['  ', '  ', '  ', '   ', ' ', '    ', ''])}${pick(['text', 'a: b', '# not a comment', '- x', '', '   ', '---', '"q"'])}\n`;
+          }
           break;
         case 4:
           text += `${pad}- ${pick(values)}\n`;
@@ -594,8 +706,12 @@ test('generated near-YAML: whatever the line reader takes, it reads as the Compo
           text += `${pad}${pick(keys)}: ${pick(values)} # c\n`;
       }
     }
-    if (checkLines(`generated ${n}: ${JSON.stringify(text)}`, text) !== undefined) taken++;
+    if (checkLines(`generated ${n}: ${JSON.stringify(text)}`, text) !== undefined) {
+      taken++;
+      if (/[:-] \|/.test(text)) literals++;
+    }
   }
   // Most draws hold something outside the subset; enough must be inside for this to test anything.
-  assert.ok(taken > 300, `files the line reader took: ${taken}`);
+  if (process.env.GEN_N) console.log(`taken ${taken}, with a block scalar ${literals}`);
+  assert.ok(taken > 300 && literals > 20, `files the line reader took: ${taken}, with a block scalar: ${literals}`);
 });
