@@ -3,11 +3,12 @@
 // Order matters for cost, not for the result: source errors reject at once; then the input hash is
 // compared with the live snapshot's, so an unchanged configuration is neither validated nor compiled again;
 // only then validate → compile → stamp → deep-freeze.
-import { createHash, hash as oneShotHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { hasErrors } from '../core/diagnostics.js';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { deepFreeze } from '../core/freeze.js';
 import { CfgCode } from '../core/codes.js';
+import { CanonicalDigest } from './canonical-digest.js';
 import type { Snapshot } from '../core/snapshot.js';
 // Namespace imports: the stage modules link even while a stage is still a declared placeholder, and a
 // missing stage then surfaces as a rejected build (GH_CFG_INTERNAL), not as a process that cannot start.
@@ -51,18 +52,18 @@ export function compileStats(snapshot: Snapshot): Readonly<CompileMemo['stats']>
   return compileMemos.get(snapshot)?.stats;
 }
 
+/** Writes and hashes canonical JSON as bytes (no string per piece); builds are synchronous, so one serves all. */
+const canonicalDigest = new CanonicalDigest();
+
 /** sha256 of the object's canonical JSON, computed once per object. */
 export function resourceDigest(object: object): string {
   let d = digests.get(object);
   if (d === undefined) {
-    d = sha256Base64(canonicalJson(object));
+    d = canonicalDigest.digest(object);
     digests.set(object, d);
   }
   return d;
 }
-
-/** One-shot sha256 (no Hash object per resource), the same digest as createHash's. */
-const sha256Base64 = (text: string): string => oneShotHash('sha256', text, 'base64');
 
 /**
  * validate → compile → hash → deep-freeze. Any error-severity diagnostic rejects the candidate. Given the

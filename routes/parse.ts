@@ -12,6 +12,9 @@ import type { Diagnostic, SourceRef } from '../core/diagnostics.js';
 import { KNOWN_KINDS } from './model/resource.js';
 import type { KubeObject, Located, Origin } from './model/resource.js';
 import { compactParsedValue } from './compact-values.js';
+import { readCstDocument } from './yaml-cst-values.js';
+import type { CstDocument } from './yaml-cst-values.js';
+import { readBlockFile } from './yaml-block-reader.js';
 import type { StringTable } from './compact-values.js';
 
 export interface ManifestFile {
@@ -25,6 +28,13 @@ export interface ParseOptions {
   readonly defaultNamespace: string;
   /** Read order offset, so several sources give distinct, stable `origin.order`. */
   readonly orderBase?: number;
+  /**
+   * Which readers may read a file: by default the line reader (routes/yaml-block-reader.ts) for files in
+   * its subset, else yaml's CST (routes/yaml-cst-values.ts) document by document, else yaml's Composer.
+   * 'cst' skips the line reader; 'composer' reads everything with the Composer, the reference the others
+   * are tested against (test/routes/parse-cst-equivalence.test.ts).
+   */
+  readonly reader?: 'lines' | 'cst' | 'composer';
 }
 
 export interface ParseResult {
@@ -279,17 +289,84 @@ function parseFiles(files: readonly ManifestFile[], options: ParseOptions): Pars
 
   for (const file of files) {
     const source = new SourceText(file.path, file.text);
-    const strings: StringTable = new Map();
-    // Document by document (what parseAllDocuments does, without holding every document's tree until the
-    // file ends): each tree is garbage as soon as its resources are read, young enough to die in new
-    // space, instead of surviving into old space and leaving it fragmented around the config it built.
-    const composer = new Composer({ prettyErrors: false, merge: true });
-    let docIndex = 0;
-    for (const document of composer.compose(new Parser().parse(file.text))) {
-      order = readDocument(document, docIndex++, source, 0, order, options.defaultNamespace, resources, diagnostics, strings);
+    const reader = options.reader ?? 'lines';
+    if (reader === 'lines') {
+      const read = readFileFromLines(file.text, source, order, options.defaultNamespace, resources, diagnostics);
+      if (read >= 0) {
+        order = read;
+        continue;
+      }
     }
+    const fast = reader === 'composer' ? -1 : readFileFromCst(file.text, source, order, options.defaultNamespace, resources, diagnostics);
+    if (fast >= 0) {
+      order = fast;
+      continue;
+    }
+    order = readFileComposed(file.text, source, order, options.defaultNamespace, resources, diagnostics);
   }
   return { resources, diagnostics };
+}
+
+const COMPOSE_OPTIONS = { prettyErrors: false, merge: true } as const;
+
+/** A file in the line reader's subset of YAML; -1 (nothing read) for any other. Returns the next order. */
+function readFileFromLines(text: string, source: SourceText, order: number, defaultNamespace: string, resources: Located[], diagnostics: Diagnostic[]): number {
+  const documents = readBlockFile(text, new Map());
+  if (documents === undefined) return -1;
+  for (let docIndex = 0; docIndex < documents.length; docIndex++) {
+    const read = documents[docIndex] as CstDocument;
+    if (read.value !== undefined) order = takeResources(read.value, read.nodeStart, read.itemStarts, docIndex, source, read.docStart, read.docEnd, order, defaultNamespace, resources, diagnostics);
+  }
+  return order;
+}
+
+/**
+ * A file read document by document from yaml's CST (routes/yaml-cst-values.ts), each document the reader
+ * cannot take composed alone by yaml's Composer. Returns the next order, or -1 (with `resources` and
+ * `diagnostics` as they were) when the stream holds anything between documents but comments — directives,
+ * `...`, a byte order mark, errors: those relate documents to each other, and the whole file is the
+ * Composer's (readFileComposed).
+ */
+function readFileFromCst(text: string, source: SourceText, order: number, defaultNamespace: string, resources: Located[], diagnostics: Diagnostic[]): number {
+  const resourceCount = resources.length;
+  const diagnosticCount = diagnostics.length;
+  const strings: StringTable = new Map();
+  let docIndex = 0;
+  for (const token of new Parser().parse(text)) {
+    const type = token.type;
+    if (type === 'space' || type === 'newline' || type === 'comment') continue;
+    if (type !== 'document') {
+      resources.length = resourceCount;
+      diagnostics.length = diagnosticCount;
+      return -1;
+    }
+    const read = readCstDocument(token, strings);
+    if (read !== undefined) {
+      if (read.value !== undefined) order = takeResources(read.value, read.nodeStart, read.itemStarts, docIndex, source, read.docStart, read.docEnd, order, defaultNamespace, resources, diagnostics);
+    } else {
+      // The document alone through a fresh Composer: with no directives or errors between documents,
+      // the file's Composer would give this document the same value and errors.
+      for (const document of new Composer(COMPOSE_OPTIONS).compose([token])) {
+        order = readDocument(document, docIndex, source, 0, order, defaultNamespace, resources, diagnostics, strings);
+      }
+    }
+    docIndex++;
+  }
+  return order;
+}
+
+/** A file through yaml's Composer, document by document. Returns the next order. */
+function readFileComposed(text: string, source: SourceText, order: number, defaultNamespace: string, resources: Located[], diagnostics: Diagnostic[]): number {
+  const strings: StringTable = new Map();
+  // Document by document (what parseAllDocuments does, without holding every document's tree until the
+  // file ends): each tree is garbage as soon as its resources are read, young enough to die in new
+  // space, instead of surviving into old space and leaving it fragmented around the config it built.
+  const composer = new Composer(COMPOSE_OPTIONS);
+  let docIndex = 0;
+  for (const document of composer.compose(new Parser().parse(text))) {
+    order = readDocument(document, docIndex++, source, 0, order, defaultNamespace, resources, diagnostics, strings);
+  }
+  return order;
 }
 
 /**
@@ -335,29 +412,53 @@ function readDocument(
     return order;
   }
   const [rangeStart, , rangeEnd] = document.range as [number, number, number];
-  const docStart = offset + rangeStart;
-  const docEnd = offset + rangeEnd;
+  const nodeStart = root.range ? offset + root.range[0] : offset + rangeStart;
+  let itemStarts: number[] | undefined;
+  if (isRecord(value) && isListKind(value['kind'], value) && isMap(root)) {
+    const itemsNode = root.get('items', true) as YamlNode | undefined;
+    itemStarts = (value['items'] as unknown[]).map((_, i) => {
+      const itemNode = isSeq(itemsNode) ? (itemsNode.items[i] as YamlNode | null | undefined) : undefined;
+      return itemNode ? (itemNode.range ? offset + itemNode.range[0] : offset + rangeStart) : -1;
+    });
+  }
+  return takeResources(value, nodeStart, itemStarts, docIndex, source, offset + rangeStart, offset + rangeEnd, order, defaultNamespace, resources, diagnostics);
+}
 
-  const take = (node: YamlNode, item: number, object: unknown): void => {
-    const origin = new TextOrigin(source, docIndex, order, docStart, docEnd, node.range ? offset + node.range[0] : docStart, item);
+/**
+ * A document's value → its resources: the value itself, or each item of a `kind: List`. `itemStarts`
+ * gives each List item's offset (-1: the item has no node of its own, so it is placed at the document).
+ */
+function takeResources(
+  value: unknown,
+  nodeStart: number,
+  itemStarts: readonly number[] | undefined,
+  docIndex: number,
+  source: SourceText,
+  docStart: number,
+  docEnd: number,
+  order: number,
+  defaultNamespace: string,
+  resources: Located[],
+  diagnostics: Diagnostic[],
+): number {
+  const take = (start: number, item: number, object: unknown): void => {
+    const origin = new TextOrigin(source, docIndex, order, docStart, docEnd, start, item);
     const located = locate(object, origin, defaultNamespace, diagnostics);
     if (located) {
       resources.push(located);
       order++;
     }
   };
-
-  if (isRecord(value) && isListKind(value['kind'], value) && isMap(root)) {
-    const itemsNode = root.get('items', true) as YamlNode | undefined;
+  if (isRecord(value) && isListKind(value['kind'], value) && itemStarts !== undefined) {
     const items = value['items'] as unknown[];
-    items.forEach((item, i) => {
-      const itemNode = isSeq(itemsNode) ? (itemsNode.items[i] as YamlNode | null | undefined) : undefined;
-      if (itemNode) take(itemNode, i, item);
-      else take(root, -1, item);
-    });
+    for (let i = 0; i < items.length; i++) {
+      const start = itemStarts[i] ?? -1;
+      if (start >= 0) take(start, i, items[i]);
+      else take(nodeStart, -1, items[i]);
+    }
     return order;
   }
-  take(root, -1, value);
+  take(nodeStart, -1, value);
   return order;
 }
 
