@@ -49,20 +49,25 @@ const refused: Array<{ name: string; bytes: string; status: number; streamed?: b
   { name: 'header name with an underscore', status: 400, bytes: `GET /s HTTP/1.1\r\nHost: ${HOST}\r\nX_Forwarded_For: 1.2.3.4\r\n\r\n${HIDDEN}` },
 ];
 
-for (const c of refused) {
+// Each case's target is its own (`/s` becomes `/s-N`): a streamed case's valid head may reach the upstream
+// after its test has ended, and must not be counted against the next one.
+const OTHER_CASE = /^[A-Z]+ \S*\/s-\d+ /;
+
+refused.forEach((c, n) => {
   test(`${c.name}: ${c.status}, connection closed, nothing reaches the upstream`, async () => {
     const heads = f.upstream.heads.length;
     const requests = f.upstream.requests.length;
-    const answer = await sendRaw(f.port, c.bytes);
+    const own = `/s-${n} `;
+    const answer = await sendRaw(f.port, c.bytes.replace('/s', `/s-${n}`));
     assert.deepEqual(statuses(answer.text), [c.status], `answer: ${JSON.stringify(answer.text.slice(0, 200))}`);
     assert.ok(answer.closed, 'the gateway closes the connection');
-    const received = f.upstream.heads.slice(heads);
+    const received = f.upstream.heads.slice(heads).filter((h) => !OTHER_CASE.test(h) || h.includes(own));
     if (c.streamed) {
       assert.equal(f.upstream.requests.length, requests, 'no complete request reached the upstream');
       assert.ok(received.length <= 1 && !received.some((h) => h.includes('/hidden')), `upstream received: ${JSON.stringify(received)}`);
     } else assert.deepEqual(received, [], 'nothing reached the upstream');
   });
-}
+});
 
 test('a well-formed pipelined pair reaches the upstream as two requests (the baseline)', async () => {
   const heads = f.upstream.heads.length;
