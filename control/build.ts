@@ -8,7 +8,7 @@ import { hasErrors } from '../core/diagnostics.js';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { deepFreeze } from '../core/freeze.js';
 import { CfgCode } from '../core/codes.js';
-import { CanonicalDigest } from './canonical-digest.js';
+import { CanonicalDigest, sortKeys } from './canonical-digest.js';
 import type { Snapshot } from '../core/snapshot.js';
 // Namespace imports: the stage modules link even while a stage is still a declared placeholder, and a
 // missing stage then surfaces as a rejected build (GH_CFG_INTERNAL), not as a process that cannot start.
@@ -224,26 +224,6 @@ function appendCanonical(parts: string[], value: unknown): void {
     appendCanonical(parts, v);
   }
   parts.push('}');
-}
-
-/**
- * The order of Array.prototype.sort() (code units) for an object's keys, in place: insertion sort on a
- * few keys, where sort() copied the list into a work array of its own (~40 MiB per cold build at scale).
- */
-function sortKeys(keys: string[]): void {
-  if (keys.length > 32) {
-    keys.sort();
-    return;
-  }
-  for (let i = 1; i < keys.length; i++) {
-    const k = keys[i] as string;
-    let j = i - 1;
-    while (j >= 0 && (keys[j] as string) > k) {
-      keys[j + 1] = keys[j] as string;
-      j--;
-    }
-    keys[j + 1] = k;
-  }
 }
 
 /** `"key":` per key: a small vocabulary (field names) quoted over and over; the cache stops growing at a bound. */

@@ -144,8 +144,11 @@ export class CanonicalDigest {
   }
 }
 
-/** Array.prototype.sort()'s order (code units), in place: insertion sort for a few keys (as canonicalJson). */
-function sortKeys(keys: string[]): void {
+/**
+ * Array.prototype.sort()'s order (code units) for an object's keys, in place: insertion sort on a few
+ * keys, where sort() copied the list into a work array of its own (~40 MiB per cold build at scale).
+ */
+export function sortKeys(keys: string[]): void {
   if (keys.length > 32) {
     keys.sort();
     return;
