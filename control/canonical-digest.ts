@@ -113,15 +113,7 @@ export class CanonicalDigest {
       if (sorted) {
         this.byte(123); // {
         let first = true;
-        for (const k in obj) {
-          const v = obj[k];
-          if (v === undefined) continue;
-          if (!first) this.byte(COMMA);
-          this.string(k);
-          this.byte(COLON);
-          first = false;
-          this.value(v);
-        }
+        for (const k in obj) first = this.member(first, k, obj[k]);
         this.byte(125); // }
         return;
       }
@@ -132,15 +124,19 @@ export class CanonicalDigest {
     let first = true;
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i] as string;
-      const v = obj[k];
-      if (v === undefined) continue;
-      if (!first) this.byte(COMMA);
-      this.string(k);
-      this.byte(COLON);
-      first = false;
-      this.value(v);
+      first = this.member(first, k, obj[k]);
     }
     this.byte(125); // }
+  }
+
+  /** `"k":v`, after a comma unless first; undefined members are left out, as JSON.stringify does. Whether the next is still first. */
+  private member(first: boolean, k: string, v: unknown): boolean {
+    if (v === undefined) return first;
+    if (!first) this.byte(COMMA);
+    this.string(k);
+    this.byte(COLON);
+    this.value(v);
+    return false;
   }
 }
 
