@@ -4,13 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { canonicalJson } from '../../control/build.js';
 import { CanonicalDigest } from '../../control/canonical-digest.js';
 import { parseManifests } from '../../routes/parse.js';
 import type { ManifestFile } from '../../routes/parse.js';
+import { repositoryYamlFiles } from '../support/repository-yaml.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..', '..');
@@ -59,17 +59,7 @@ test('the canonical bytes are canonicalJson’s text for the corners it handles'
 });
 
 test('the canonical bytes of every parsed manifest are canonicalJson’s text', async () => {
-  const files: ManifestFile[] = [];
-  const walk = (dir: string): void => {
-    if (!fs.existsSync(dir)) return;
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (/\.ya?ml$/.test(entry.name)) files.push({ path: full, text: fs.readFileSync(full, 'utf8') });
-    }
-  };
-  walk(path.join(repoRoot, 'examples'));
-  walk(path.join(repoRoot, 'test'));
+  const files: ManifestFile[] = repositoryYamlFiles();
   const scale = (await import(pathToFileURL(path.join(repoRoot, 'bench', 'lib', 'scale-manifests.mjs')).href)) as {
     manifests(o: { hosts: number; routes: number; services: number }): ManifestFile[];
   };

@@ -14,6 +14,7 @@ import { Composer, Parser, parseAllDocuments } from 'yaml';
 import type { CST, Document } from 'yaml';
 import { parseManifests } from '../../routes/parse.js';
 import type { ManifestFile } from '../../routes/parse.js';
+import { repositoryYamlFiles } from '../support/repository-yaml.js';
 import { readCstDocument } from '../../routes/yaml-cst-values.js';
 import type { CstDocument } from '../../routes/yaml-cst-values.js';
 import { readBlockFile } from '../../routes/yaml-block-reader.js';
@@ -515,17 +516,7 @@ function checkParseWith(files: ManifestFile[], allPaths: boolean, fast: ReturnTy
 }
 
 function repositoryManifests(): ManifestFile[] {
-  const files: ManifestFile[] = [];
-  const walk = (dir: string): void => {
-    if (!fs.existsSync(dir)) return;
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (/\.ya?ml$/.test(entry.name)) files.push({ path: path.relative(repoRoot, full), text: fs.readFileSync(full, 'utf8') });
-    }
-  };
-  walk(path.join(repoRoot, 'examples'));
-  walk(path.join(repoRoot, 'test'));
+  const files = repositoryYamlFiles();
   const cases = path.resolve(repoRoot, '..', 'shared', 'conformance', 'istio-gateway', 'cases.json');
   if (fs.existsSync(cases)) {
     const parsed = JSON.parse(fs.readFileSync(cases, 'utf8')) as { cases: { name: string; resources: string }[] };
