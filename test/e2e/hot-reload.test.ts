@@ -10,7 +10,7 @@ import { makeConfigDir, startGateway, writeConfig, type GatewayProcess } from '.
 import { freePort } from '../support/ports.js';
 import { startEchoUpstream, type EchoUpstream } from '../support/upstream.js';
 import { waitFor } from '../support/wait.js';
-import { gatewayYaml, serviceEntryYaml } from './manifests.js';
+import { blueGreenServicesYaml, gatewayYaml } from './manifests.js';
 
 let gw: GatewayProcess;
 let port: number;
@@ -38,10 +38,7 @@ before(async () => {
   port = await freePort();
   const dir = makeConfigDir({
     'gateway.yaml': gatewayYaml('edge', [{ port, protocol: 'HTTP' }]),
-    'services.yaml': [
-      serviceEntryYaml('blue', 'blue.internal', [{ port: blue.port }]),
-      serviceEntryYaml('green', 'green.internal', [{ port: green.port }]),
-    ].join('---\n'),
+    'services.yaml': blueGreenServicesYaml(blue.port, green.port),
     'vs.yaml': routeTo('blue.internal'),
   });
   gw = await startGateway(dir);

@@ -75,3 +75,8 @@ spec:
     - destination: { host: ${host} }
 `;
 }
+
+/** ServiceEntries `blue.internal` and `green.internal`, each on one loopback upstream port, in one file. */
+export function blueGreenServicesYaml(bluePort: number, greenPort: number): string {
+  return [serviceEntryYaml('blue', 'blue.internal', [{ port: bluePort }]), serviceEntryYaml('green', 'green.internal', [{ port: greenPort }])].join('---\n');
+}

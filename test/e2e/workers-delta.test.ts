@@ -11,7 +11,7 @@ import { makeConfigDir, startGateway, writeConfig, type GatewayProcess } from '.
 import { freePort } from '../support/ports.js';
 import { startEchoUpstream, type EchoUpstream } from '../support/upstream.js';
 import { waitFor } from '../support/wait.js';
-import { gatewayYaml, serviceEntryYaml } from './manifests.js';
+import { blueGreenServicesYaml, gatewayYaml } from './manifests.js';
 
 interface WorkerView {
   pid: number;
@@ -55,10 +55,7 @@ before(async () => {
   gw = await startGateway(
     makeConfigDir({
       'gateway.yaml': gatewayYaml('edge', [{ port, protocol: 'HTTP' }]),
-      'services.yaml': [
-        serviceEntryYaml('blue', 'blue.internal', [{ port: blue.port }]),
-        serviceEntryYaml('green', 'green.internal', [{ port: green.port }]),
-      ].join('---\n'),
+      'services.yaml': blueGreenServicesYaml(blue.port, green.port),
       ...vsFiles({ 'a.example.com': 'blue.internal', 'b.example.com': 'blue.internal', 'c.example.com': 'green.internal' }),
       ...unchangedFiles,
     }),

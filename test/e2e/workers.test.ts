@@ -10,7 +10,7 @@ import { makeConfigDir, startGateway, writeConfig, type GatewayProcess } from '.
 import { freePort } from '../support/ports.js';
 import { startEchoUpstream, type EchoUpstream } from '../support/upstream.js';
 import { waitFor } from '../support/wait.js';
-import { gatewayYaml, routeAllYaml, serviceEntryYaml } from './manifests.js';
+import { blueGreenServicesYaml, gatewayYaml, routeAllYaml, serviceEntryYaml } from './manifests.js';
 
 interface WorkerView {
   id: number;
@@ -36,10 +36,7 @@ before(async () => {
   gw = await startGateway(
     makeConfigDir({
       'gateway.yaml': gatewayYaml('edge', [{ port, protocol: 'HTTP' }]),
-      'services.yaml': [
-        serviceEntryYaml('blue', 'blue.internal', [{ port: blue.port }]),
-        serviceEntryYaml('green', 'green.internal', [{ port: green.port }]),
-      ].join('---\n'),
+      'services.yaml': blueGreenServicesYaml(blue.port, green.port),
       'vs.yaml': routeAllYaml('blue.internal'),
     }),
     { args: ['--workers', '2'] },
