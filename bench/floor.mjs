@@ -170,12 +170,12 @@ async function main() {
     const bases = { upstream: { http: `http://127.0.0.1:${up.http}`, https: `https://localhost:${up.https}` } };
     const procs = {};
     for (const target of o.targets) {
-      if (target === 'floor' || target.startsWith('floor+') || target === 'floor-raw') {
+      if (target === 'floor' || target.startsWith('floor+') || target === 'floor-raw' || target === 'floor-llhttp') {
         // floor+close, floor+headers, floor+close+headers: the floor with one of Gatehouse's per-request costs
         // added (bench/floor-proxy.mjs --extra), to price the gap between the two piece by piece. floor-raw:
         // the floor without node's HTTP server (bench/floor-raw-proxy.mjs, plain HTTP only), a what-if.
         const extra = target.startsWith('floor+') ? ['--extra', target.slice('floor+'.length)] : [];
-        const script = target === 'floor-raw' ? 'floor-raw-proxy.mjs' : 'floor-proxy.mjs';
+        const script = target === 'floor-raw' || target === 'floor-llhttp' ? `${target}-proxy.mjs` : 'floor-proxy.mjs';
         const p = start(target, process.execPath, [join(here, script), ...extra, '--upstream', upstreamMtls ? `https://localhost:${up.mtls}` : bases.upstream.http,
           '--https-cert', cert, '--https-key', key, ...(upstreamMtls ? ['--client-cert', upstreamMtls.cert, '--client-key', upstreamMtls.key, '--upstream-ca', upstreamMtls.ca] : [])],
           { cpu: pin.proxy, taskset: pin.taskset, logFile: join(tmp, `${target}.log`), pipeStdout: true, cwd: root });

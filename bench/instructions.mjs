@@ -128,10 +128,10 @@ async function measure(o, target, tmp, cert, key, upstreamPort) {
   let child;
   let base;
   let readyUrl;
-  if (target === 'floor' || target === 'floor-raw') {
+  if (target === 'floor' || target === 'floor-raw' || target === 'floor-llhttp') {
     if (target === 'floor-raw' && o.proto !== 'http') throw new Error('floor-raw speaks plain HTTP/1.1 only');
     // floor-raw: the floor without node's HTTP server (bench/floor-raw-proxy.mjs), a what-if that prices node:http.
-    const script = target === 'floor' ? 'floor-proxy.mjs' : 'floor-raw-proxy.mjs';
+    const script = target === 'floor' ? 'floor-proxy.mjs' : `${target}-proxy.mjs`;
     child = start(target, which('valgrind'), [...valgrind, process.execPath, ...nodeFlags, join(here, script), '--upstream', `http://127.0.0.1:${upstreamPort}`,
       '--https-cert', cert, '--https-key', key], { logFile: join(dir, 'proxy.log'), pipeStdout: true, cwd: root });
     const ports = JSON.parse(await readFirstLine(child, 900_000));

@@ -1,6 +1,8 @@
 // A bound listener: the server behind one Gateway port, its live connections, and how it stops.
-// HTTP → node:http; HTTPS → http2 secure server offering h2 and http/1.1 with the filter chain chosen
-// per connection by SNI; TLS → a net server that reads the SNI and tunnels bytes (passthrough).
+// HTTP → a net server whose connections Gatehouse's HTTP/1 server serves (gateway/http1; node:http with
+// the 'node' and 'fastify' data paths); HTTPS → http2 secure server offering h2 and http/1.1 with the
+// filter chain chosen per connection by SNI, h2 served by node and http/1.1 handed to the same HTTP/1
+// server; TLS → a net server that reads the SNI and tunnels bytes (passthrough).
 import { constants as cryptoConstants } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { constants as http2Constants, createSecureServer, type Http2SecureServer, type Http2Session, type ServerHttp2Stream } from 'node:http2';
@@ -12,7 +14,9 @@ import { selectFilterChain } from '../../routes/match.js';
 import type { EdgePolicy } from '../edge-policy.js';
 import type { Generation } from '../generation.js';
 import { kConnection, type ConnectionInfo, type PlaneState } from '../plane-state.js';
-import { createRequestHandler, createUpgradeHandler } from '../proxy/request-handler.js';
+import { createRequestHandler, createUpgradeHandler, type RequestHandler } from '../proxy/request-handler.js';
+import { Http1Server } from '../http1/server.js';
+import { parserBinding } from '../http1/parser-binding.js';
 import { ClientHelloReader, HELLO_TIMEOUT_MS } from '../tls/hello-reader.js';
 import { applyClientCertPolicy, certificateKey, EDGE_CIPHERS, EDGE_SECURE_OPTIONS, forwardedClientCert, refuseReason, type ChainContext } from '../tls/secure-contexts.js';
 import { mountHandler, type DataPath } from './mount.js';
@@ -33,6 +37,8 @@ export class BoundListener {
   /** Port actually bound (differs from bindPort when that was 0). */
   boundPort = 0;
   private readonly sockets = new Set<Socket>();
+  /** Serves HTTP/1 connections (plain, or TLS without h2) on the 'http1' data path; else node does. */
+  private http1: Http1Server | undefined = undefined;
   private readonly sessions = new Set<Http2Session>();
   /** OCSP responses by SHA-256 of the leaf certificate they cover (see updateDefaultContext). */
   private staples: ReadonlyMap<string, Buffer> = new Map();
@@ -88,7 +94,11 @@ export class BoundListener {
       plane.log('debug', `TLS handshake on port ${spec.port} not finished in ${plane.edge.tlsHandshakeTimeoutMs} ms: closed`);
       raw.destroy();
     });
-    const listener = new BoundListener(spec, BoundListener.createServer(spec, plane, handshakes), plane, handshakes);
+    if (dataPath === 'http1' && !parserBinding()) {
+      plane.log('warn', `port ${spec.port}: node's HTTP/1 parser binding is not reachable on node ${process.version}; serving HTTP/1 with node's server`);
+      dataPath = 'node';
+    }
+    const listener = new BoundListener(spec, BoundListener.createServer(spec, plane, handshakes, dataPath), plane, handshakes);
     // HTTPS: admission is the first step of the listener's own TLS start (startTls); elsewhere it is
     // prepended, so the check runs before the HTTP machinery or the passthrough starts on the socket.
     if (spec.protocol !== 'HTTPS' || !listener.startTls()) {
@@ -96,20 +106,29 @@ export class BoundListener {
     }
     if (spec.protocol === 'HTTP') {
       const handler = createRequestHandler({ port: spec.port, scheme: 'http', plane });
-      await mountHandler(dataPath, listener.server as HttpServer, handler, false);
-      listener.server.on('upgrade', createUpgradeHandler(handler));
+      if (dataPath === 'http1') listener.serveHttp1(handler);
+      else {
+        await mountHandler(dataPath, listener.server as HttpServer, handler, false);
+        listener.server.on('upgrade', createUpgradeHandler(handler));
+      }
     } else if (spec.protocol === 'HTTPS') {
       const handler = createRequestHandler({ port: spec.port, scheme: 'https', plane });
       await mountHandler(dataPath, listener.server as Http2SecureServer, handler, true);
-      listener.server.on('upgrade', createUpgradeHandler(handler));
+      if (dataPath === 'http1') listener.serveHttp1(handler);
+      else listener.server.on('upgrade', createUpgradeHandler(handler));
       listener.watchSessions(plane);
     }
     await listener.listen(spec);
     return listener;
   }
 
-  private static createServer(spec: ListenerSpec, plane: PlaneState, handshakes: DeadlineSweep<Socket>): HttpServer | Http2SecureServer | NetServer {
+  private static createServer(spec: ListenerSpec, plane: PlaneState, handshakes: DeadlineSweep<Socket>, dataPath: DataPath): HttpServer | Http2SecureServer | NetServer {
     const logError = (what: string) => (err: Error) => plane.log('debug', `${what} on port ${spec.port}: ${err.message}`);
+    if (spec.protocol === 'HTTP' && dataPath === 'http1') {
+      // Half-open as node's HTTP server is: a client that sends its request and shuts down its side still
+      // gets the answer (the HTTP/1 server closes once it is written).
+      return createNetServer({ allowHalfOpen: true, noDelay: true });
+    }
     if (spec.protocol === 'HTTP') {
       const server = createHttpServer({ requireHostHeader: false, ...http1Limits(plane.edge) });
       server.on('clientError', answerClientError);
@@ -274,6 +293,31 @@ export class BoundListener {
     return true;
   }
 
+  /**
+   * HTTP/1 by Gatehouse's server. Plain HTTP: every admitted connection. HTTPS: a connection whose
+   * handshake did not choose h2; node's own HTTP/2 listener is taken off the server and called for the
+   * h2 ones, after the listener's checks (see createServer), which may refuse the connection first.
+   */
+  private serveHttp1(handler: RequestHandler): void {
+    const plane = this.plane;
+    const port = this.port;
+    const http1 = new Http1Server(parserBinding()!, handler, http1Server(plane.edge), (message) => plane.log('debug', `port ${port}: ${message}`));
+    this.http1 = http1;
+    if (this.protocol === 'HTTP') {
+      this.server.on('connection', (socket: Socket) => http1.accept(socket));
+      return;
+    }
+    const server = this.server as Http2SecureServer;
+    const h2 = server.listeners('secureConnection').find((f) => f.name === 'connectionListener') as ((this: Http2SecureServer, s: TLSSocket) => void) | undefined;
+    if (!h2) throw new GatehouseError(ErrCode.LISTEN, `port ${port}: node's HTTP/2 connection listener not found`);
+    server.removeListener('secureConnection', h2);
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (socket.destroyed) return;
+      if (socket.alpnProtocol === 'h2') h2.call(server, socket);
+      else http1.accept(socket);
+    });
+  }
+
   private watchSessions(plane: PlaneState): void {
     const server = this.server as Http2SecureServer;
     server.on('session', (session: Http2Session) => {
@@ -351,7 +395,8 @@ export class BoundListener {
     if (this.closed) return;
     this.closed = true;
     this.server.close(() => undefined);
-    if (this.protocol === 'HTTP') (this.server as HttpServer).closeIdleConnections();
+    if (this.http1) this.http1.closeIdleConnections();
+    else if (this.protocol === 'HTTP') (this.server as HttpServer).closeIdleConnections();
     for (const session of this.sessions) {
       if (!session.closed && !session.destroyed) session.close();
     }
@@ -461,6 +506,16 @@ function http1Limits(edge: EdgePolicy) {
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(edge.headersTimeoutMs / 4))),
     // Count every header so the edge's own limit (431) applies instead of silent truncation.
     maxHeadersCount: 0,
+  };
+}
+
+/** The edge limits for Gatehouse's HTTP/1 server (the same as node's server gets in http1Limits). */
+function http1Server(edge: EdgePolicy) {
+  return {
+    maxHeaderSize: edge.maxRequestHeaderBytes,
+    headersTimeoutMs: edge.headersTimeoutMs,
+    requestTimeoutMs: edge.requestTimeoutMs,
+    keepAliveTimeoutMs: edge.idleTimeoutMs,
   };
 }
 

@@ -1,24 +1,28 @@
-// How the proxy core is mounted on a listener's server. 'raw' hands node's request event straight to it;
-// 'fastify' puts one catch-all route in front of it (Istio routes are never fastify routes). Both exist so the
-// data path can be measured each way (bench/floor.mjs --targets gatehouse-raw,gatehouse-fastify);
-// GATEHOUSE_DATAPATH=fastify selects fastify. raw is the default: on a quiet core it cost the same as fastify
-// over HTTP and 6-8% less over HTTPS (docs/performance.md). fastify still serves the admin/status/stats ports.
+// How the proxy core is mounted on a listener. 'http1' (the default): HTTP/1 requests are served by
+// Gatehouse's own server on node's llhttp (gateway/http1), HTTP/2 by node's compatibility API. 'node':
+// node's HTTP/1 server hands its request event straight to the core ('raw' is the older name). 'fastify':
+// one catch-all fastify route in front of node's server (Istio routes are never fastify routes). The
+// last two stay so the data path can be measured each way (bench/floor.mjs --targets
+// gatehouse,gatehouse-node,gatehouse-fastify) and as the fallback where node's parser binding is not
+// reachable. fastify still serves the admin/status/stats ports.
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Http2SecureServer } from 'node:http2';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestHandler } from '../proxy/request-handler.js';
 
-export type DataPath = 'raw' | 'fastify';
+export type DataPath = 'http1' | 'node' | 'fastify';
 
 export function dataPathFromEnv(value: string | undefined): DataPath {
-  return value === 'fastify' ? 'fastify' : 'raw';
+  if (value === 'fastify') return 'fastify';
+  if (value === 'node' || value === 'raw') return 'node';
+  return 'http1';
 }
 
 type AnyServer = HttpServer | Http2SecureServer;
 
 /** Wires `handler` to `server` and resolves once requests reach it. */
 export async function mountHandler<S extends AnyServer>(dataPath: DataPath, server: S, handler: RequestHandler, http2: boolean): Promise<FastifyInstance | undefined> {
-  if (dataPath === 'raw') {
+  if (dataPath !== 'fastify') {
     server.on('request', handler);
     return undefined;
   }

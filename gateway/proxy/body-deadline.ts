@@ -1,37 +1,40 @@
 // A route's request-body deadline (VirtualService annotation gatehouse.io/request-body-timeout): the
 // whole body must have arrived within it, counted from route selection (just after the headers).
 // Only routes that set one pay for a timer; the listeners are module functions, not closures.
+import type { EventEmitter } from 'node:events';
 import { constants as h2, type Http2ServerRequest, type ServerHttp2Stream } from 'node:http2';
+import { Http1Request } from '../http1/request.js';
 import type { DownstreamRequest, Exchange } from './exchange.js';
 
 const kDeadline = Symbol('gatehouse.bodyDeadline');
 
-interface Holder {
-  [kDeadline]?: { timer: NodeJS.Timeout; exchange: Exchange };
+/** What emits the body's 'end' and 'close': node's request stream itself, or Gatehouse's HTTP/1 body. */
+interface Holder extends EventEmitter {
+  [kDeadline]?: { timer: NodeJS.Timeout; exchange: Exchange; req: DownstreamRequest };
 }
 
 export function armBodyDeadline(exchange: Exchange, req: DownstreamRequest, ms: number): void {
   if (req.complete) return;
-  (req as unknown as Holder)[kDeadline] = { timer: setTimeout(onDeadline, ms, req), exchange };
-  req.once('end', disarm);
-  req.once('close', disarm);
+  const holder = (req instanceof Http1Request ? req.body : req) as Holder | null;
+  if (holder === null) return;
+  holder[kDeadline] = { timer: setTimeout(onDeadline, ms, holder), exchange, req };
+  holder.once('end', disarm);
+  holder.once('close', disarm);
 }
 
-function disarm(this: DownstreamRequest): void {
-  const holder = this as unknown as Holder;
-  const d = holder[kDeadline];
+function disarm(this: Holder): void {
+  const d = this[kDeadline];
   if (!d) return;
   clearTimeout(d.timer);
-  holder[kDeadline] = undefined;
+  this[kDeadline] = undefined;
 }
 
-function onDeadline(req: DownstreamRequest): void {
-  const holder = req as unknown as Holder;
+function onDeadline(holder: Holder): void {
   const d = holder[kDeadline];
   holder[kDeadline] = undefined;
-  if (!d || req.complete) return;
+  if (!d || d.req.complete) return;
   d.exchange.requestBodyTimeout();
-  if (req.httpVersionMajor === 2) stopUpload((req as Http2ServerRequest).stream);
+  if (d.req.httpVersionMajor === 2) stopUpload((d.req as Http2ServerRequest).stream);
 }
 
 /**

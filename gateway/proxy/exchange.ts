@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Cluster, HeaderOps, Route, WeightedCluster } from '../../core/snapshot.js';
 import { ResponseFlag } from '../../core/response-flags.js';
@@ -18,9 +18,12 @@ import { addHsts, addHstsToList, applyHeaderOps, applyHeaderOpsToList, headerLis
 import { connectionMemo, type ConnectionMemo } from './connection-memo.js';
 import { spliceTunnel } from './tunnel.js';
 import { classifyUpstreamFailure, errorText } from './upstream-failure.js';
+import { Http1Request } from '../http1/request.js';
+import { Http1Response } from '../http1/response.js';
 
-export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
-export type DownstreamResponse = ServerResponse | Http2ServerResponse;
+/** HTTP/1 from Gatehouse's own server (gateway/http1) or node's, HTTP/2 from node's compatibility API. */
+export type DownstreamRequest = Http1Request | IncomingMessage | Http2ServerRequest;
+export type DownstreamResponse = Http1Response | ServerResponse | Http2ServerResponse;
 
 const kExchange = Symbol('gatehouse.exchange');
 const kExchangeReq = Symbol('gatehouse.exchange.request');
@@ -85,6 +88,8 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
   private connected = false;
   /** A body without Content-Length is counted as it streams; set in forward, cleared once listening. */
   private countBody = false;
+  /** Gatehouse's HTTP/1 request counts its own body bytes: read at the end. */
+  private countedBy: Http1Request | undefined = undefined;
   /** The WebSocket upgrade asked for (HTTP/1.1 only), forwarded as a tunnel once the upstream agrees. */
   upgrade: string | undefined = undefined;
   private tunnelled = false;
@@ -124,9 +129,12 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
       this.downstreamRemoteAddress = memo.remote;
       this.textTail = memo.textTail;
     }
-    (res as unknown as Record<symbol, Exchange>)[kExchange] = this;
-    (req as unknown as Record<symbol, Exchange>)[kExchangeReq] = this;
-    res.on('close', onResponseClose);
+    if (res instanceof Http1Response) res.observer = this;
+    else {
+      (res as unknown as Record<symbol, Exchange>)[kExchange] = this;
+      (req as unknown as Record<symbol, Exchange>)[kExchangeReq] = this;
+      res.on('close', onResponseClose);
+    }
   }
 
   // --- local replies ---
@@ -157,7 +165,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     try {
       (res as ServerResponse).writeHead(status, headers as OutgoingHttpHeaders);
       this.ended = true;
-      if (this.method === 'HEAD' || !body) res.end();
+      if (this.method === 'HEAD' || !body) (res as ServerResponse).end();
       else (res as ServerResponse).end(body);
     } catch (err) {
       // The stream closed under us (h2 compat throws rather than emitting): nothing left to answer.
@@ -187,6 +195,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     if (contentLength !== undefined) this.bytesReceived = Number(contentLength) || 0;
     // A 'data' listener switches the request stream to flowing mode, which costs a bodiless request
     // several stream ticks for nothing: only a streamed body of unknown length is counted as it goes.
+    else if (hasBody && this.req instanceof Http1Request) this.countedBy = this.req;
     else this.countBody = hasBody;
     if (route.timeoutMs > 0) this.timer = setTimeout(onRouteTimeout, route.timeoutMs, this);
     this.dispatchedAt = Date.now();
@@ -196,7 +205,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
         path,
         method: this.method as Dispatcher.HttpMethod,
         headers,
-        body: hasBody ? (this.req as NodeJS.ReadableStream as import('node:stream').Readable) : null,
+        body: hasBody ? requestBody(this.req) : null,
         // Keep upstream connections alive whatever the client asked for.
         reset: false,
       };
@@ -218,7 +227,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     // Count streamed request bodies as they leave; a declared Content-Length is already counted.
     if (this.countBody) {
       this.countBody = false;
-      this.req.on('data', onRequestData);
+      (this.req as IncomingMessage).on('data', onRequestData);
     }
   }
 
@@ -267,8 +276,10 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
         return true;
       }
     }
-    const ok = (this.res as ServerResponse).write(chunk);
-    if (!ok) this.res.once('drain', onResponseDrain);
+    const res = this.res;
+    const ok = (res as ServerResponse).write(chunk);
+    // Gatehouse's HTTP/1 response tells its observer (resume) itself.
+    if (!ok && !(res instanceof Http1Response)) res.once('drain', onResponseDrain);
     return ok;
   }
 
@@ -304,7 +315,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     if (last !== undefined) {
       this.lastChunk = undefined;
       (res as ServerResponse).end(last);
-    } else res.end();
+    } else (res as ServerResponse).end();
   }
 
   onError(err: Error): void {
@@ -447,6 +458,7 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     this.finished = true;
     if (this.endpoint) this.endpoint.inFlight--;
     this.durationMs = performance.now() - this.startMonotonic;
+    if (this.countedBy !== undefined) this.bytesReceived = this.countedBy.bodyBytes;
     this.upstreamCluster = this.cluster?.name ?? this.destination?.cluster;
     this.routeName = this.route?.name ?? this.routeName;
     const headers = this.req.headers;
@@ -481,6 +493,12 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     this.route = route;
     this.routeName = route.name;
   }
+}
+
+/** The stream undici sends upstream as the request body. */
+function requestBody(req: DownstreamRequest): Readable | null {
+  if (req instanceof Http1Request) return req.body;
+  return req as NodeJS.ReadableStream as Readable;
 }
 
 function protocolName(req: DownstreamRequest): string {

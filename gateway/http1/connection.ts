@@ -1,0 +1,438 @@
+// One client connection of Gatehouse's HTTP/1 server: node's llhttp parser fed from the socket, one
+// request answered at a time, in order. A pipelined request that arrives while one is being answered
+// waits (its head parsed, the socket paused) and is started when the answer before it is written, as
+// Envoy serves HTTP/1 pipelines. Anything the parser refuses is answered 400/431 (408 for a deadline)
+// with the connection closed, never sent on; after a response has started, the connection is cut.
+import type { Socket } from 'node:net';
+import type { NativeParser, ParseError, ParserBinding } from './parser-binding.js';
+import { Http1Request, RequestBody, headerRecord, type BodySource } from './request.js';
+import { Http1Response, type ResponseOwner } from './response.js';
+
+export type Http1Handler = (req: Http1Request, res: Http1Response) => void;
+
+/** What every connection of one server shares: limits, the handler, the parser binding. */
+export interface Http1ServerShared {
+  readonly binding: ParserBinding;
+  readonly handler: Http1Handler;
+  readonly maxHeaderSize: number;
+  readonly headersTimeoutMs: number;
+  /** 0: none. */
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly keepAliveLines: string;
+  /** Connections whose deadlines are swept. */
+  readonly connections: Set<Http1Connection>;
+  /** The server is winding down: idle connections close, busy ones after their response. */
+  closingIdle: boolean;
+  /** Logs a debug line (refused bytes, deadlines). */
+  readonly debug: (message: string) => void;
+}
+
+const kConnection = Symbol('gatehouse.http1.connection');
+
+interface Pending {
+  readonly req: Http1Request;
+  readonly res: Http1Response;
+}
+
+export class Http1Connection implements ResponseOwner, BodySource {
+  readonly keepAliveLines: string;
+  /** The request being answered. */
+  private active: Pending | undefined = undefined;
+  /** Pipelined requests waiting for the active one, in order. */
+  private queue: Pending[] | undefined = undefined;
+  /** The request whose body the parser is reading (the last head parsed, until its message completes). */
+  private reading: Http1Request | undefined = undefined;
+  private parser: NativeParser | undefined;
+  /** Head parts delivered ahead of kOnHeadersComplete (large heads, heads split across reads). */
+  private partHeaders: string[] | undefined = undefined;
+  private partUrl = '';
+  /** When the message being read started (its header and request deadlines count from here); 0 when none. */
+  private messageStart: number;
+  /** A message is between its first byte and its last. */
+  private inMessage = false;
+  /** No byte of a first request yet: the header deadline runs from the connection's start. */
+  private awaitingFirst = true;
+  /** When the connection last became idle (no request read or answered), for the keep-alive timeout; 0 when busy. */
+  private idleSince = 0;
+  /** We stopped reading: a body reader is full, or a pipelined request waits. */
+  private readPaused = false;
+  /** No more responses: the socket is ending or gone. */
+  private ending = false;
+  private gone = false;
+  /** The client sent its FIN: close once the answer in progress is written. */
+  private peerEnded = false;
+  /** Handed off as an upgraded (tunnelled) socket: the parser and listeners are detached. */
+  private upgraded = false;
+  /** Bytes after an upgrade request's head, handed back to the socket for the tunnel. */
+  private upgradeHead: Buffer | undefined = undefined;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly shared: Http1ServerShared,
+  ) {
+    this.keepAliveLines = shared.keepAliveLines;
+    const b = shared.binding;
+    const parser = new b.HTTPParser();
+    parser.initialize(b.REQUEST, socket, shared.maxHeaderSize, b.kLenientNone);
+    (parser as unknown as Record<symbol, Http1Connection>)[kConnection] = this;
+    parser[b.kOnMessageBegin] = onMessageBegin;
+    parser[b.kOnHeaders] = onHeaders;
+    parser[b.kOnHeadersComplete] = onHeadersComplete;
+    parser[b.kOnBody] = onBody;
+    parser[b.kOnMessageComplete] = onMessageComplete;
+    this.parser = parser;
+    // The first request's header deadline counts from the connection's start, as node's does.
+    this.messageStart = Date.now();
+    (socket as unknown as Record<symbol, Http1Connection>)[kConnection] = this;
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('drain', onSocketDrain);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+    shared.connections.add(this);
+  }
+
+  get writeClosed(): boolean {
+    return this.ending || this.gone;
+  }
+
+  /** Idle: no request being read or answered. */
+  get idle(): boolean {
+    return this.active === undefined && !this.inMessage;
+  }
+
+  // --- reading ---
+
+  read(data: Buffer): void {
+    const parser = this.parser;
+    if (parser === undefined || this.ending) return;
+    const ret = parser.execute(data);
+    if (typeof ret !== 'number') {
+      this.refuse(ret);
+      return;
+    }
+    if (this.upgraded) this.handOver(data, ret);
+  }
+
+  messageBegin(): void {
+    this.inMessage = true;
+    this.awaitingFirst = false;
+    this.idleSince = 0;
+    this.messageStart = Date.now();
+  }
+
+  headParts(headers: string[], url: string): void {
+    this.partHeaders = this.partHeaders === undefined ? headers : this.partHeaders.concat(headers);
+    this.partUrl += url;
+  }
+
+  headComplete(major: number, minor: number, rawHeaders: string[] | undefined, method: number, url: string | undefined, upgrade: boolean, keepAlive: boolean): number {
+    if (rawHeaders === undefined || this.partHeaders !== undefined) {
+      rawHeaders = this.partHeaders === undefined ? (rawHeaders ?? []) : rawHeaders ? this.partHeaders.concat(rawHeaders) : this.partHeaders;
+      this.partHeaders = undefined;
+    }
+    if (url === undefined || this.partUrl !== '') {
+      url = this.partUrl + (url ?? '');
+      this.partUrl = '';
+    }
+    const methodName = this.shared.binding.methods[method] ?? 'GET';
+    const headers = headerRecord(rawHeaders);
+    const req = new Http1Request(methodName, url, headers, rawHeaders, major, minor, this.socket);
+    const res = new Http1Response(this, methodName === 'HEAD', major === 1 && minor >= 1, keepAlive && !upgrade && !this.shared.closingIdle);
+    this.reading = req;
+    if (upgrade) {
+      // CONNECT or an Upgrade: the parser stops at the head; what follows is the tunnel's, or nothing.
+      this.upgraded = true;
+      if (methodName === 'CONNECT') {
+        this.ending = true;
+        this.socket.destroy();
+        return 0;
+      }
+    } else if (hasBody(headers)) {
+      req.body = new RequestBody(this);
+    }
+    const pending: Pending = { req, res };
+    const expect = major === 1 && minor === 1 ? headers.expect : undefined;
+    if (expect !== undefined && expect.toLowerCase() !== '100-continue') {
+      // RFC 9110 §10.1.1: an expectation this hop cannot meet; answered here, as node does, never routed.
+      if (this.active !== undefined) {
+        this.destroy();
+        return 0;
+      }
+      this.active = pending;
+      res.shouldKeepAlive = false;
+      res.writeHead(417, { 'content-length': 0 });
+      res.end();
+      return 0;
+    }
+    if (this.active === undefined) this.start(pending, expect !== undefined);
+    else {
+      (this.queue ??= []).push(pending);
+      this.pauseReading();
+    }
+    return 0;
+  }
+
+  body(chunk: Buffer): void {
+    const req = this.reading;
+    if (req === undefined) return;
+    req.bodyBytes += chunk.length;
+    const body = req.body;
+    // A body nobody reads any more (its response was a local reply) is read past, as node does.
+    if (body === null || body.destroyed) return;
+    if (!body.push(chunk)) this.pauseReading();
+  }
+
+  messageComplete(): void {
+    this.inMessage = false;
+    const req = this.reading;
+    if (req === undefined) return;
+    this.reading = undefined;
+    req.complete = true;
+    const body = req.body;
+    if (body !== null && !body.destroyed) body.push(null);
+  }
+
+  resumeBody(): void {
+    if (this.readPaused && this.queue === undefined) {
+      this.readPaused = false;
+      if (!this.gone && !this.ending) this.socket.resume();
+    }
+  }
+
+  private pauseReading(): void {
+    if (this.readPaused) return;
+    this.readPaused = true;
+    this.socket.pause();
+  }
+
+  // --- answering ---
+
+  private start(pending: Pending, continueExpected: boolean): void {
+    this.active = pending;
+    if (continueExpected) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+    this.shared.handler(pending.req, pending.res);
+  }
+
+  responseEnded(res: Http1Response): void {
+    const active = this.active;
+    if (active === undefined || active.res !== res) return;
+    this.active = undefined;
+    if (res.last || this.peerEnded || this.upgraded || (this.shared.closingIdle && this.queue === undefined && !this.inMessage)) {
+      this.finishAndClose();
+    } else {
+      // The request's body may still be arriving (a local reply did not wait for it): read past it.
+      const req = active.req;
+      if (!req.complete && req.body !== null) req.body.destroy();
+      const next = this.queue?.shift();
+      if (this.queue !== undefined && this.queue.length === 0) this.queue = undefined;
+      if (next !== undefined) {
+        // Started from the event loop: this runs inside the previous response's last upstream callback.
+        setImmediate(startQueued, this, next);
+      } else {
+        if (!this.inMessage) this.idleSince = Date.now();
+        if (this.readPaused) {
+          this.readPaused = false;
+          this.socket.resume();
+        }
+      }
+    }
+    res.observer?.finish();
+  }
+
+  startQueued(next: Pending): void {
+    if (this.gone || this.ending) return;
+    this.start(next, false);
+    if (this.queue === undefined && this.readPaused) {
+      this.readPaused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** The server is winding down and this connection is idle. */
+  closeWhenIdle(): void {
+    if (this.idle && !this.upgraded) this.finishAndClose();
+  }
+
+  /** Ends the socket once what is written has gone (a response asked to close, or the server is draining). */
+  private finishAndClose(): void {
+    if (this.ending) return;
+    this.ending = true;
+    this.socket.end();
+    // A client that never closes its side is cut off at the idle deadline.
+    this.idleSince = Date.now();
+  }
+
+  /** Refused bytes: an answer if none has started on this connection, then close; otherwise cut. */
+  private refuse(err: ParseError | { code: string }): void {
+    this.shared.debug(`HTTP/1 request refused: ${err.code}`);
+    const reading = this.reading;
+    if (reading?.body && !reading.body.destroyed) reading.body.destroy(new Error(`request body refused: ${err.code}`));
+    const started = this.active?.res.headersSent === true;
+    if (started || this.socket.writable === false || err.code === 'ECONNRESET') {
+      this.destroy();
+      return;
+    }
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    this.ending = true;
+    this.socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, 'latin1');
+    this.idleSince = Date.now();
+  }
+
+  /** The socket goes now; responses in progress are cut off. */
+  destroy(): void {
+    this.ending = true;
+    this.socket.destroy();
+  }
+
+  // --- upgrades ---
+
+  /** The head of an upgrade request was parsed: stop reading; its bytes after the head belong to the tunnel. */
+  private handOver(data: Buffer, parsed: number): void {
+    const socket = this.socket;
+    socket.removeListener('data', onSocketData);
+    socket.pause();
+    this.closeParser();
+    if (parsed < data.length) {
+      this.upgradeHead = data.subarray(parsed);
+      socket.unshift(this.upgradeHead);
+    }
+  }
+
+  // --- deadlines and endings ---
+
+  /** Called by the server's sweep: the header, request and idle deadlines. */
+  sweep(now: number): void {
+    if (this.gone) return;
+    const shared = this.shared;
+    if (this.ending || (this.idle && !this.upgraded && !this.awaitingFirst)) {
+      if (this.idleSince !== 0 && now - this.idleSince >= shared.keepAliveTimeoutMs) {
+        this.destroy();
+      } else if (this.idleSince === 0 && !this.inMessage && this.active === undefined && !this.upgraded) this.idleSince = now;
+      return;
+    }
+    if ((!this.inMessage && !this.awaitingFirst) || this.upgraded) return;
+    const elapsed = now - this.messageStart;
+    const headersPending = this.reading === undefined;
+    if ((headersPending && elapsed >= shared.headersTimeoutMs) || (shared.requestTimeoutMs > 0 && elapsed >= shared.requestTimeoutMs)) {
+      shared.debug(`HTTP/1 request not received in time (${headersPending ? 'headers' : 'request'} deadline)`);
+      this.refuse({ code: 'ERR_HTTP_REQUEST_TIMEOUT' });
+    }
+  }
+
+  /**
+   * The client half-closed. As with node's server (and Envoy's, which does not do HTTP/1 half-close), a
+   * request still being read or answered is abandoned: the connection closes and the exchange ends as
+   * a downstream disconnect. An idle connection just closes.
+   */
+  peerEnd(): void {
+    this.peerEnded = true;
+    if (this.upgraded || this.ending) return;
+    if (this.active !== undefined || this.inMessage) this.destroy();
+    else this.finishAndClose();
+  }
+
+  drained(): void {
+    const res = this.active?.res;
+    if (res !== undefined && res.needDrain) {
+      res.needDrain = false;
+      res.observer?.resume();
+    }
+  }
+
+  closed(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.ending = true;
+    this.shared.connections.delete(this);
+    this.closeParser();
+    const reading = this.reading;
+    if (reading?.body && !reading.complete && !reading.body.destroyed) reading.body.destroy(new Error('client closed the connection'));
+    const active = this.active;
+    this.active = undefined;
+    this.queue = undefined;
+    active?.res.observer?.finish();
+  }
+
+  private closeParser(): void {
+    const parser = this.parser;
+    if (parser === undefined) return;
+    this.parser = undefined;
+    // Not from inside execute (node would free what it is still using): callbacks never close it.
+    parser.close();
+  }
+
+  /** Starts serving a socket; the socket's owner (a net or TLS server) has already admitted it. */
+  static accept(socket: Socket, shared: Http1ServerShared): Http1Connection {
+    return new Http1Connection(socket, shared);
+  }
+}
+
+function hasBody(headers: Record<string, string | string[] | undefined>): boolean {
+  if (headers['transfer-encoding'] !== undefined) return true;
+  const length = headers['content-length'];
+  return length !== undefined && length !== '0';
+}
+
+// Parser and socket callbacks are module functions reading the connection from `this`: no closure per connection.
+function connectionOf(holder: object): Http1Connection {
+  return (holder as Record<symbol, Http1Connection>)[kConnection] as Http1Connection;
+}
+
+function onMessageBegin(this: NativeParser): number {
+  connectionOf(this).messageBegin();
+  return 0;
+}
+
+function onHeaders(this: NativeParser, headers: string[], url: string): void {
+  connectionOf(this).headParts(headers, url);
+}
+
+function onHeadersComplete(
+  this: NativeParser,
+  major: number,
+  minor: number,
+  headers: string[] | undefined,
+  method: number,
+  url: string | undefined,
+  _statusCode: unknown,
+  _statusMessage: unknown,
+  upgrade: boolean,
+  keepAlive: boolean,
+): number {
+  return connectionOf(this).headComplete(major, minor, headers, method, url, upgrade, keepAlive);
+}
+
+function onBody(this: NativeParser, chunk: Buffer): void {
+  connectionOf(this).body(chunk);
+}
+
+function onMessageComplete(this: NativeParser): void {
+  connectionOf(this).messageComplete();
+}
+
+function onSocketData(this: Socket, data: Buffer): void {
+  connectionOf(this).read(data);
+}
+
+function onSocketEnd(this: Socket): void {
+  connectionOf(this).peerEnd();
+}
+
+function onSocketDrain(this: Socket): void {
+  connectionOf(this).drained();
+}
+
+function onSocketError(this: Socket): void {
+  this.destroy();
+}
+
+function onSocketClose(this: Socket): void {
+  connectionOf(this).closed();
+}
+
+function startQueued(connection: Http1Connection, next: Pending): void {
+  connection.startQueued(next);
+}
