@@ -66,7 +66,13 @@ export class Http1Response {
     return this.cut || this.owner.writeClosed;
   }
 
-  /** Headers as a flat `[name, value, …]` list (the proxy path) or a record (local replies). */
+  /**
+   * Headers as a flat `[name, value, …]` list (the proxy path) or a record (local replies). A list's
+   * names and values are not checked again: the proxy core builds it from what undici's parser accepted
+   * from the upstream (llhttp refuses the names and values node would refuse, test/gateway/
+   * http1-server.test.ts), config validation accepted (header operations) and constants. A record's are
+   * checked as node checks them.
+   */
   writeHead(status: number, headers?: readonly string[] | OutgoingHttpHeaders): this {
     if (this.headersSent) throw codedError('ERR_HTTP_HEADERS_SENT', 'Cannot write headers after they are sent to the client');
     if (!(status >= 100 && status <= 999)) throw codedError('ERR_HTTP_INVALID_STATUS_CODE', `Invalid status code: ${status}`);
@@ -80,8 +86,8 @@ export class Http1Response {
         for (const name in record) {
           const value = record[name];
           if (value === undefined) continue;
-          if (Array.isArray(value)) for (const v of value) fields.add(name, v);
-          else fields.add(name, typeof value === 'string' ? value : String(value));
+          if (Array.isArray(value)) for (const v of value) fields.checkedAdd(name, v);
+          else fields.checkedAdd(name, typeof value === 'string' ? value : String(value));
         }
       }
     }
@@ -182,9 +188,13 @@ class HeadFields {
   closes = false;
   date = false;
 
-  add(name: string, value: string): void {
+  checkedAdd(name: string, value: string): void {
     if (!TOKEN.test(name)) throw codedError('ERR_INVALID_HTTP_TOKEN', `Header name must be a valid HTTP token ["${name}"]`);
     if (INVALID_VALUE.test(value)) throw codedError('ERR_INVALID_CHAR', `Invalid character in header content ["${name}"]`);
+    this.add(name, value);
+  }
+
+  add(name: string, value: string): void {
     this.text += `${name}: ${value}\r\n`;
     switch (name.length) {
       case 4:

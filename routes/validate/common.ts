@@ -161,7 +161,32 @@ export const stringMatch = obj(
   { oneOf: [['exact', 'prefix', 'regex']] },
 );
 
-export const headerOperations = obj('HeaderOperations', { set: stringMap, add: stringMap, remove: stringList });
+/**
+ * What a header operation may name and set: an HTTP token and a value an HTTP/1 response can carry
+ * (no control characters but HT, so never a CR or LF that would split it). Envoy refuses the rest at
+ * config load; the data path writes these as they are (gateway/http1/response.ts).
+ */
+const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+const checkHeaderName: Check<string> = (v, ctx, path) => {
+  if (!HTTP_TOKEN.test(v)) ctx.error(CfgCode.VALUE, `${label(path)} must be an HTTP header name (a token), got ${JSON.stringify(v)}`, path);
+};
+
+const checkHeaderValues: Check<Record<string, unknown>> = (v, ctx, path) => {
+  for (const name in v) {
+    const at = [...path, name];
+    if (!HTTP_TOKEN.test(name)) ctx.error(CfgCode.VALUE, `${label(at)}: ${JSON.stringify(name)} is not an HTTP header name (a token)`, at);
+    const value = v[name];
+    if (typeof value === 'string' && INVALID_HEADER_VALUE.test(value)) {
+      ctx.error(CfgCode.VALUE, `${label(at)} must not contain control characters (CR, LF, NUL…), got ${JSON.stringify(value)}`, at);
+    }
+  }
+};
+
+const headerValues = map(str(), { check: checkHeaderValues });
+
+export const headerOperations = obj('HeaderOperations', { set: headerValues, add: headerValues, remove: list(str({ check: checkHeaderName })) });
 export const headers = obj('Headers', { request: headerOperations, response: headerOperations });
 
 export const portSelector = obj('PortSelector', { number: portNumber });

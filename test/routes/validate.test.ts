@@ -88,6 +88,34 @@ test('a well-formed configuration has no diagnostics at all', () => {
 
 const errorCases: Case[] = [
   {
+    name: 'a response header value with a line break',
+    yaml: vs(`  - route:
+    - destination: {host: a}
+    headers:
+      response:
+        set:
+          x-note: "a\\r\\nSet-Cookie: b=1" #<
+`),
+    code: 'GH_CFG_VALUE',
+    severity: 'error',
+    field: 'spec.http[0].headers.response.set.x-note',
+    message: /must not contain control characters/,
+  },
+  {
+    name: 'a header operation name that is not a token',
+    yaml: vs(`  - route:
+    - destination: {host: a}
+    headers:
+      request:
+        remove:
+        - "x bad" #<
+`),
+    code: 'GH_CFG_VALUE',
+    severity: 'error',
+    field: 'spec.http[0].headers.request.remove[0]',
+    message: /must be an HTTP header name/,
+  },
+  {
     name: 'string where an integer goes',
     yaml: vs(`  - route:
     - destination: {host: a}
