@@ -64,8 +64,11 @@ export class Http1Connection implements ResponseOwner, BodySource {
   private peerEnded = false;
   /** Handed off as an upgraded (tunnelled) socket: the parser and listeners are detached. */
   private upgraded = false;
-  /** Bytes after an upgrade request's head, handed back to the socket for the tunnel. */
-  private upgradeHead: Buffer | undefined = undefined;
+  /**
+   * The socket's handle while the parser reads it in C++ (as node's server does): no JS 'data' event,
+   * Buffer or stream read per read. Undefined when the handle cannot be consumed; then 'data' events feed it.
+   */
+  private consumed: ConsumableHandle | undefined = undefined;
 
   constructor(
     readonly socket: Socket,
@@ -82,9 +85,18 @@ export class Http1Connection implements ResponseOwner, BodySource {
     parser[b.kOnBody] = onBody;
     parser[b.kOnMessageComplete] = onMessageComplete;
     this.parser = parser;
+    const handle = (socket as unknown as { _handle?: ConsumableHandle | null })._handle;
+    if (handle?.isStreamBase === true && handle._consumed !== true) {
+      handle._consumed = true;
+      parser.consume(handle);
+      parser[b.kOnExecute] = onExecute;
+      this.consumed = handle;
+    }
     // The first request's header deadline counts from the connection's start, as node's does.
     this.messageStart = Date.now();
     (socket as unknown as Record<symbol, Http1Connection>)[kConnection] = this;
+    // Also with a consumed handle: bytes the socket read before (TLS) come this way, and a flowing
+    // socket is what turns the handle's EOF into 'end'.
     socket.on('data', onSocketData);
     socket.on('end', onSocketEnd);
     socket.on('drain', onSocketDrain);
@@ -107,12 +119,17 @@ export class Http1Connection implements ResponseOwner, BodySource {
   read(data: Buffer): void {
     const parser = this.parser;
     if (parser === undefined || this.ending) return;
-    const ret = parser.execute(data);
+    this.executed(parser.execute(data), data);
+  }
+
+  /** After the parser ran over `data` (from a 'data' event, or the consumed handle's read). */
+  executed(ret: number | ParseError, data: Buffer | undefined): void {
+    if (this.ending) return;
     if (typeof ret !== 'number') {
       this.refuse(ret);
       return;
     }
-    if (this.upgraded) this.handOver(data, ret);
+    if (this.upgraded) this.handOver(data ?? this.parser?.getCurrentBuffer(), ret);
   }
 
   messageBegin(): void {
@@ -195,16 +212,29 @@ export class Http1Connection implements ResponseOwner, BodySource {
   }
 
   resumeBody(): void {
-    if (this.readPaused && this.queue === undefined) {
-      this.readPaused = false;
-      if (!this.gone && !this.ending) this.socket.resume();
-    }
+    if (this.readPaused && this.queue === undefined) this.resumeReading();
   }
 
   private pauseReading(): void {
     if (this.readPaused) return;
     this.readPaused = true;
-    this.socket.pause();
+    const handle = this.consumed;
+    if (handle === undefined) this.socket.pause();
+    else if (handle.reading) {
+      handle.reading = false;
+      handle.readStop();
+    }
+  }
+
+  private resumeReading(): void {
+    this.readPaused = false;
+    if (this.gone || this.ending) return;
+    const handle = this.consumed;
+    if (handle === undefined) this.socket.resume();
+    else if (!handle.reading) {
+      handle.reading = true;
+      handle.readStart();
+    }
   }
 
   // --- answering ---
@@ -232,10 +262,7 @@ export class Http1Connection implements ResponseOwner, BodySource {
         setImmediate(startQueued, this, next);
       } else {
         if (!this.inMessage) this.idleSince = Date.now();
-        if (this.readPaused) {
-          this.readPaused = false;
-          this.socket.resume();
-        }
+        if (this.readPaused) this.resumeReading();
       }
     }
     res.observer?.finish();
@@ -244,10 +271,7 @@ export class Http1Connection implements ResponseOwner, BodySource {
   startQueued(next: Pending): void {
     if (this.gone || this.ending) return;
     this.start(next, false);
-    if (this.queue === undefined && this.readPaused) {
-      this.readPaused = false;
-      this.socket.resume();
-    }
+    if (this.queue === undefined && this.readPaused) this.resumeReading();
   }
 
   /** The server is winding down and this connection is idle. */
@@ -289,16 +313,18 @@ export class Http1Connection implements ResponseOwner, BodySource {
 
   // --- upgrades ---
 
-  /** The head of an upgrade request was parsed: stop reading; its bytes after the head belong to the tunnel. */
-  private handOver(data: Buffer, parsed: number): void {
+  /**
+   * The head of an upgrade request was parsed: the parser lets go of the socket, whose bytes after the
+   * head belong to the tunnel (the proxy core resumes it once the upstream agrees).
+   */
+  private handOver(data: Buffer | undefined, parsed: number): void {
     const socket = this.socket;
     socket.removeListener('data', onSocketData);
     socket.pause();
+    // Copied: a consumed handle's read buffer is the parser's, reused by the next read.
+    const rest = data !== undefined && parsed < data.length ? Buffer.from(data.subarray(parsed)) : undefined;
     this.closeParser();
-    if (parsed < data.length) {
-      this.upgradeHead = data.subarray(parsed);
-      socket.unshift(this.upgradeHead);
-    }
+    if (rest !== undefined) socket.unshift(rest);
   }
 
   // --- deadlines and endings ---
@@ -360,14 +386,38 @@ export class Http1Connection implements ResponseOwner, BodySource {
     const parser = this.parser;
     if (parser === undefined) return;
     this.parser = undefined;
-    // Not from inside execute (node would free what it is still using): callbacks never close it.
-    parser.close();
+    const handle = this.consumed;
+    if (handle !== undefined) {
+      this.consumed = undefined;
+      handle._consumed = false;
+      if (!this.gone) parser.unconsume();
+      // A handle that was paused for the parser reads again for its next owner (the tunnel).
+      if (!handle.reading && !this.gone) {
+        handle.reading = true;
+        handle.readStart();
+      }
+    }
+    // Closed once the stack has unwound: this may run inside the parser's own kOnExecute callback.
+    setImmediate(closeParserInstance, parser);
   }
 
   /** Starts serving a socket; the socket's owner (a net or TLS server) has already admitted it. */
   static accept(socket: Socket, shared: Http1ServerShared): Http1Connection {
     return new Http1Connection(socket, shared);
   }
+}
+
+/** A net or TLS socket's libuv stream handle, as node's server consumes it. */
+interface ConsumableHandle {
+  readonly isStreamBase?: boolean;
+  _consumed?: boolean;
+  reading: boolean;
+  readStart(): number;
+  readStop(): number;
+}
+
+function closeParserInstance(parser: NativeParser): void {
+  parser.close();
 }
 
 function hasBody(headers: Record<string, string | string[] | undefined>): boolean {
@@ -411,6 +461,10 @@ function onBody(this: NativeParser, chunk: Buffer): void {
 
 function onMessageComplete(this: NativeParser): void {
   connectionOf(this).messageComplete();
+}
+
+function onExecute(this: NativeParser, ret: number | ParseError): void {
+  connectionOf(this).executed(ret, undefined);
 }
 
 function onSocketData(this: Socket, data: Buffer): void {

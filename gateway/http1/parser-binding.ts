@@ -22,6 +22,11 @@ export interface NativeParser {
   execute(data: Buffer): number | ParseError;
   finish(): number | ParseError | undefined;
   close(): void;
+  /** Reads the socket's handle in C++, calling kOnExecute after each read instead of a JS 'data' event. */
+  consume(handle: object): void;
+  unconsume(): void;
+  /** The read being parsed, while kOnExecute runs. */
+  getCurrentBuffer(): Buffer;
   [slot: number]: unknown;
 }
 
@@ -35,6 +40,7 @@ export interface ParserBinding {
   readonly kOnHeadersComplete: number;
   readonly kOnBody: number;
   readonly kOnMessageComplete: number;
+  readonly kOnExecute: number;
   readonly kLenientNone: number;
 }
 
@@ -49,9 +55,9 @@ export function parserBinding(): ParserBinding | undefined {
     const P = common.HTTPParser;
     const methods = common.methods;
     if (typeof P !== 'function' || !Array.isArray(methods)) return undefined;
-    const slots = ['kOnMessageBegin', 'kOnHeaders', 'kOnHeadersComplete', 'kOnBody', 'kOnMessageComplete', 'REQUEST', 'kLenientNone'] as const;
+    const slots = ['kOnMessageBegin', 'kOnHeaders', 'kOnHeadersComplete', 'kOnBody', 'kOnMessageComplete', 'kOnExecute', 'REQUEST', 'kLenientNone'] as const;
     if (slots.some((k) => typeof P[k] !== 'number')) return undefined;
-    for (const m of ['initialize', 'execute', 'finish', 'close'] as const) if (typeof (P.prototype as Record<string, unknown>)[m] !== 'function') return undefined;
+    for (const m of ['initialize', 'execute', 'finish', 'close', 'consume', 'unconsume', 'getCurrentBuffer'] as const) if (typeof (P.prototype as Record<string, unknown>)[m] !== 'function') return undefined;
     loaded = {
       HTTPParser: P,
       methods,
@@ -61,6 +67,7 @@ export function parserBinding(): ParserBinding | undefined {
       kOnHeadersComplete: P.kOnHeadersComplete as number,
       kOnBody: P.kOnBody as number,
       kOnMessageComplete: P.kOnMessageComplete as number,
+      kOnExecute: P.kOnExecute as number,
       kLenientNone: P.kLenientNone as number,
     };
   } catch {
