@@ -30,6 +30,9 @@ export interface Http1ServerShared {
 
 const kConnection = Symbol('gatehouse.http1.connection');
 
+/** Pipelined requests a connection may have waiting behind the one being answered. */
+export const MAX_PIPELINED = 64;
+
 interface Pending {
   readonly req: Http1Request;
   readonly res: Http1Response;
@@ -145,6 +148,8 @@ export class Http1Connection implements ResponseOwner, BodySource {
   }
 
   headComplete(major: number, minor: number, rawHeaders: string[] | undefined, method: number, url: string | undefined, upgrade: boolean, keepAlive: boolean): number {
+    // The rest of a read the connection was cut or refused in: nothing more is served.
+    if (this.ending) return 0;
     if (rawHeaders === undefined || this.partHeaders !== undefined) {
       rawHeaders = this.partHeaders === undefined ? (rawHeaders ?? []) : rawHeaders ? this.partHeaders.concat(rawHeaders) : this.partHeaders;
       this.partHeaders = undefined;
@@ -185,7 +190,14 @@ export class Http1Connection implements ResponseOwner, BodySource {
     }
     if (this.active === undefined) this.start(pending, expect !== undefined);
     else {
-      (this.queue ??= []).push(pending);
+      const queue = (this.queue ??= []);
+      // Reading pauses behind a waiting request, but one read can hold thousands of tiny requests.
+      if (queue.length >= MAX_PIPELINED) {
+        this.shared.debug(`HTTP/1 connection cut: more than ${MAX_PIPELINED} pipelined requests waiting`);
+        this.destroy();
+        return 0;
+      }
+      queue.push(pending);
       this.pauseReading();
     }
     return 0;

@@ -94,3 +94,23 @@ test('a parse error after the response has started destroys the socket: never tw
   assert.ok(answer.closed);
   assert.ok(f.upstream.heads.length - heads <= 1);
 });
+
+test('a pipelined flood behind a waiting request cuts the connection: the waiting ones never reach the upstream', async () => {
+  // One read holds the first request (never answered) and 100 more: more than the 64 a connection may
+  // have waiting. The gateway must not queue them all, and none of them may be forwarded.
+  const heads = f.upstream.heads.length;
+  const flood = Array.from({ length: 100 }, (_, i) => `GET /queued-${i} HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`).join('');
+  const answer = await sendRaw(f.port, `GET /fault/hang HTTP/1.1\r\nHost: ${HOST}\r\n\r\n${flood}`, { waitMs: 5000 });
+  assert.ok(answer.closed, 'the gateway cuts the connection');
+  assert.deepEqual(statuses(answer.text), []);
+  assert.ok(!f.upstream.heads.slice(heads).some((h) => h.includes('/queued-')), 'a queued request reached the upstream');
+});
+
+test('pipelined requests within the limit are all answered, in order', async () => {
+  const heads = f.upstream.heads.length;
+  const burst = Array.from({ length: 40 }, (_, i) => `GET /burst-${i} HTTP/1.1\r\nHost: ${HOST}\r\n${i === 39 ? 'Connection: close\r\n' : ''}\r\n`).join('');
+  const answer = await sendRaw(f.port, burst, { waitMs: 10_000 });
+  assert.deepEqual(statuses(answer.text), Array.from({ length: 40 }, () => 200));
+  const got = f.upstream.heads.slice(heads).map((h) => h.split(' ')[1]);
+  assert.deepEqual(got, Array.from({ length: 40 }, (_, i) => `/burst-${i}`));
+});
