@@ -35,7 +35,7 @@ export interface DataPlaneOptions {
   readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
   /** The gateway's workload identity, reported as the source in istio_* metrics. Optional (additive). */
   readonly identity?: WorkloadIdentity;
-  /** 'raw' node:http (default, measured cheaper: docs/performance.md) or 'fastify' mounting of the proxy core; default from GATEHOUSE_DATAPATH. */
+  /** How HTTP/1 is served: 'http1' (Gatehouse's server on node's llhttp, the default), 'node' (node:http's) or 'fastify' (node:http + a catch-all route); default from GATEHOUSE_DATAPATH (gateway/listeners/mount.ts). */
   readonly dataPath?: DataPath;
   /** How long retired listeners' connections and pools may finish before being destroyed (default 30 s). */
   readonly retireGraceMs?: number;

@@ -10,7 +10,7 @@ import { startPlane, type TestPlane } from './support/plane.js';
 import { cluster, forward, httpListener, ops, prefix, route, routeTable, snapshot, vhost } from './support/snapshot-builder.js';
 import { startEchoUpstream, type EchoReport, type EchoUpstream } from './support/upstream.js';
 
-for (const dataPath of ['fastify', 'raw'] as DataPath[]) {
+for (const dataPath of ['http1', 'node', 'fastify'] as DataPath[]) {
   describe(`HTTP routing (${dataPath} mount)`, () => {
     let a: EchoUpstream;
     let b: EchoUpstream;
