@@ -146,6 +146,41 @@ describe('the http1 data path over plain HTTP', () => {
     assert.equal(tagged(upstream, 'expect-unknown').length, 0, 'a request with an unmet expectation was forwarded');
   });
 
+  it('answers a pipelined request with an unknown expectation 417 after the answer to the request before it', async () => {
+    // Fails today (a bug in gateway/http1): an unmet expectation on a request that arrives while another
+    // is being answered destroys the connection (connection.ts headComplete), so the earlier, valid
+    // request's answer is lost; node's server answers both, in order.
+    const conn = await WireConnection.open(port);
+    try {
+      conn.send(`GET /cl HTTP/1.1\r\n${HOST}\r\nPOST /echo?t=expect-queued HTTP/1.1\r\n${HOST}Expect: something-else\r\nContent-Length: 4\r\n\r\nbody`, ['GET', 'POST']);
+      const first = await conn.next();
+      assert.equal(first.status, 200);
+      assert.equal(first.body.toString('latin1'), CL_BODY);
+      assert.equal((await conn.next()).status, 417);
+    } finally {
+      conn.close();
+    }
+    await roundTrip(port, 'after-queued-417');
+    assert.equal(tagged(upstream, 'expect-queued').length, 0, 'a request with an unmet expectation was forwarded');
+  });
+
+  it('sends 100 Continue to a pipelined Expect: 100-continue request when its turn comes', async () => {
+    // Fails today (a bug in gateway/http1): a request queued behind another is started with
+    // continueExpected false (startQueued → start(next, false)), so the client, waiting for the 100
+    // before it sends the body, never gets one; node's server sends it once the request is answered.
+    const conn = await WireConnection.open(port);
+    try {
+      conn.send(`GET /cl HTTP/1.1\r\n${HOST}\r\nPOST /echo?t=continue-queued HTTP/1.1\r\n${HOST}Expect: 100-continue\r\nContent-Length: 4\r\n\r\n`, ['GET', 'POST']);
+      assert.equal((await conn.next()).status, 200);
+      const interim = await conn.next(3_000);
+      assert.equal(interim.statusLine, 'HTTP/1.1 100 Continue');
+      conn.send('body');
+      assert.equal(echoOf(await conn.next()).body, 'body');
+    } finally {
+      conn.close();
+    }
+  });
+
   // --- request bodies ---
 
   it('streams a large request body with backpressure (a stalled upstream stalls the client) and delivers it byte-exact', async () => {
@@ -221,6 +256,30 @@ describe('the http1 data path over plain HTTP', () => {
     const logged = await line();
     assert.equal(logged?.response_code, 200);
     assert.equal(logged?.bytes_received, 'hello chunked body!'.length);
+  });
+
+  it('keeps the trailers of a chunked body to their request: the next request on the connection arrives as sent', async () => {
+    // Fails today (a bug in gateway/http1): node's parser hands a chunked body's trailer fields to
+    // kOnHeaders, with the request's URL again (it is reset only at the next message's start), after
+    // the head is complete. Http1Connection.headParts keeps both as the start of the next head, so the
+    // next request on the connection, sent by this client or (behind a proxy that shares connections)
+    // by another, reaches the upstream as '/echo?t=trailer-1/echo?t=trailer-2' carrying X-Trailer.
+    const conn = await WireConnection.open(port);
+    try {
+      conn.send(
+        `POST /echo?t=trailer-1 HTTP/1.1\r\n${HOST}Transfer-Encoding: chunked\r\nTrailer: X-Trailer\r\n\r\n3\r\nabc\r\n0\r\nX-Trailer: from-request-1\r\n\r\n`,
+        ['POST'],
+      );
+      const first = echoOf(await conn.next());
+      assert.equal(first.url, '/echo?t=trailer-1');
+      assert.equal(first.body, 'abc');
+      conn.send(`GET /echo?t=trailer-2 HTTP/1.1\r\n${HOST}\r\n`, ['GET']);
+      const second = echoOf(await conn.next());
+      assert.equal(second.url, '/echo?t=trailer-2');
+      assert.equal(second.headers['x-trailer'], undefined, 'a trailer of the previous request became a header of this one');
+    } finally {
+      conn.close();
+    }
   });
 
   // --- heads in pieces and in parts ---
@@ -431,6 +490,41 @@ describe('the http1 data path enforces its header and idle deadlines', () => {
       await conn.whenClosed();
       assert.equal(tagged(upstream, 'second-half').length, 0);
     } finally {
+      conn.close();
+    }
+  });
+
+  it('does not run the header deadline of a pipelined head it leaves unread behind a slow request', async () => {
+    // Fails today (a bug in gateway/http1): with a second request queued, the connection pauses its
+    // socket; a third head that began in the same read stays half-parsed while its rest waits unread in
+    // the socket, and the sweep's header deadline, running from that head's first byte, answers 408 and
+    // closes the connection: the 408 reads as the answer to the first request, whose real one is lost.
+    // node's server reads on and answers all three.
+    const conn = await WireConnection.open(port);
+    try {
+      conn.send(
+        `GET /gated?t=paused-1 HTTP/1.1\r\n${HOST}\r\nGET /echo?t=paused-2 HTTP/1.1\r\n${HOST}\r\nGET /echo?t=paused-3 HTTP/1.1\r\nHo`,
+        ['GET', 'GET', 'GET'],
+      );
+      await waitFor(() => tagged(upstream, 'paused-1').length === 1, 'the slow request to reach the upstream');
+      conn.send(`st: a.example.com\r\n\r\n`);
+      // A connection opened now that sends nothing is closed at the header deadline: by then the third
+      // head's deadline, had it been counted from its first byte, has passed as well.
+      const silent = await WireConnection.open(port);
+      try {
+        await silent.whenClosed();
+      } finally {
+        silent.close();
+      }
+      assert.equal(conn.closed, false, `the connection was closed: ${JSON.stringify(conn.text)}`);
+      assert.equal(conn.text, '');
+      upstream.release();
+      assert.deepEqual(
+        [echoOf(await conn.next()).url, echoOf(await conn.next()).url, echoOf(await conn.next()).url],
+        ['/gated?t=paused-1', '/echo?t=paused-2', '/echo?t=paused-3'],
+      );
+    } finally {
+      upstream.release();
       conn.close();
     }
   });
