@@ -2,6 +2,7 @@
 // its status), and every request is recorded when it arrives and again when its body is whole.
 //   /cl       200 with Content-Length           /nocl   200 written in parts, no Content-Length
 //   /204      204                                /304    304 with an ETag
+//   /dated    299, chunked, with its own Date and two Set-Cookie
 //   /echo     200 JSON: method, url, body length, sha256, the body (first 4 KiB), the headers
 //   /gated    held until release(); then as /echo
 //   /sink     reads nothing until openSink(); then as /echo
@@ -41,6 +42,7 @@ export interface Http1Upstream {
 }
 
 export const CL_BODY = 'hello over a content-length body\n';
+export const UPSTREAM_DATE = 'Tue, 01 Jan 2030 00:00:00 GMT';
 export const NOCL_PARTS = ['first part;', 'second part;', 'third part\n'];
 
 export async function startHttp1Upstream(): Promise<Http1Upstream> {
@@ -93,6 +95,16 @@ export async function startHttp1Upstream(): Promise<Http1Upstream> {
         res.writeHead(200, { 'content-type': 'text/plain', 'x-upstream': 'u' });
         for (const part of NOCL_PARTS) res.write(part);
         res.end();
+        return;
+      case '/dated':
+        // The upstream's own Date (the gateway must not add a second), repeated Set-Cookie, an unknown status.
+        res.writeHead(299, [
+          ['Date', UPSTREAM_DATE],
+          ['Set-Cookie', 'a=1; Path=/'],
+          ['Set-Cookie', 'b=2; Path=/'],
+          ['Content-Type', 'text/plain'],
+        ]);
+        res.end(CL_BODY);
         return;
       case '/204':
         res.writeHead(204, { 'x-upstream': 'u' });
