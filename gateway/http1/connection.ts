@@ -33,9 +33,15 @@ const kConnection = Symbol('gatehouse.http1.connection');
 /** Pipelined requests a connection may have waiting behind the one being answered. */
 export const MAX_PIPELINED = 64;
 
+/** What a request's Expect header asks of this hop: nothing, a 100 Continue, or a 417. */
+const EXPECT_NONE = 0;
+const EXPECT_CONTINUE = 1;
+const EXPECT_FAILED = 2;
+
 interface Pending {
   readonly req: Http1Request;
   readonly res: Http1Response;
+  readonly expect: number;
 }
 
 export class Http1Connection implements ResponseOwner, BodySource {
@@ -60,6 +66,13 @@ export class Http1Connection implements ResponseOwner, BodySource {
   private idleSince = 0;
   /** We stopped reading: a body reader is full, or a pipelined request waits. */
   private readPaused = false;
+  /** When reading was paused: time the server held a message back does not count against its deadlines. */
+  private pausedAt = 0;
+  /**
+   * The status line refusing a message that came after the one being answered: written, and the
+   * connection closed, once the answers before it are (as Envoy's codec, which reads one request at a time).
+   */
+  private refusal: string | undefined = undefined;
   /** No more responses: the socket is ending or gone. */
   private ending = false;
   private gone = false;
@@ -143,6 +156,8 @@ export class Http1Connection implements ResponseOwner, BodySource {
   }
 
   headParts(headers: string[], url: string): void {
+    // The trailer section of the message being read (node passes its URL again): not a next head.
+    if (this.reading !== undefined) return;
     this.partHeaders = this.partHeaders === undefined ? headers : this.partHeaders.concat(headers);
     this.partUrl += url;
   }
@@ -174,21 +189,12 @@ export class Http1Connection implements ResponseOwner, BodySource {
     } else if (hasBody(headers)) {
       req.body = new RequestBody(this);
     }
-    const pending: Pending = { req, res };
-    const expect = major === 1 && minor === 1 ? headers.expect : undefined;
-    if (expect !== undefined && expect.toLowerCase() !== '100-continue') {
-      // RFC 9110 §10.1.1: an expectation this hop cannot meet; answered here, as node does, never routed.
-      if (this.active !== undefined) {
-        this.destroy();
-        return 0;
-      }
-      this.active = pending;
-      res.shouldKeepAlive = false;
-      res.writeHead(417, { 'content-length': 0 });
-      res.end();
-      return 0;
-    }
-    if (this.active === undefined) this.start(pending, expect !== undefined);
+    const expectHeader = major === 1 && minor === 1 ? headers.expect : undefined;
+    // RFC 9110 §10.1.1: 100-continue is answered before the body is read; any other expectation is one
+    // this hop cannot meet (417), answered in its turn like any response and never routed.
+    const expect = expectHeader === undefined ? EXPECT_NONE : expectHeader.toLowerCase() === '100-continue' ? EXPECT_CONTINUE : EXPECT_FAILED;
+    const pending: Pending = { req, res, expect };
+    if (this.active === undefined) this.start(pending);
     else {
       const queue = (this.queue ??= []);
       // Reading pauses behind a waiting request, but one read can hold thousands of tiny requests.
@@ -215,6 +221,8 @@ export class Http1Connection implements ResponseOwner, BodySource {
 
   messageComplete(): void {
     this.inMessage = false;
+    this.partHeaders = undefined;
+    this.partUrl = '';
     const req = this.reading;
     if (req === undefined) return;
     this.reading = undefined;
@@ -230,6 +238,7 @@ export class Http1Connection implements ResponseOwner, BodySource {
   private pauseReading(): void {
     if (this.readPaused) return;
     this.readPaused = true;
+    this.pausedAt = Date.now();
     const handle = this.consumed;
     if (handle === undefined) this.socket.pause();
     else if (handle.reading) {
@@ -240,7 +249,11 @@ export class Http1Connection implements ResponseOwner, BodySource {
 
   private resumeReading(): void {
     this.readPaused = false;
-    if (this.gone || this.ending) return;
+    if (this.pausedAt !== 0) {
+      this.messageStart += Date.now() - this.pausedAt;
+      this.pausedAt = 0;
+    }
+    if (this.gone || this.ending || this.refusal !== undefined) return;
     const handle = this.consumed;
     if (handle === undefined) this.socket.resume();
     else if (!handle.reading) {
@@ -251,9 +264,18 @@ export class Http1Connection implements ResponseOwner, BodySource {
 
   // --- answering ---
 
-  private start(pending: Pending, continueExpected: boolean): void {
+  private start(pending: Pending): void {
     this.active = pending;
-    if (continueExpected) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+    if (pending.expect !== EXPECT_NONE) {
+      if (pending.expect === EXPECT_FAILED) {
+        const res = pending.res;
+        res.shouldKeepAlive = false;
+        res.writeHead(417, { 'content-length': 0 });
+        res.end();
+        return;
+      }
+      this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+    }
     this.shared.handler(pending.req, pending.res);
   }
 
@@ -272,6 +294,8 @@ export class Http1Connection implements ResponseOwner, BodySource {
       if (next !== undefined) {
         // Started from the event loop: this runs inside the previous response's last upstream callback.
         setImmediate(startQueued, this, next);
+      } else if (this.refusal !== undefined) {
+        this.writeRefusal(this.refusal);
       } else {
         if (!this.inMessage) this.idleSince = Date.now();
         if (this.readPaused) this.resumeReading();
@@ -282,7 +306,7 @@ export class Http1Connection implements ResponseOwner, BodySource {
 
   startQueued(next: Pending): void {
     if (this.gone || this.ending) return;
-    this.start(next, false);
+    this.start(next);
     if (this.queue === undefined && this.readPaused) this.resumeReading();
   }
 
@@ -305,13 +329,35 @@ export class Http1Connection implements ResponseOwner, BodySource {
     this.shared.debug(`HTTP/1 request refused: ${err.code}`);
     const reading = this.reading;
     if (reading?.body && !reading.body.destroyed) reading.body.destroy(new Error(`request body refused: ${err.code}`));
-    const started = this.active?.res.headersSent === true;
-    if (started || this.socket.writable === false || err.code === 'ECONNRESET') {
+    const active = this.active;
+    if (this.socket.writable === false || err.code === 'ECONNRESET') {
       this.destroy();
       return;
     }
     const status =
       err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    if (active !== undefined && (reading === undefined || reading !== active.req)) {
+      // The refused bytes follow the request being answered (and any waiting ones): they get their
+      // answer after those, never in place of one. Nothing more is read.
+      this.refusal = status;
+      // A waiting request whose own body was refused is answered by the refusal, never forwarded.
+      const queue = this.queue;
+      if (queue !== undefined && reading !== undefined && queue[queue.length - 1]?.req === reading) {
+        queue.pop();
+        if (queue.length === 0) this.queue = undefined;
+      }
+      this.pauseReading();
+      return;
+    }
+    // The refused bytes are the answered request's own (its body): cut if its answer has started.
+    if (active?.res.headersSent === true) {
+      this.destroy();
+      return;
+    }
+    this.writeRefusal(status);
+  }
+
+  private writeRefusal(status: string): void {
     this.ending = true;
     this.socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, 'latin1');
     this.idleSince = Date.now();
@@ -351,7 +397,8 @@ export class Http1Connection implements ResponseOwner, BodySource {
       } else if (this.idleSince === 0 && !this.inMessage && this.active === undefined && !this.upgraded) this.idleSince = now;
       return;
     }
-    if ((!this.inMessage && !this.awaitingFirst) || this.upgraded) return;
+    // A message the server itself stopped reading (a full body reader, requests waiting) or one already refused.
+    if ((!this.inMessage && !this.awaitingFirst) || this.upgraded || this.readPaused || this.refusal !== undefined) return;
     const elapsed = now - this.messageStart;
     const headersPending = this.reading === undefined;
     if ((headersPending && elapsed >= shared.headersTimeoutMs) || (shared.requestTimeoutMs > 0 && elapsed >= shared.requestTimeoutMs)) {

@@ -189,8 +189,7 @@ class HeadFields {
   date = false;
 
   checkedAdd(name: string, value: string): void {
-    if (!TOKEN.test(name)) throw codedError('ERR_INVALID_HTTP_TOKEN', `Header name must be a valid HTTP token ["${name}"]`);
-    if (INVALID_VALUE.test(value)) throw codedError('ERR_INVALID_CHAR', `Invalid character in header content ["${name}"]`);
+    checkHeaderField(name, value);
     this.add(name, value);
   }
 
@@ -214,6 +213,12 @@ class HeadFields {
         break;
     }
   }
+}
+
+/** Throws, as node's writeHead does, for a header name that is not a token or a value with control characters. */
+export function checkHeaderField(name: string, value: string): void {
+  if (!TOKEN.test(name)) throw codedError('ERR_INVALID_HTTP_TOKEN', `Header name must be a valid HTTP token ["${name}"]`);
+  if (INVALID_VALUE.test(value)) throw codedError('ERR_INVALID_CHAR', `Invalid character in header content ["${name}"]`);
 }
 
 function codedError(code: string, message: string): Error & { code: string } {

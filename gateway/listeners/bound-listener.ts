@@ -125,8 +125,8 @@ export class BoundListener {
   private static createServer(spec: ListenerSpec, plane: PlaneState, handshakes: DeadlineSweep<Socket>, dataPath: DataPath): HttpServer | Http2SecureServer | NetServer {
     const logError = (what: string) => (err: Error) => plane.log('debug', `${what} on port ${spec.port}: ${err.message}`);
     if (spec.protocol === 'HTTP' && dataPath === 'http1') {
-      // Half-open as node's HTTP server is: a client that sends its request and shuts down its side still
-      // gets the answer (the HTTP/1 server closes once it is written).
+      // Half-open, as node's HTTP server is, so the HTTP/1 server decides what a client's FIN means: an
+      // idle connection closes, a request in progress is abandoned (Http1Connection.peerEnd).
       return createNetServer({ allowHalfOpen: true, noDelay: true });
     }
     if (spec.protocol === 'HTTP') {

@@ -2,6 +2,7 @@
 // their hop-by-hop headers before header operations apply.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { HeaderOps } from '../../core/snapshot.js';
+import { checkHeaderField } from '../http1/response.js';
 
 /** Connection-scoped headers (RFC 9110 §7.6.1) plus the ones HTTP/2 forbids; never forwarded. */
 const HOP_BY_HOP = new Set([
@@ -213,6 +214,17 @@ export function applyHeaderOpsToList(list: HeaderList, ops: HeaderOps | undefine
   }
   for (const name in ops.add) list.push(name, ops.add[name] as string);
   for (const name of ops.remove) removeFromList(list, name);
+}
+
+/**
+ * Throws for a header operation an HTTP/1 response could not carry. Config validation refuses them
+ * (routes/validate/common.ts), so this never fires for a snapshot built from manifests; it keeps any
+ * other snapshot from splitting a response. Only routes that set headers pay for it.
+ */
+export function checkHeaderOps(ops: HeaderOps | undefined): void {
+  if (!ops) return;
+  for (const name in ops.set) checkHeaderField(name, ops.set[name] as string);
+  for (const name in ops.add) checkHeaderField(name, ops.add[name] as string);
 }
 
 /** A list as a header object (repeated names become arrays), for the HTTP/2 compatibility API. */

@@ -86,13 +86,21 @@ test('a chunked body is forwarded with exactly the bytes the client sent', async
   assert.equal(got[0]?.body.toString(), 'abcdefg');
 });
 
-test('a parse error after the response has started destroys the socket: never two responses', async () => {
-  // The first request is fine and slow to answer; the bytes after it are garbage. One response at most.
+test('garbage behind a request waits for that request\'s answer: the 400 is never taken for it', async () => {
+  // The first request is fine and slow to answer; the bytes after it are garbage. Nothing may answer
+  // the first request but its upstream: no 400 in its place, no second request upstream.
   const heads = f.upstream.heads.length;
-  const answer = await sendRaw(f.port, `GET /fault/hang HTTP/1.1\r\nHost: ${HOST}\r\n\r\nGARBAGE\x00\r\n\r\n`, { waitMs: 3000 });
-  assert.ok(statuses(answer.text).length <= 1, `answers: ${JSON.stringify(answer.text)}`);
-  assert.ok(answer.closed);
+  const answer = await sendRaw(f.port, `GET /fault/hang HTTP/1.1\r\nHost: ${HOST}\r\n\r\nGARBAGE\x00\r\n\r\n`, { waitMs: 1500 });
+  assert.deepEqual(statuses(answer.text), [], `answers: ${JSON.stringify(answer.text)}`);
   assert.ok(f.upstream.heads.length - heads <= 1);
+});
+
+test('garbage behind a request is refused after that request\'s answer, and the connection closes', async () => {
+  const heads = f.upstream.heads.length;
+  const answer = await sendRaw(f.port, `GET /first HTTP/1.1\r\nHost: ${HOST}\r\n\r\nGARBAGE\x00\r\n\r\n`);
+  assert.deepEqual(statuses(answer.text), [200, 400], `answers: ${JSON.stringify(answer.text)}`);
+  assert.ok(answer.closed);
+  assert.deepEqual(f.upstream.heads.slice(heads).map((h) => h.split(' ')[1]), ['/first']);
 });
 
 test('a pipelined flood behind a waiting request cuts the connection: the waiting ones never reach the upstream', async () => {
