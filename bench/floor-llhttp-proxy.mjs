@@ -1,6 +1,9 @@
-// A what-if: the floor (bench/floor-proxy.mjs) with node's HTTP server replaced by node's own llhttp
-// binding driven directly on the socket (no IncomingMessage/ServerResponse). Prices what node:http's JS
-// layer costs per request when the parser stays the same.
+// A what-if, not a proxy: the floor (bench/floor-proxy.mjs) with node's HTTP server replaced by node's own
+// llhttp binding driven directly on the socket (no IncomingMessage/ServerResponse). Prices what node:http's
+// JS layer costs per request when the parser stays the same: the design gateway/http1 took. It forwards the
+// benchmark's bodiless requests only (bodies are dropped, no pipelining, no deadlines): never put it in
+// front of anything.
+//   node bench/floor-llhttp-proxy.mjs --upstream http://127.0.0.1:PORT [--https-cert F --https-key F]
 import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
