@@ -1,8 +1,9 @@
 // One client connection of Gatehouse's HTTP/1 server: node's llhttp parser fed from the socket, one
 // request answered at a time, in order. A pipelined request that arrives while one is being answered
 // waits (its head parsed, the socket paused) and is started when the answer before it is written, as
-// Envoy serves HTTP/1 pipelines. Anything the parser refuses is answered 400/431 (408 for a deadline)
-// with the connection closed, never sent on; after a response has started, the connection is cut.
+// Envoy serves HTTP/1 pipelines. Bytes the parser refuses are never sent on: they are answered 400/431
+// (408 for a deadline) in their turn, after the answers to the requests before them, and the connection
+// closes; if they are the body of the request being answered and its answer has started, it is cut.
 import type { Socket } from 'node:net';
 import type { NativeParser, ParseError, ParserBinding } from './parser-binding.js';
 import { Http1Request, RequestBody, headerRecord, type BodySource } from './request.js';
@@ -76,7 +77,7 @@ export class Http1Connection implements ResponseOwner, BodySource {
   /** No more responses: the socket is ending or gone. */
   private ending = false;
   private gone = false;
-  /** The client sent its FIN: close once the answer in progress is written. */
+  /** The client sent its FIN (Http1Connection.peerEnd). */
   private peerEnded = false;
   /** Handed off as an upgraded (tunnelled) socket: the parser and listeners are detached. */
   private upgraded = false;
