@@ -7,39 +7,11 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { STATUS_CODES } from 'node:http';
 import { createRequire } from 'node:module';
 import { Pool } from 'undici';
+import { HOP_BY_HOP, RawForward } from './lib/raw-forward.mjs';
 
 const { HTTPParser, methods } = createRequire(import.meta.url)('_http_common');
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer']);
-
-class Forward {
-  constructor(conn) {
-    this.conn = conn;
-  }
-  onConnect() {}
-  onHeaders(status, raw) {
-    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
-    for (let i = 0; i + 1 < raw.length; i += 2) {
-      const name = raw[i].toString('latin1').toLowerCase();
-      if (!HOP_BY_HOP.has(name)) head += `${name}: ${raw[i + 1].toString('latin1')}\r\n`;
-    }
-    this.conn.socket.cork();
-    this.conn.socket.write(`${head}connection: keep-alive\r\n\r\n`, 'latin1');
-    return true;
-  }
-  onData(chunk) {
-    return this.conn.socket.write(chunk);
-  }
-  onComplete() {
-    this.conn.socket.uncork();
-  }
-  onError() {
-    this.conn.socket.destroy();
-  }
-  onBodySent() {}
-}
 
 function onHeadersComplete(versionMajor, versionMinor, rawHeaders, method, url, _s, _m, upgrade, keepAlive) {
   const conn = this.conn;
@@ -48,13 +20,14 @@ function onHeadersComplete(versionMajor, versionMinor, rawHeaders, method, url, 
     const name = rawHeaders[i].toLowerCase();
     if (!HOP_BY_HOP.has(name)) headers.push(name, rawHeaders[i + 1]);
   }
-  conn.pool.dispatch({ path: url, method: methods[method], headers, body: null, reset: false }, new Forward(conn));
+  conn.pool.dispatch({ path: url, method: methods[method], headers, body: null, reset: false }, new RawForward(conn));
   return 0;
 }
 function onBody() {}
 function onMessageComplete() {}
 
 class Connection {
+  done() {}
   constructor(socket, pool) {
     this.socket = socket;
     this.pool = pool;

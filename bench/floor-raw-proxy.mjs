@@ -5,40 +5,10 @@
 // continuation lines) and closes the connection on anything else: never put it in front of anything.
 //   node bench/floor-raw-proxy.mjs --upstream http://127.0.0.1:PORT   → one JSON line {"http":PORT,"https":null}
 import net from 'node:net';
-import { STATUS_CODES } from 'node:http';
 import { Pool } from 'undici';
+import { HOP_BY_HOP, RawForward } from './lib/raw-forward.mjs';
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer']);
 const CRLFCRLF = Buffer.from('\r\n\r\n');
-
-class Forward {
-  constructor(conn) {
-    this.conn = conn;
-  }
-  onConnect() {}
-  onHeaders(status, raw) {
-    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
-    for (let i = 0; i + 1 < raw.length; i += 2) {
-      const name = raw[i].toString('latin1').toLowerCase();
-      if (!HOP_BY_HOP.has(name)) head += `${name}: ${raw[i + 1].toString('latin1')}\r\n`;
-    }
-    this.conn.socket.cork();
-    this.conn.socket.write(`${head}connection: keep-alive\r\n\r\n`, 'latin1');
-    return true;
-  }
-  onData(chunk) {
-    return this.conn.socket.write(chunk);
-  }
-  onComplete() {
-    this.conn.socket.uncork();
-    this.conn.busy = false;
-    this.conn.next();
-  }
-  onError() {
-    this.conn.socket.destroy();
-  }
-  onBodySent() {}
-}
 
 class Connection {
   constructor(socket, pool) {
@@ -51,6 +21,10 @@ class Connection {
       this.next();
     });
     socket.on('error', () => socket.destroy());
+  }
+  done() {
+    this.busy = false;
+    this.next();
   }
   next() {
     if (this.busy || !this.pending) return;
@@ -71,7 +45,7 @@ class Connection {
       if (!HOP_BY_HOP.has(name)) headers.push(name, line.slice(colon + 1).trim());
     }
     this.busy = true;
-    this.pool.dispatch({ path, method, headers, body: null, reset: false }, new Forward(this));
+    this.pool.dispatch({ path, method, headers, body: null, reset: false }, new RawForward(this));
   }
 }
 
