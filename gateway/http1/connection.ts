@@ -146,7 +146,7 @@ export class Http1Connection implements ResponseOwner, BodySource {
       this.refuse(ret);
       return;
     }
-    if (this.upgraded) this.handOver(data ?? this.parser?.getCurrentBuffer(), ret);
+    if (this.upgraded && !this.inMessage) this.handOver(data ?? this.parser?.getCurrentBuffer(), ret);
   }
 
   messageBegin(): void {
@@ -180,16 +180,17 @@ export class Http1Connection implements ResponseOwner, BodySource {
     const res = new Http1Response(this, methodName === 'HEAD', major === 1 && minor >= 1, keepAlive && !upgrade && !this.shared.closingIdle);
     this.reading = req;
     if (upgrade) {
-      // CONNECT or an Upgrade: the parser stops at the head; what follows is the tunnel's, or nothing.
-      this.upgraded = true;
       if (methodName === 'CONNECT') {
         this.ending = true;
         this.socket.destroy();
         return 0;
       }
-    } else if (hasBody(headers)) {
-      req.body = new RequestBody(this);
+      // An Upgrade: the parser stops after this message (its head, or its body if it has one); what
+      // follows is the tunnel's (a WebSocket the upstream accepts), or nothing: the connection closes
+      // after the response. Other upgrades (h2c) are served as plain requests, body included, as Envoy does.
+      this.upgraded = true;
     }
+    if (hasBody(headers)) req.body = new RequestBody(this);
     const expectHeader = major === 1 && minor === 1 ? headers.expect : undefined;
     // RFC 9110 §10.1.1: 100-continue is answered before the body is read; any other expectation is one
     // this hop cannot meet (417), answered in its turn like any response and never routed.

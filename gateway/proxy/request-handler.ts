@@ -125,7 +125,8 @@ function route(ctx: ListenerContext, ex: Exchange, req: DownstreamRequest): void
     const rewritten = rewritePath(matched, path, rewriteUri);
     upstreamPath = query ? `${rewritten}?${query}` : rewritten;
   }
-  if (isWebSocketUpgrade(req)) ex.upgrade = 'websocket';
+  // A WebSocket handshake is a GET without a body (RFC 6455 §4.1): one with a body is served as a plain request.
+  if (isWebSocketUpgrade(req) && !(req instanceof Http1Request && req.body !== null)) ex.upgrade = 'websocket';
   const body = ex.upgrade ? false : hasBody(req);
   ex.forward(matched, destination, runtime.cluster, endpoint, upstreamPath, upstreamHeaders, body);
   if (body && matched.requestBodyTimeoutMs !== undefined) armBodyDeadline(ex, req, matched.requestBodyTimeoutMs);

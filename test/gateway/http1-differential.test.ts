@@ -166,9 +166,9 @@ const cases: Case[] = [
     fate: 'open',
   },
   {
-    // Fails today (a bug in gateway/http1): node's parser reports a chunked body's trailer fields through
-    // kOnHeaders, with the request's URL again, after the head is complete; Gatehouse's connection keeps
-    // them as the start of the NEXT head, whose URL becomes '/cl/nocl' and whose headers gain X-Trailer.
+    // A regression case: node's parser reports a chunked body's trailer fields through kOnHeaders, with
+    // the request's URL again, after the head is complete; Gatehouse's connection once kept them as the
+    // start of the NEXT head, whose URL became '/cl/nocl' and whose headers gained X-Trailer.
     name: 'a chunked request body with trailers, then another request on the connection: each answered as sent',
     bytes: `POST /cl HTTP/1.1\r\n${HOST}Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Trailer: v\r\n\r\nGET /nocl HTTP/1.1\r\n${HOST}\r\n`,
     methods: ['POST', 'GET'],

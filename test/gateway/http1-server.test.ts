@@ -147,9 +147,9 @@ describe('the http1 data path over plain HTTP', () => {
   });
 
   it('answers a pipelined request with an unknown expectation 417 after the answer to the request before it', async () => {
-    // Fails today (a bug in gateway/http1): an unmet expectation on a request that arrives while another
-    // is being answered destroys the connection (connection.ts headComplete), so the earlier, valid
-    // request's answer is lost; node's server answers both, in order.
+    // A regression test: an unmet expectation on a request that arrived while another was being answered
+    // once destroyed the connection, losing the earlier, valid request's answer; node's server answers
+    // both, in order.
     const conn = await WireConnection.open(port);
     try {
       conn.send(`GET /cl HTTP/1.1\r\n${HOST}\r\nPOST /echo?t=expect-queued HTTP/1.1\r\n${HOST}Expect: something-else\r\nContent-Length: 4\r\n\r\nbody`, ['GET', 'POST']);
@@ -165,9 +165,9 @@ describe('the http1 data path over plain HTTP', () => {
   });
 
   it('sends 100 Continue to a pipelined Expect: 100-continue request when its turn comes', async () => {
-    // Fails today (a bug in gateway/http1): a request queued behind another is started with
-    // continueExpected false (startQueued → start(next, false)), so the client, waiting for the 100
-    // before it sends the body, never gets one; node's server sends it once the request is answered.
+    // A regression test: a request queued behind another was once started without its 100 Continue, so
+    // the client, waiting for it before sending the body, never got one; node's server sends it once the
+    // request before is answered.
     const conn = await WireConnection.open(port);
     try {
       conn.send(`GET /cl HTTP/1.1\r\n${HOST}\r\nPOST /echo?t=continue-queued HTTP/1.1\r\n${HOST}Expect: 100-continue\r\nContent-Length: 4\r\n\r\n`, ['GET', 'POST']);
@@ -258,12 +258,45 @@ describe('the http1 data path over plain HTTP', () => {
     assert.equal(logged?.bytes_received, 'hello chunked body!'.length);
   });
 
+  it('serves an h2c upgrade request with a body as a plain request: the body reaches the upstream, then the connection closes', async () => {
+    // As Envoy does: h2c is not spoken here, so the Upgrade is dropped, not the body. Both data paths once lost it.
+    const conn = await WireConnection.open(port);
+    try {
+      conn.send(
+        `POST /echo?t=h2c-body HTTP/1.1\r\n${HOST}Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\nContent-Length: 5\r\n\r\nhello`,
+        ['POST'],
+      );
+      const echo = echoOf(await conn.next());
+      assert.equal(echo.url, '/echo?t=h2c-body');
+      assert.equal(echo.body, 'hello');
+      assert.equal(echo.headers.upgrade, undefined, 'the Upgrade header reached the upstream');
+      await conn.whenClosed();
+    } finally {
+      conn.close();
+    }
+  });
+
+  it('serves a WebSocket upgrade request that carries a body as a plain request (a handshake has none)', async () => {
+    const conn = await WireConnection.open(port);
+    try {
+      conn.send(
+        `POST /echo?t=ws-body HTTP/1.1\r\n${HOST}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nContent-Length: 7\r\n\r\npayload`,
+        ['POST'],
+      );
+      const res = await conn.next();
+      assert.equal(res.status, 200);
+      assert.equal(echoOf(res).body, 'payload');
+    } finally {
+      conn.close();
+    }
+  });
+
   it('keeps the trailers of a chunked body to their request: the next request on the connection arrives as sent', async () => {
-    // Fails today (a bug in gateway/http1): node's parser hands a chunked body's trailer fields to
-    // kOnHeaders, with the request's URL again (it is reset only at the next message's start), after
-    // the head is complete. Http1Connection.headParts keeps both as the start of the next head, so the
-    // next request on the connection, sent by this client or (behind a proxy that shares connections)
-    // by another, reaches the upstream as '/echo?t=trailer-1/echo?t=trailer-2' carrying X-Trailer.
+    // A regression test: node's parser hands a chunked body's trailer fields to kOnHeaders, with the
+    // request's URL again, after the head is complete. Http1Connection.headParts once kept both as the
+    // start of the next head, so the next request on the connection, sent by this client or (behind a
+    // proxy that shares connections) by another, reached the upstream as
+    // '/echo?t=trailer-1/echo?t=trailer-2' carrying X-Trailer.
     const conn = await WireConnection.open(port);
     try {
       conn.send(
@@ -495,11 +528,10 @@ describe('the http1 data path enforces its header and idle deadlines', () => {
   });
 
   it('does not run the header deadline of a pipelined head it leaves unread behind a slow request', async () => {
-    // Fails today (a bug in gateway/http1): with a second request queued, the connection pauses its
-    // socket; a third head that began in the same read stays half-parsed while its rest waits unread in
-    // the socket, and the sweep's header deadline, running from that head's first byte, answers 408 and
-    // closes the connection: the 408 reads as the answer to the first request, whose real one is lost.
-    // node's server reads on and answers all three.
+    // A regression test: with a second request queued, the connection pauses its socket; a third head
+    // that began in the same read stays half-parsed while its rest waits unread in the socket. The
+    // header deadline once ran on it regardless and answered 408, which read as the answer to the first
+    // request. Time the server holds a message back does not count; node's server answers all three.
     const conn = await WireConnection.open(port);
     try {
       conn.send(
