@@ -160,12 +160,20 @@ function requestBodyTimeoutMs(ctx: CompileContext, vs: Located<VirtualServiceRes
  * otherwise `sourceLabels`/`sourceNamespace` must describe the gateway workload itself. */
 function blockApplies(ctx: CompileContext, block: HTTPMatchRequest, scope: RouteScope, vsNamespace: string): boolean {
   if (block.port && block.port !== scope.port) return false;
-  if (block.gateways && block.gateways.length > 0) {
-    return block.gateways.some((g) => resolveGatewayName(g, vsNamespace) === scope.gateway);
+  // Loops, not closures: a closure over `scope` or `labels` would allocate a context on every call (once
+  // per match block, 40,000 at scale) whether or not the block has gateways or source labels.
+  const gateways = block.gateways;
+  if (gateways && gateways.length > 0) {
+    for (let i = 0; i < gateways.length; i++) if (resolveGatewayName(gateways[i] as string, vsNamespace) === scope.gateway) return true;
+    return false;
   }
-  const labels = ctx.options.identity.labels;
-  if (block.sourceLabels) for (const [k, v] of Object.entries(block.sourceLabels)) if (labels[k] !== v) return false;
+  if (block.sourceLabels && !sourceLabelsMatch(block.sourceLabels, ctx.options.identity.labels)) return false;
   return !block.sourceNamespace || block.sourceNamespace === ctx.options.identity.namespace;
+}
+
+function sourceLabelsMatch(sourceLabels: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
+  for (const [k, v] of Object.entries(sourceLabels)) if (labels[k] !== v) return false;
+  return true;
 }
 
 /** Shared by every match without headers or query parameters: fewer allocations at 50,000 routes. */

@@ -12,6 +12,8 @@ import { buildHttpRoutes, isCatchAllRoute } from './http-routes.js';
 import { hostsFor } from './servers.js';
 import type { GatewayServer } from './servers.js';
 import type { VirtualServiceIndex } from './virtual-services.js';
+import type { VirtualServiceResource } from '../model/index.js';
+import type { Located } from '../model/resource.js';
 
 interface VirtualHostDraft {
   readonly host: string;
@@ -46,7 +48,11 @@ export function buildRouteTable(
     const redirect = !isTls && server.server.tls?.httpsRedirect === true;
     const scope = { port: server.port, gateway: server.gatewayKey, isTls };
     const scopeKey = `${server.gatewayKey}|${server.port}|${isTls ? 's' : 'p'}`;
-    for (const vs of virtualServices.forGateway(server.gatewayKey)) {
+    // Indexed loops here and below: a cold build runs this loop over every VirtualService before it is
+    // optimized, and for-of in unoptimized code allocates an iterator result per element.
+    const bound = virtualServices.forGateway(server.gatewayKey);
+    for (let b = 0; b < bound.length; b++) {
+      const vs = bound[b] as Located<VirtualServiceResource>;
       const ns = vs.object.metadata.namespace;
       const hosts = intersectHosts(hostsFor(server, ns), virtualServices.hosts(vs));
       if (hosts.length === 0) continue;
@@ -72,7 +78,8 @@ export function buildRouteTable(
       // Istio omits VirtualServices that yield no route here, so they create no virtual host either.
       if (routes.length === 0) continue;
       virtualServices.markUsed(vs);
-      for (const host of hosts) {
+      for (let k = 0; k < hosts.length; k++) {
+        const host = hosts[k] as string;
         if (contributions) {
           const c: Contribution = { g: g0 + i, vs: vs.object, routes };
           const list = contributions.get(host);
@@ -85,7 +92,7 @@ export function buildRouteTable(
             draft.routes = draft.routes.slice();
             draft.owned = true;
           }
-          for (const r of routes) (draft.routes as Route[]).push(r);
+          for (let r = 0; r < routes.length; r++) (draft.routes as Route[]).push(routes[r] as Route);
           if (redirect) draft.requireTls = true;
         } else {
           drafts.set(host, { host, routes, owned: false, requireTls: redirect });
@@ -106,7 +113,8 @@ export function buildRouteTable(
     virtualHosts.push({ name: `blackhole:${port}`, domains: ['*'], requireTls: false, routes: [] });
   } else {
     const memo = ctx.routeMemo;
-    for (const host of hosts) {
+    for (let k = 0; k < hosts.length; k++) {
+      const host = hosts[k] as string;
       const d = drafts.get(host) as VirtualHostDraft;
       const vhName = `${host}:${port}`;
       const routes = sortCatchAllLast(d.routes);
@@ -119,7 +127,7 @@ export function buildRouteTable(
   ctx.routeMemo?.recordTable(table);
   if (recorder && contributions) {
     // Hosts only a redirect server names have no contributions, but are virtual hosts all the same.
-    for (const host of hosts) if (!contributions.has(host)) contributions.set(host, []);
+    for (let k = 0; k < hosts.length; k++) if (!contributions.has(hosts[k] as string)) contributions.set(hosts[k] as string, []);
     recorder.tables.set(name, { contributions, diagnostics: routeDiagnostics, hosts, table });
   }
   return table;
@@ -131,8 +139,8 @@ export function sortCatchAllLast(routes: readonly Route[]): readonly Route[] {
   // lists are never mutated once built; a draft copies before appending).
   let seenCatchAll = false;
   let ordered = true;
-  for (const r of routes) {
-    if (isCatchAllRoute(r)) seenCatchAll = true;
+  for (let i = 0; i < routes.length; i++) {
+    if (isCatchAllRoute(routes[i] as Route)) seenCatchAll = true;
     else if (seenCatchAll) {
       ordered = false;
       break;
@@ -151,9 +159,10 @@ export function indexVirtualHosts(name: string, virtualHosts: VirtualHost[]): Ro
   const exactHosts: Record<string, number> = Object.create(null) as Record<string, number>;
   const buckets = new Map<number, Record<string, number>>();
   let catchAll = -1;
-  virtualHosts.forEach((vh, i) => {
-    for (const raw of vh.domains) {
-      const d = raw.toLowerCase();
+  for (let i = 0; i < virtualHosts.length; i++) {
+    const domains = (virtualHosts[i] as VirtualHost).domains;
+    for (let j = 0; j < domains.length; j++) {
+      const d = (domains[j] as string).toLowerCase();
       if (d === '*') {
         if (catchAll < 0) catchAll = i;
       } else if (d.startsWith('*')) {
@@ -168,7 +177,7 @@ export function indexVirtualHosts(name: string, virtualHosts: VirtualHost[]): Ro
         exactHosts[d] = i;
       }
     }
-  });
+  }
   const wildcardBuckets: WildcardBucket[] = [...buckets.entries()]
     .sort((a, b) => b[0] - a[0])
     .map(([suffixLength, suffixes]) => ({ suffixLength, suffixes }));

@@ -153,19 +153,24 @@ const plans = new WeakMap<ObjectSchema, ObjectPlan>();
 /** Fields per bit mask: 31 bits of a small integer. */
 const MASK_FIELDS = 31;
 
+// A function with an arrow function that captures one of its parameters or locals allocates a context
+// for them on every call, whether or not the arrow function is ever made: walkObject and planOf run once
+// per object walked (~310,000 at scale), so such closures live in functions of their own (makePlan,
+// reportOneOf), 24 of the 26 MiB that validating 10,000 VirtualServices allocated.
 function planOf(schema: ObjectSchema): ObjectPlan {
-  let plan = plans.get(schema);
-  if (plan === undefined) {
-    const keys = Object.keys(schema.fields);
-    const schemas = keys.map((k) => shaped(schema.fields[k] as Schema));
-    let requiredMask = 0;
-    for (let f = 0; f < keys.length && f < MASK_FIELDS; f++) if ((schemas[f] as Schema).required) requiredMask |= 1 << f;
-    // A field named like an Object.prototype member (`constructor`) reads an inherited value when absent:
-    // only reading every field keeps that.
-    const bitWalk = keys.length <= MASK_FIELDS && !keys.some((k) => k in Object.prototype);
-    plan = { keys, schemas, index: bitWalk ? new Map(keys.map((k, f) => [k, f])) : undefined, requiredMask };
-    plans.set(schema, plan);
-  }
+  return plans.get(schema) ?? makePlan(schema);
+}
+
+function makePlan(schema: ObjectSchema): ObjectPlan {
+  const keys = Object.keys(schema.fields);
+  const schemas = keys.map((k) => shaped(schema.fields[k] as Schema));
+  let requiredMask = 0;
+  for (let f = 0; f < keys.length && f < MASK_FIELDS; f++) if ((schemas[f] as Schema).required) requiredMask |= 1 << f;
+  // A field named like an Object.prototype member (`constructor`) reads an inherited value when absent:
+  // only reading every field keeps that.
+  const bitWalk = keys.length <= MASK_FIELDS && !keys.some((k) => k in Object.prototype);
+  const plan: ObjectPlan = { keys, schemas, index: bitWalk ? new Map(keys.map((k, f) => [k, f])) : undefined, requiredMask };
+  plans.set(schema, plan);
   return plan;
 }
 
@@ -316,18 +321,24 @@ function walkObject(schema: ObjectSchema, value: unknown, path: PathSegment[], c
       }
     }
   }
-  if (schema.oneOf !== undefined) {
-    for (const group of schema.oneOf) {
+  const oneOf = schema.oneOf;
+  if (oneOf !== undefined) {
+    for (let o = 0; o < oneOf.length; o++) {
+      const group = oneOf[o] as readonly string[];
       let count = 0;
       for (let g = 0; g < group.length; g++) if (value[group[g] as string] !== undefined && value[group[g] as string] !== null) count++;
-      if (count < 2) continue;
-      const set = group.filter((k) => value[k] !== undefined && value[k] !== null);
-      path.push(set[1] as string);
-      ctx.error(CfgCode.VALUE, `${schema.name} may set only one of ${group.join(', ')}; found ${set.join(' and ')}`, path);
-      path.pop();
+      if (count > 1) reportOneOf(schema, group, value, path, ctx);
     }
   }
   if (schema.check !== undefined) schema.check(value, ctx, path);
+}
+
+/** Two or more of a oneOf group are set (kept out of walkObject: see planOf). */
+function reportOneOf(schema: ObjectSchema, group: readonly string[], value: Record<string, unknown>, path: PathSegment[], ctx: ResourceContext): void {
+  const set = group.filter((k) => value[k] !== undefined && value[k] !== null);
+  path.push(set[1] as string);
+  ctx.error(CfgCode.VALUE, `${schema.name} may set only one of ${group.join(', ')}; found ${set.join(' and ')}`, path);
+  path.pop();
 }
 
 /** Field `f` of an object: required, unsupported, then its own schema. */
