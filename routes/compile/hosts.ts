@@ -90,12 +90,17 @@ function pushNew(h: string, out: string[], seen: DedupSet): void {
 }
 
 export function intersectHosts(server: HostSet | readonly HostSet[], vsHosts: readonly string[]): string[] {
-  const out: string[] = [];
+  // Collected in one reused list, returned as an exact-length copy (once per VirtualService and server:
+  // a fresh list grown by push() has room for 17 hosts, and the caller keeps the result).
+  const out = scratchHosts;
+  out.length = 0;
   const sets = Array.isArray(server) ? (server as readonly HostSet[]) : [server as HostSet];
   // Most VirtualServices name a handful of hosts: a Set for de-duplication only pays off beyond that.
-  const seen: DedupSet = vsHosts.length * sets.length > 8 ? new Set<string>() : new ArrayDedup(out);
+  const seen: DedupSet = vsHosts.length * sets.length > 8 ? new Set<string>() : scratchDedup;
   for (let i = 0; i < vsHosts.length; i++) for (let j = 0; j < sets.length; j++) (sets[j] as HostSet).intersectInto(vsHosts[i] as string, out, seen);
-  return out;
+  const hosts = out.slice();
+  out.length = 0;
+  return hosts;
 }
 
 interface DedupSet {
@@ -111,3 +116,6 @@ class ArrayDedup implements DedupSet {
   }
   add(): void {}
 }
+
+const scratchHosts: string[] = [];
+const scratchDedup = new ArrayDedup(scratchHosts);

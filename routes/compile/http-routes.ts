@@ -45,7 +45,10 @@ export function buildHttpRoutes(
   scope: RouteScope,
   clusters: ClusterReferences,
 ): Route[] {
-  const out: Route[] = [];
+  // Collected in one reused list and copied out at exact length (below): a list per VirtualService grown
+  // by push() has room for 17 routes, garbage as soon as it is copied. Not reentrant, like the build.
+  const out = scratchRoutes;
+  out.length = 0;
   const meta = vs.object.metadata;
   const vsKey = `${meta.namespace}/${meta.name}`;
   const http = vs.object.spec.http ?? [];
@@ -88,8 +91,12 @@ export function buildHttpRoutes(
     if (catchAll) break;
   }
   // Kept as long as the VirtualService is (route memo, virtual hosts): exact length, no push() slack.
-  return out.slice();
+  const routes = out.slice();
+  out.length = 0;
+  return routes;
 }
+
+const scratchRoutes: Route[] = [];
 
 // Field paths of routes and their destinations, made once per position rather than per route (50,000 at
 // scale): the route memo records one per cluster reference, and a shared string is hashed once.
@@ -238,7 +245,11 @@ export function isCatchAllRoute(r: Route): boolean {
   return r.match.length === 1 && isCatchAllMatch(r.match[0] as RouteMatch);
 }
 
+/** What most HTTPRoutes have: no extras (one shared object, not an empty one per route). */
+const NO_EXTRAS: RouteExtras = Object.freeze({});
+
 function routeExtras(ctx: CompileContext, vs: Located, h: HTTPRoute, field: string, bodyTimeoutMs: number | undefined): RouteExtras {
+  if (bodyTimeoutMs === undefined && h.headers === undefined && h.timeout === undefined) return NO_EXTRAS;
   const extras: RouteExtras = {};
   if (bodyTimeoutMs !== undefined) extras.requestBodyTimeoutMs = bodyTimeoutMs;
   const req = headerOps(h.headers?.request);

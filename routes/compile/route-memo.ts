@@ -181,13 +181,18 @@ export class RouteMemo {
       this.stats.reused++;
       return { entry, made: true };
     }
-    const references: RecordedReference[] = [];
-    // One recorder per memo, pointed at this entry's list (route building is synchronous, not reentrant).
+    // One recorder per memo, pointed at one reused list (route building is synchronous, not reentrant);
+    // the entry keeps an exact-length copy (the memo lives as long as its snapshot, a pushed-to list has
+    // room for 17).
     const recorder = (this.#recorder ??= new ReferenceRecorder(this.#referenced, this.#strings));
+    const recording = scratchReferences;
+    recording.length = 0;
     recorder.clusters = clusters;
-    recorder.references = references;
+    recorder.references = recording;
     const before = ctx.diagnostics.length;
     const routes = buildHttpRoutes(ctx, vs, scope, recorder);
+    const references = recording.length === 0 ? NO_REFERENCES : recording.slice();
+    recording.length = 0;
     // Nothing of this compile stays reachable through the memo (it lives as long as its snapshot).
     recorder.references = NO_REFERENCES;
     recorder.clusters = undefined;
@@ -233,3 +238,5 @@ class ReferenceRecorder {
 
 /** Between entries: a reference recorded outside any entry is a bug, and throws (the list is frozen). */
 const NO_REFERENCES = Object.freeze([]) as unknown as RecordedReference[];
+/** The list an entry's references are recorded into before they are copied to the entry. */
+const scratchReferences: RecordedReference[] = [];

@@ -176,12 +176,29 @@ function makePlan(schema: ObjectSchema): ObjectPlan {
 
 /**
  * Walks a value against a schema, reporting at `path`. Absent values are the parent's concern.
- * `path` is copied once; below it one stack is pushed and popped (checks read it synchronously or copy
- * it), so walking a resource allocates no path per field.
+ * `path` is copied once into one stack that is pushed and popped below (checks read it synchronously or
+ * copy it), so walking a resource allocates no path per field; the stack itself is reused from one walk
+ * to the next (a new one per resource had room for 17 segments), unless a walk starts inside another.
  */
 export function walk(schema: Schema, value: unknown, path: Path, ctx: ResourceContext): void {
-  walkAt(shaped(schema), value, path.slice(), ctx);
+  if (pathInUse) {
+    walkAt(shaped(schema), value, path.slice(), ctx);
+    return;
+  }
+  const stack = pathStack;
+  stack.length = 0;
+  for (let i = 0; i < path.length; i++) stack.push(path[i] as PathSegment);
+  pathInUse = true;
+  try {
+    walkAt(shaped(schema), value, stack, ctx);
+  } finally {
+    pathInUse = false;
+    stack.length = 0;
+  }
 }
+
+const pathStack: PathSegment[] = [];
+let pathInUse = false;
 
 /** Every schema node in one property layout: shaped(s) ↔ s, cached both ways. */
 const shapes = new WeakMap<Schema, Schema>();
