@@ -146,6 +146,8 @@ export const REQUEST_BODY_TIMEOUT_ANNOTATION = 'gatehouse.io/request-body-timeou
 const bodyTimeoutsByBuild = new WeakMap<CompileContext, Map<Located, number | null>>();
 
 function requestBodyTimeoutMs(ctx: CompileContext, vs: Located<VirtualServiceResource>): number | undefined {
+  // Most VirtualServices carry no such annotation: nothing to parse or report, nothing to remember.
+  if (vs.object.metadata.annotations?.[REQUEST_BODY_TIMEOUT_ANNOTATION] === undefined) return undefined;
   let bodyTimeouts = bodyTimeoutsByBuild.get(ctx);
   if (!bodyTimeouts) bodyTimeoutsByBuild.set(ctx, (bodyTimeouts = new Map()));
   const known = bodyTimeouts.get(vs);

@@ -69,3 +69,23 @@ test('the canonical bytes of every parsed manifest are canonicalJson’s text', 
   const digest = new CanonicalDigest();
   for (const r of parsed.resources) assertSame(digest, r.object, `${r.origin.file}:${r.origin.source.line}`);
 });
+
+test('objects whose keys are out of order are written sorted each time their key sequence recurs, and past the sequences remembered', () => {
+  const digest = new CanonicalDigest();
+  // One sequence met again with other values, a sequence that is a prefix of another (and the reverse),
+  // the same keys in another order, and an object inside one of the same sequence.
+  const recurring: unknown[] = [
+    { b: 1, a: 2 },
+    { b: 'x', a: { b: [1], a: null } },
+    { b: 1 },
+    { b: 1, a: 2, c: 3 },
+    { b: 2, a: 1, c: { b: 1, a: 2, c: 3 } },
+    { c: 1, b: 2, a: 3 },
+    { a: 1, c: 2, b: 3 },
+    { b: undefined, a: 1 },
+  ];
+  for (let round = 0; round < 3; round++) recurring.forEach((v, i) => assertSame(digest, v, `round ${round}, value ${i}`));
+  // Thousands of distinct sequences (two unsorted keys each): more than the tree keeps.
+  for (let i = 0; i < 6000; i++) assertSame(digest, { [`z${i}`]: i, [`a${i}`]: [i] }, `distinct sequence ${i}`);
+  recurring.forEach((v, i) => assertSame(digest, v, `after the bound, value ${i}`));
+});
