@@ -99,12 +99,14 @@ export class CanonicalDigest {
       return;
     }
     if (Array.isArray(value)) {
-      this.byte(91); // [
+      // `[` or `,` by one call: lists of one item come first (the Gateway's, the ServiceEntries'), and a
+      // call reached only from the second item on had no feedback when this was optimised (a deopt).
       for (let i = 0; i < value.length; i++) {
-        if (i > 0) this.byte(COMMA);
+        this.byte(i === 0 ? 91 : COMMA); // [ or ,
         // canonicalJson writes a hole as nothing.
         if (i in value) this.value(value[i]);
       }
+      if (value.length === 0) this.byte(91); // [
       this.byte(93); // ]
       return;
     }

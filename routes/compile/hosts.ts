@@ -98,9 +98,7 @@ export function intersectHosts(server: HostSet | readonly HostSet[], vsHosts: re
   // Most VirtualServices name a handful of hosts: a Set for de-duplication only pays off beyond that.
   const seen: DedupSet = vsHosts.length * sets.length > 8 ? new Set<string>() : scratchDedup;
   for (let i = 0; i < vsHosts.length; i++) for (let j = 0; j < sets.length; j++) (sets[j] as HostSet).intersectInto(vsHosts[i] as string, out, seen);
-  const hosts = out.slice();
-  out.length = 0;
-  return hosts;
+  return out.slice();
 }
 
 interface DedupSet {

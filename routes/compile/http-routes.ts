@@ -45,10 +45,11 @@ export function buildHttpRoutes(
   scope: RouteScope,
   clusters: ClusterReferences,
 ): Route[] {
-  // Collected in one reused list and copied out at exact length (below): a list per VirtualService grown
-  // by push() has room for 17 routes, garbage as soon as it is copied. Not reentrant, like the build.
+  // Collected in one reused list (its first `count` places) and copied out at exact length (below): a list
+  // per VirtualService grown by push() has room for 17 routes, garbage as soon as it is copied. Not
+  // reentrant, like the build. Places past `count` keep routes of earlier calls (routes live on anyway).
   const out = scratchRoutes;
-  out.length = 0;
+  let count = 0;
   const meta = vs.object.metadata;
   const vsKey = `${meta.namespace}/${meta.name}`;
   const http = vs.object.spec.http ?? [];
@@ -69,7 +70,7 @@ export function buildHttpRoutes(
     if (matches.length === 0) {
       action ??= buildAction(ctx, vs, h, i, field, scope, clusters);
       extra ??= routeExtras(ctx, vs, h, field, bodyTimeoutMs);
-      out.push(makeRoute(baseName, vsKey, NONE, action, extra));
+      out[count++] = makeRoute(baseName, vsKey, NONE, action, extra);
       catchAll = true;
     } else {
       for (let m = 0; m < matches.length; m++) {
@@ -81,7 +82,7 @@ export function buildHttpRoutes(
         action ??= buildAction(ctx, vs, h, i, field, scope, clusters);
         extra ??= routeExtras(ctx, vs, h, field, bodyTimeoutMs);
         const name = block.name ? `${baseName}.${block.name}` : baseName;
-        out.push(makeRoute(name, vsKey, matchList, action, extra));
+        out[count++] = makeRoute(name, vsKey, matchList, action, extra);
         if (isCatchAllMatch(rm)) {
           catchAll = true;
           break;
@@ -91,9 +92,7 @@ export function buildHttpRoutes(
     if (catchAll) break;
   }
   // Kept as long as the VirtualService is (route memo, virtual hosts): exact length, no push() slack.
-  const routes = out.slice();
-  out.length = 0;
-  return routes;
+  return out.slice(0, count);
 }
 
 const scratchRoutes: Route[] = [];
