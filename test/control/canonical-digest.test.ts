@@ -50,6 +50,8 @@ test('the canonical bytes are canonicalJson’s text for the corners it handles'
     42,
     null,
     [[[]], [{}], [{ b: [], a: {} }]],
+    // Integers written digit by digit, at every width, at the bound and past it, and what is not one.
+    { ints: [0, -0, 1, 9, 10, 99, 100, 999, 1000, 65535, 1_000_000_000, 2147483646, 2147483647, 2147483648, 4294967296, 1e21, -1, -80, 0.5, 80.25] },
   ];
   values.forEach((v, i) => assertSame(digest, v, `value ${i}`));
   // Larger than the buffer's first size (64 KiB), and than what it keeps (1 MiB); then a small one again.
