@@ -241,8 +241,11 @@ function typeError(ctx: ResourceContext, path: Path, value: unknown, expected: s
 
 function walkAt(schema: Schema, value: unknown, path: PathSegment[], ctx: ResourceContext): void {
   if (value === undefined || value === null) return;
+  // The most frequent cases first (each case is a string comparison until one matches): at scale ~310,000
+  // objects, ~200,000 strings, ~120,000 lists.
   switch (schema.type) {
-    case 'any':
+    case 'object':
+      walkObject(schema, value, path, ctx);
       return;
     case 'string':
       if (typeof value !== 'string') return typeError(ctx, path, value, 'a string');
@@ -252,6 +255,24 @@ function walkAt(schema: Schema, value: unknown, path: PathSegment[], ctx: Resour
       }
       if (schema.check !== undefined) schema.check(value, ctx, path);
       return;
+    case 'list': {
+      if (!Array.isArray(value)) return typeError(ctx, path, value, 'a list');
+      const n = value.length;
+      for (let i = 0; i < n; i++) {
+        // forEach skipped holes; parsed YAML and JSON have none, but a hole stays skipped.
+        if (!(i in value)) continue;
+        const item: unknown = value[i];
+        path.push(i);
+        if (item === null || item === undefined) {
+          ctx.error(CfgCode.TYPE, `${label(path.slice(0, -1))}[${i}] is empty`, path);
+        } else {
+          walkAt(schema.items, item, path, ctx);
+        }
+        path.pop();
+      }
+      if (schema.check !== undefined) schema.check(value, ctx, path);
+      return;
+    }
     case 'integer':
       if (typeof value !== 'number' || !Number.isInteger(value)) return typeError(ctx, path, value, 'an integer');
       if ((schema.min !== undefined && value < schema.min) || (schema.max !== undefined && value > schema.max)) {
@@ -272,24 +293,6 @@ function walkAt(schema: Schema, value: unknown, path: PathSegment[], ctx: Resour
         return typeError(ctx, path, value, 'an integer or a string');
       }
       return;
-    case 'list': {
-      if (!Array.isArray(value)) return typeError(ctx, path, value, 'a list');
-      const n = value.length;
-      for (let i = 0; i < n; i++) {
-        // forEach skipped holes; parsed YAML and JSON have none, but a hole stays skipped.
-        if (!(i in value)) continue;
-        const item: unknown = value[i];
-        path.push(i);
-        if (item === null || item === undefined) {
-          ctx.error(CfgCode.TYPE, `${label(path.slice(0, -1))}[${i}] is empty`, path);
-        } else {
-          walkAt(schema.items, item, path, ctx);
-        }
-        path.pop();
-      }
-      if (schema.check !== undefined) schema.check(value, ctx, path);
-      return;
-    }
     case 'map':
       if (!isRecord(value)) return typeError(ctx, path, value, 'a map');
       for (const key of Object.keys(value)) {
@@ -299,8 +302,7 @@ function walkAt(schema: Schema, value: unknown, path: PathSegment[], ctx: Resour
       }
       if (schema.check !== undefined) schema.check(value, ctx, path);
       return;
-    case 'object':
-      walkObject(schema, value, path, ctx);
+    case 'any':
       return;
   }
 }
