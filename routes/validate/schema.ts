@@ -148,6 +148,12 @@ interface ObjectPlan {
   /** Field name → position; undefined when the bit walk cannot stand in for reading every field. */
   readonly index: ReadonlyMap<string, number> | undefined;
   readonly requiredMask: number;
+  /**
+   * With `index`, each oneOf group as the bits of its fields: a group with fewer than two of them present
+   * needs no look at the values (no keyed read per group member per object). Undefined when some member is
+   * no field of the schema (then every member is read).
+   */
+  readonly oneOfMasks: readonly number[] | undefined;
 }
 const plans = new WeakMap<ObjectSchema, ObjectPlan>();
 /** Fields per bit mask: 31 bits of a small integer. */
@@ -169,7 +175,12 @@ function makePlan(schema: ObjectSchema): ObjectPlan {
   // A field named like an Object.prototype member (`constructor`) reads an inherited value when absent:
   // only reading every field keeps that.
   const bitWalk = keys.length <= MASK_FIELDS && !keys.some((k) => k in Object.prototype);
-  const plan: ObjectPlan = { keys, schemas, index: bitWalk ? new Map(keys.map((k, f) => [k, f])) : undefined, requiredMask };
+  const index = bitWalk ? new Map(keys.map((k, f) => [k, f])) : undefined;
+  let oneOfMasks: number[] | undefined;
+  if (index !== undefined && schema.oneOf !== undefined && schema.oneOf.every((group) => group.every((k) => index.has(k)))) {
+    oneOfMasks = schema.oneOf.map((group) => group.reduce((m, k) => m | (1 << (index.get(k) as number)), 0));
+  }
+  const plan: ObjectPlan = { keys, schemas, index, requiredMask, oneOfMasks };
   plans.set(schema, plan);
   return plan;
 }
@@ -311,15 +322,17 @@ function walkObject(schema: ObjectSchema, value: unknown, path: PathSegment[], c
   if (!isRecord(value)) return typeError(ctx, path, value, `a map (${schema.name})`);
   const plan = planOf(schema);
   let unknown = false;
+  /** Bits of the schema's fields the object has (own keys; values may still be null or undefined). */
+  let present = 0;
   if (plan.index !== undefined) {
-    let mask = plan.requiredMask;
     // for-in reads the object's cached key list where Object.keys made a new array per object (~20 MiB
     // per cold build at scale); parsed objects inherit no enumerable keys, so the keys are the same.
     for (const key in value) {
       const f = plan.index.get(key);
       if (f === undefined) unknown = true;
-      else mask |= 1 << f;
+      else present |= 1 << f;
     }
+    let mask = present | plan.requiredMask;
     while (mask !== 0) {
       const f = 31 - Math.clz32(mask & -mask);
       mask &= mask - 1;
@@ -342,14 +355,24 @@ function walkObject(schema: ObjectSchema, value: unknown, path: PathSegment[], c
   }
   const oneOf = schema.oneOf;
   if (oneOf !== undefined) {
+    const oneOfMasks = plan.oneOfMasks;
     for (let o = 0; o < oneOf.length; o++) {
-      const group = oneOf[o] as readonly string[];
-      let count = 0;
-      for (let g = 0; g < group.length; g++) if (value[group[g] as string] !== undefined && value[group[g] as string] !== null) count++;
-      if (count > 1) reportOneOf(schema, group, value, path, ctx);
+      // Fewer than two members present: nothing to count (`x & (x - 1)` clears the lowest bit).
+      if (oneOfMasks !== undefined) {
+        const members = present & (oneOfMasks[o] as number);
+        if ((members & (members - 1)) === 0) continue;
+      }
+      countOneOf(schema, oneOf[o] as readonly string[], value, path, ctx);
     }
   }
   if (schema.check !== undefined) schema.check(value, ctx, path);
+}
+
+/** Reports a oneOf group with more than one member set (not undefined, not null). */
+function countOneOf(schema: ObjectSchema, group: readonly string[], value: Record<string, unknown>, path: PathSegment[], ctx: ResourceContext): void {
+  let count = 0;
+  for (let g = 0; g < group.length; g++) if (value[group[g] as string] !== undefined && value[group[g] as string] !== null) count++;
+  if (count > 1) reportOneOf(schema, group, value, path, ctx);
 }
 
 /** Two or more of a oneOf group are set (kept out of walkObject: see planOf). */
