@@ -5,10 +5,12 @@
 // wrappers, same origins), so no per-object cache of an earlier round applies. CPU time per build
 // (process.cpuUsage), the first round (cold code, as at process start) and the median of the rest.
 //   node --expose-gc bench/scale-cold.mjs [--rounds 5] [--dist DIR] [--profile FILE.cpuprofile] [--profile-round N] [--heap-profile FILE.heapprofile]
-//     [--hosts 10000] [--routes 50000] [--services 1000]
+//     [--hosts 10000] [--routes 50000] [--services 1000] [--threads]
+// --threads splits each build's CPU into the main thread's and the other threads' (V8's optimizing compiler
+// and GC helpers), from /proc/self/task (Linux).
 // --profile writes an inspector CPU profile of round N's build (default 0, the first); --heap-profile a
 // sampling allocation profile of that build instead (collected objects included: what it allocates).
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadavg } from 'node:os';
@@ -23,12 +25,28 @@ parseScaleArgs('scale-cold', o, 50, (flag, val) => {
     case '--profile': o.profile = resolve(val()); return true;
     case '--profile-round': o.profileRound = Number(val()); return true;
     case '--heap-profile': o.heapProfile = resolve(val()); return true;
+    case '--threads': o.threads = true; return true;
     default: return false;
   }
 });
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const cpuMs = (c) => (c.user + c.system) / 1000;
 const heapMiB = () => (process.memoryUsage().heapUsed / 2 ** 20).toFixed(1);
+/** utime+stime in ms per thread of this process (clock ticks of 10 ms). */
+const threadCpu = () => {
+  const out = new Map();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, (Number(f[11]) + Number(f[12])) * 10);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return out;
+};
+const threadSplit = [];
 
 const { ParseCache, sha256 } = await import(pathToFileURL(join(o.dist, 'control/sources/parse-cache.js')).href);
 const { buildSnapshot } = await import(pathToFileURL(join(o.dist, 'control/build.js')).href);
@@ -60,9 +78,19 @@ for (let round = 0; round < o.rounds; round++) {
     session.connect();
     await session.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   }
+  const t0 = o.threads ? threadCpu() : undefined;
   c0 = process.cpuUsage();
   const built = buildSnapshot(resources, parsed.diagnostics, options, undefined);
   buildCpu.push(cpuMs(process.cpuUsage(c0)));
+  if (t0) {
+    let main = 0;
+    let other = 0;
+    for (const [tid, ms] of threadCpu()) {
+      if (tid === String(process.pid)) main += ms - (t0.get(tid) ?? 0);
+      else other += ms - (t0.get(tid) ?? 0);
+    }
+    threadSplit.push(`${main}+${other}`);
+  }
   if (session) {
     const file = o.profile ?? o.heapProfile;
     const { profile } = await session.post(o.profile ? 'Profiler.stop' : 'HeapProfiler.stopSampling');
@@ -82,4 +110,5 @@ for (let round = 0; round < o.rounds; round++) {
   }
 }
 const rest = buildCpu.slice(1);
+if (o.threads) console.log(`build CPU by thread, main+others (ms, 10 ms ticks): [${threadSplit.join(', ')}]`);
 console.log(`cold builds, ${o.rounds} rounds: first ${buildCpu[0].toFixed(0)} ms${rest.length ? `; later rounds median ${median(rest).toFixed(0)} ms` : ''}  [${buildCpu.map((x) => x.toFixed(0)).join(', ')}]  (${live.routeTables ? Object.keys(live.routeTables).length : 0} route tables)`);

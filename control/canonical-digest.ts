@@ -7,13 +7,31 @@
 import { hash as oneShotHash } from 'node:crypto';
 
 const QUOTE = 34;
+/** Integers up to this are written digit by digit (String() writes larger ones in exponent form from 1e21). */
+const MAX_DIGITS_INTEGER = 2 ** 31 - 1;
 const BACKSLASH = 92;
 const COMMA = 44;
 const COLON = 58;
 
+/**
+ * The sorted key list of every key sequence met so far, in a tree by key: parsed objects of one kind share
+ * a few sequences (a VirtualService's `spec` is hosts, gateways, http; an HTTPRoute name, match, route),
+ * so an object whose keys are out of order is written in the order sorted for its sequence the first time,
+ * with no key array or sort per object (60,000 of them, ~4 MiB of key arrays per cold build at scale).
+ */
+class KeyOrder {
+  readonly next = new Map<string, KeyOrder>();
+  sorted: readonly string[] | undefined = undefined;
+}
+
+/** Sequences remembered at most (nodes of the tree); beyond, objects get a key array of their own again. */
+const MAX_KEY_ORDERS = 4096;
+
 export class CanonicalDigest {
   #buf = Buffer.allocUnsafe(64 * 1024);
   #len = 0;
+  readonly #orders = new KeyOrder();
+  #orderCount = 0;
 
   /** Base64 sha256 of `value`'s canonical JSON. */
   digest(value: unknown): string {
@@ -50,6 +68,25 @@ export class CanonicalDigest {
     this.#len += this.#buf.write(text, this.#len, 'utf8');
   }
 
+  /**
+   * String(n) for an integer in [0, MAX_DIGITS_INTEGER] (ports, weights, counts: most numbers written), digit
+   * by digit: String() and a native buffer write per number cost more than the number. -0 writes `0`, as
+   * String(-0) does.
+   */
+  private digits(n: number): void {
+    let width = 1;
+    for (let p = 10; p <= n; p *= 10) width++;
+    this.room(width);
+    const buf = this.#buf;
+    let at = this.#len + width;
+    this.#len = at;
+    do {
+      const q = Math.floor(n / 10);
+      buf[--at] = 48 + (n - q * 10);
+      n = q;
+    } while (n > 0);
+  }
+
   /** JSON.stringify(s): printable ASCII without `"` or `\` is copied as it is; anything else goes through JSON.stringify. */
   private string(s: string): void {
     this.room(s.length + 2);
@@ -77,18 +114,23 @@ export class CanonicalDigest {
       return;
     }
     if (value === null || typeof value !== 'object') {
-      if (typeof value === 'number') this.raw(Number.isFinite(value) ? String(value) : 'null');
+      if (typeof value === 'number') {
+        if (value >= 0 && value <= MAX_DIGITS_INTEGER && Number.isInteger(value)) this.digits(value);
+        else this.raw(Number.isFinite(value) ? String(value) : 'null');
+      }
       else if (typeof value === 'boolean') this.raw(value ? 'true' : 'false');
       else this.raw(value === undefined ? 'null' : (JSON.stringify(value) ?? 'null'));
       return;
     }
     if (Array.isArray(value)) {
-      this.byte(91); // [
+      // `[` or `,` by one call: lists of one item come first (the Gateway's, the ServiceEntries'), and a
+      // call reached only from the second item on had no feedback when this was optimised (a deopt).
       for (let i = 0; i < value.length; i++) {
-        if (i > 0) this.byte(COMMA);
+        this.byte(i === 0 ? 91 : COMMA); // [ or ,
         // canonicalJson writes a hole as nothing.
         if (i in value) this.value(value[i]);
       }
+      if (value.length === 0) this.byte(91); // [
       this.byte(93); // ]
       return;
     }
@@ -117,9 +159,16 @@ export class CanonicalDigest {
         this.byte(125); // }
         return;
       }
+      this.members(this.sortedKeysOf(obj), obj);
+      return;
     }
     const keys = Object.keys(obj);
     sortKeys(keys);
+    this.members(keys, obj);
+  }
+
+  /** `{` the members of `obj` in the order of `keys` `}`. */
+  private members(keys: readonly string[], obj: Record<string, unknown>): void {
     this.byte(123); // {
     let first = true;
     for (let i = 0; i < keys.length; i++) {
@@ -127,6 +176,22 @@ export class CanonicalDigest {
       first = this.member(first, k, obj[k]);
     }
     this.byte(125); // }
+  }
+
+  /** A plain object's keys sorted, from the tree of key sequences (its for-in keys are its own). */
+  private sortedKeysOf(obj: Record<string, unknown>): readonly string[] {
+    let node = this.#orders;
+    for (const k in obj) {
+      let child = node.next.get(k);
+      if (child === undefined) {
+        if (this.#orderCount >= MAX_KEY_ORDERS) return sortedOwnKeys(obj);
+        child = new KeyOrder();
+        node.next.set(k, child);
+        this.#orderCount++;
+      }
+      node = child;
+    }
+    return (node.sorted ??= sortedOwnKeys(obj));
   }
 
   /** `"k":v`, after a comma unless first; undefined members are left out, as JSON.stringify does. Whether the next is still first. */
@@ -138,6 +203,12 @@ export class CanonicalDigest {
     this.value(v);
     return false;
   }
+}
+
+function sortedOwnKeys(obj: object): string[] {
+  const keys = Object.keys(obj);
+  sortKeys(keys);
+  return keys;
 }
 
 /**

@@ -37,13 +37,23 @@ interface ClusterRef {
   readonly field: string;
 }
 
+/** A destination host as resolved in one namespace, with the cluster names made for it per (port, subset). */
+interface ResolvedHost {
+  readonly fqdn: string;
+  readonly service: RegisteredService | undefined;
+  readonly names: Map<number, Map<string, string>>;
+  lastPort: number;
+  lastSubset: string;
+  lastName: string;
+}
+
 export function clusterName(port: number, subset: string, fqdn: string): string {
   return `outbound|${port}|${subset}|${fqdn}`;
 }
 
 export class ClusterBuilder {
   private readonly refs = new Map<string, ClusterRef>();
-  private readonly resolved = new Map<string, Map<string, { fqdn: string; service: RegisteredService | undefined; names: Map<number, Map<string, string>> }>>();
+  private readonly resolved = new Map<string, Map<string, ResolvedHost>>();
   private readonly ctx: CompileContext;
   private readonly registry: ServiceRegistry;
   private readonly secrets: SecretStore;
@@ -100,19 +110,27 @@ export class ClusterBuilder {
     if (!r) {
       const fqdn = resolveShortname(dest.host, namespace, this.ctx.options.domainSuffix);
       const service = this.registry.lookup(fqdn, namespace);
-      r = { fqdn, service, names: new Map() };
+      r = { fqdn, service, names: new Map(), lastPort: -1, lastSubset: '', lastName: '' };
       byHost.set(dest.host, r);
     }
     let port = listenerPort;
     if (dest.port?.number) port = dest.port.number;
     else if (r.service && r.service.ports.length === 1 && r.service.ports[0]) port = r.service.ports[0].number;
     const subset = dest.subset ?? '';
-    let bySubset = r.names.get(port);
-    if (!bySubset) r.names.set(port, (bySubset = new Map()));
-    let name = bySubset.get(subset);
-    if (name === undefined) {
-      name = clusterName(port, subset, r.fqdn);
-      bySubset.set(subset, name);
+    let name: string | undefined;
+    // The host's last (port, subset): nearly every destination of a host names the same one.
+    if (r.lastPort === port && r.lastSubset === subset) name = r.lastName;
+    else {
+      let bySubset = r.names.get(port);
+      if (!bySubset) r.names.set(port, (bySubset = new Map()));
+      name = bySubset.get(subset);
+      if (name === undefined) {
+        name = clusterName(port, subset, r.fqdn);
+        bySubset.set(subset, name);
+      }
+      r.lastPort = port;
+      r.lastSubset = subset;
+      r.lastName = name;
     }
     if (referrer && !this.refs.has(name)) this.refs.set(name, { name, fqdn: r.fqdn, port, subset, service: r.service, referrer, field });
     return name;

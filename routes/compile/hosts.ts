@@ -64,33 +64,41 @@ export class HostSet {
     return this.all.length;
   }
   /** Appends to `out` (deduplicated through `seen`) the intersection of this set with `host`. */
-  intersectInto(host: string, out: string[], seen: { has(h: string): boolean; add(h: string): unknown }): void {
-    const push = (h: string): void => {
-      if (!seen.has(h)) {
-        seen.add(h);
-        out.push(h);
-      }
-    };
+  intersectInto(host: string, out: string[], seen: DedupSet): void {
+    // No local closure for the push: one would capture `out` and `seen` in a context allocated on every
+    // call (once per VirtualService and server).
+    const wildcards = this.wildcards;
     if (!isWildcard(host)) {
-      if (this.exact.has(host)) return push(host);
-      for (const w of this.wildcards) if (hostSubsetOf(host, w)) return push(host);
+      if (this.exact.has(host)) return pushNew(host, out, seen);
+      for (let i = 0; i < wildcards.length; i++) if (hostSubsetOf(host, wildcards[i] as string)) return pushNew(host, out, seen);
       return;
     }
-    for (const w of this.wildcards) {
-      if (hostSubsetOf(w, host)) push(w);
-      else if (hostSubsetOf(host, w)) push(host);
+    for (let i = 0; i < wildcards.length; i++) {
+      const w = wildcards[i] as string;
+      if (hostSubsetOf(w, host)) pushNew(w, out, seen);
+      else if (hostSubsetOf(host, w)) pushNew(host, out, seen);
     }
-    for (const e of this.exact) if (hostSubsetOf(e, host)) push(e);
+    for (const e of this.exact) if (hostSubsetOf(e, host)) pushNew(e, out, seen);
+  }
+}
+
+function pushNew(h: string, out: string[], seen: DedupSet): void {
+  if (!seen.has(h)) {
+    seen.add(h);
+    out.push(h);
   }
 }
 
 export function intersectHosts(server: HostSet | readonly HostSet[], vsHosts: readonly string[]): string[] {
-  const out: string[] = [];
+  // Collected in one reused list, returned as an exact-length copy (once per VirtualService and server:
+  // a fresh list grown by push() has room for 17 hosts, and the caller keeps the result).
+  const out = scratchHosts;
+  out.length = 0;
   const sets = Array.isArray(server) ? (server as readonly HostSet[]) : [server as HostSet];
   // Most VirtualServices name a handful of hosts: a Set for de-duplication only pays off beyond that.
-  const seen: DedupSet = vsHosts.length * sets.length > 8 ? new Set<string>() : new ArrayDedup(out);
-  for (const h of vsHosts) for (const set of sets) set.intersectInto(h, out, seen);
-  return out;
+  const seen: DedupSet = vsHosts.length * sets.length > 8 ? new Set<string>() : scratchDedup;
+  for (let i = 0; i < vsHosts.length; i++) for (let j = 0; j < sets.length; j++) (sets[j] as HostSet).intersectInto(vsHosts[i] as string, out, seen);
+  return out.slice();
 }
 
 interface DedupSet {
@@ -106,3 +114,6 @@ class ArrayDedup implements DedupSet {
   }
   add(): void {}
 }
+
+const scratchHosts: string[] = [];
+const scratchDedup = new ArrayDedup(scratchHosts);

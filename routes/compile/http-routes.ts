@@ -45,7 +45,11 @@ export function buildHttpRoutes(
   scope: RouteScope,
   clusters: ClusterReferences,
 ): Route[] {
-  const out: Route[] = [];
+  // Collected in one reused list (its first `count` places) and copied out at exact length (below): a list
+  // per VirtualService grown by push() has room for 17 routes, garbage as soon as it is copied. Not
+  // reentrant, like the build. Places past `count` keep routes of earlier calls (routes live on anyway).
+  const out = scratchRoutes;
+  let count = 0;
   const meta = vs.object.metadata;
   const vsKey = `${meta.namespace}/${meta.name}`;
   const http = vs.object.spec.http ?? [];
@@ -66,7 +70,7 @@ export function buildHttpRoutes(
     if (matches.length === 0) {
       action ??= buildAction(ctx, vs, h, i, field, scope, clusters);
       extra ??= routeExtras(ctx, vs, h, field, bodyTimeoutMs);
-      out.push(makeRoute(baseName, vsKey, NONE, action, extra));
+      out[count++] = makeRoute(baseName, vsKey, NONE, action, extra);
       catchAll = true;
     } else {
       for (let m = 0; m < matches.length; m++) {
@@ -78,7 +82,7 @@ export function buildHttpRoutes(
         action ??= buildAction(ctx, vs, h, i, field, scope, clusters);
         extra ??= routeExtras(ctx, vs, h, field, bodyTimeoutMs);
         const name = block.name ? `${baseName}.${block.name}` : baseName;
-        out.push(makeRoute(name, vsKey, matchList, action, extra));
+        out[count++] = makeRoute(name, vsKey, matchList, action, extra);
         if (isCatchAllMatch(rm)) {
           catchAll = true;
           break;
@@ -88,8 +92,10 @@ export function buildHttpRoutes(
     if (catchAll) break;
   }
   // Kept as long as the VirtualService is (route memo, virtual hosts): exact length, no push() slack.
-  return out.slice();
+  return out.slice(0, count);
 }
+
+const scratchRoutes: Route[] = [];
 
 // Field paths of routes and their destinations, made once per position rather than per route (50,000 at
 // scale): the route memo records one per cluster reference, and a shared string is hashed once.
@@ -139,6 +145,8 @@ export const REQUEST_BODY_TIMEOUT_ANNOTATION = 'gatehouse.io/request-body-timeou
 const bodyTimeoutsByBuild = new WeakMap<CompileContext, Map<Located, number | null>>();
 
 function requestBodyTimeoutMs(ctx: CompileContext, vs: Located<VirtualServiceResource>): number | undefined {
+  // Most VirtualServices carry no such annotation: nothing to parse or report, nothing to remember.
+  if (vs.object.metadata.annotations?.[REQUEST_BODY_TIMEOUT_ANNOTATION] === undefined) return undefined;
   let bodyTimeouts = bodyTimeoutsByBuild.get(ctx);
   if (!bodyTimeouts) bodyTimeoutsByBuild.set(ctx, (bodyTimeouts = new Map()));
   const known = bodyTimeouts.get(vs);
@@ -160,12 +168,20 @@ function requestBodyTimeoutMs(ctx: CompileContext, vs: Located<VirtualServiceRes
  * otherwise `sourceLabels`/`sourceNamespace` must describe the gateway workload itself. */
 function blockApplies(ctx: CompileContext, block: HTTPMatchRequest, scope: RouteScope, vsNamespace: string): boolean {
   if (block.port && block.port !== scope.port) return false;
-  if (block.gateways && block.gateways.length > 0) {
-    return block.gateways.some((g) => resolveGatewayName(g, vsNamespace) === scope.gateway);
+  // Loops, not closures: a closure over `scope` or `labels` would allocate a context on every call (once
+  // per match block, 40,000 at scale) whether or not the block has gateways or source labels.
+  const gateways = block.gateways;
+  if (gateways && gateways.length > 0) {
+    for (let i = 0; i < gateways.length; i++) if (resolveGatewayName(gateways[i] as string, vsNamespace) === scope.gateway) return true;
+    return false;
   }
-  const labels = ctx.options.identity.labels;
-  if (block.sourceLabels) for (const [k, v] of Object.entries(block.sourceLabels)) if (labels[k] !== v) return false;
+  if (block.sourceLabels && !sourceLabelsMatch(block.sourceLabels, ctx.options.identity.labels)) return false;
   return !block.sourceNamespace || block.sourceNamespace === ctx.options.identity.namespace;
+}
+
+function sourceLabelsMatch(sourceLabels: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
+  for (const [k, v] of Object.entries(sourceLabels)) if (labels[k] !== v) return false;
+  return true;
 }
 
 /** Shared by every match without headers or query parameters: fewer allocations at 50,000 routes. */
@@ -230,7 +246,11 @@ export function isCatchAllRoute(r: Route): boolean {
   return r.match.length === 1 && isCatchAllMatch(r.match[0] as RouteMatch);
 }
 
+/** What most HTTPRoutes have: no extras (one shared object, not an empty one per route). */
+const NO_EXTRAS: RouteExtras = Object.freeze({});
+
 function routeExtras(ctx: CompileContext, vs: Located, h: HTTPRoute, field: string, bodyTimeoutMs: number | undefined): RouteExtras {
+  if (bodyTimeoutMs === undefined && h.headers === undefined && h.timeout === undefined) return NO_EXTRAS;
   const extras: RouteExtras = {};
   if (bodyTimeoutMs !== undefined) extras.requestBodyTimeoutMs = bodyTimeoutMs;
   const req = headerOps(h.headers?.request);

@@ -181,13 +181,16 @@ export class RouteMemo {
       this.stats.reused++;
       return { entry, made: true };
     }
-    const references: RecordedReference[] = [];
-    // One recorder per memo, pointed at this entry's list (route building is synchronous, not reentrant).
+    // One recorder per memo, pointed at one reused list (route building is synchronous, not reentrant);
+    // the entry keeps an exact-length copy (the memo lives as long as its snapshot, a pushed-to list has
+    // room for 17).
     const recorder = (this.#recorder ??= new ReferenceRecorder(this.#referenced, this.#strings));
     recorder.clusters = clusters;
-    recorder.references = references;
+    recorder.references = scratchReferences;
+    recorder.count = 0;
     const before = ctx.diagnostics.length;
     const routes = buildHttpRoutes(ctx, vs, scope, recorder);
+    const references = recorder.count === 0 ? NO_REFERENCES : scratchReferences.slice(0, recorder.count);
     // Nothing of this compile stays reachable through the memo (it lives as long as its snapshot).
     recorder.references = NO_REFERENCES;
     recorder.clusters = undefined;
@@ -209,7 +212,9 @@ export class RouteMemo {
 /** Stands in for the ClusterBuilder while one entry's routes are built: records what they reference. */
 class ReferenceRecorder {
   clusters: ClusterReferences | undefined;
+  /** Recorded into its first `count` places (places past it keep earlier entries' references). */
   references: RecordedReference[] = NO_REFERENCES;
+  count = 0;
 
   constructor(
     private readonly referenced: Set<string>,
@@ -219,7 +224,7 @@ class ReferenceRecorder {
   reference(dest: DestinationRef, namespace: string, listenerPort: number, referrer: Located, field: string): string {
     const name = (this.clusters as ClusterReferences).reference(dest, namespace, listenerPort, referrer, field);
     this.referenced.add(name);
-    this.references.push({ name, dest, namespace, listenerPort, field: this.intern(field) });
+    this.references[this.count++] = { name, dest, namespace, listenerPort, field: this.intern(field) };
     return name;
   }
 
@@ -233,3 +238,5 @@ class ReferenceRecorder {
 
 /** Between entries: a reference recorded outside any entry is a bug, and throws (the list is frozen). */
 const NO_REFERENCES = Object.freeze([]) as unknown as RecordedReference[];
+/** The list an entry's references are recorded into before they are copied to the entry (not cleared: see count). */
+const scratchReferences: RecordedReference[] = [];

@@ -17,7 +17,10 @@ export function visibleToGateway(ctx: CompileContext, vs: VirtualServiceResource
 /** The VirtualService's hosts with short names resolved in its namespace. */
 export function resolvedHostsOf(ctx: CompileContext, vs: VirtualServiceResource): string[] {
   const ns = vs.metadata.namespace;
-  return ((vs.spec ?? {}).hosts ?? []).map((h) => resolveShortname(h, ns, ctx.options.domainSuffix));
+  const hosts = (vs.spec ?? {}).hosts ?? [];
+  const out = new Array<string>(hosts.length);
+  for (let i = 0; i < hosts.length; i++) out[i] = resolveShortname(hosts[i] as string, ns, ctx.options.domainSuffix);
+  return out;
 }
 
 /** The Gateways (`namespace/name`) it binds to, without `mesh`, each once, in the order written. */
@@ -25,8 +28,9 @@ export function gatewayKeysOf(vs: VirtualServiceResource): string[] {
   const ns = vs.metadata.namespace;
   const keys: string[] = [];
   // No `gateways` means `mesh` only: sidecars, never this gateway.
-  for (const g of (vs.spec ?? {}).gateways ?? []) {
-    const key = resolveGatewayName(g, ns);
+  const gateways = (vs.spec ?? {}).gateways ?? [];
+  for (let i = 0; i < gateways.length; i++) {
+    const key = resolveGatewayName(gateways[i] as string, ns);
     if (key === 'mesh' || keys.includes(key)) continue;
     keys.push(key);
   }
@@ -46,10 +50,16 @@ export class VirtualServiceIndex {
     if (this.#built) return;
     this.#built = true;
     const ctx = this.ctx;
-    for (const vs of sortByAge(ctx.index.virtualServices)) {
+    // Indexed loops: this runs once per compile over every VirtualService, mostly before it is optimised
+    // (for-of there allocates an iterator result per element).
+    const sorted = sortByAge(ctx.index.virtualServices);
+    for (let i = 0; i < sorted.length; i++) {
+      const vs = sorted[i] as Located<VirtualServiceResource>;
       if (!visibleToGateway(ctx, vs.object)) continue;
       this.resolvedHosts.set(vs, resolvedHostsOf(ctx, vs.object));
-      for (const key of gatewayKeysOf(vs.object)) {
+      const keys = gatewayKeysOf(vs.object);
+      for (let k = 0; k < keys.length; k++) {
+        const key = keys[k] as string;
         const list = this.byGateway.get(key);
         if (list) list.push(vs);
         else this.byGateway.set(key, [vs]);
@@ -79,7 +89,9 @@ export class VirtualServiceIndex {
   reportUnused(ctx: CompileContext, servedGateways: ReadonlySet<string>, reportedInto?: Set<object>): void {
     const reported = new Set<Located<VirtualServiceResource>>();
     for (const gateway of [...servedGateways].sort()) {
-      for (const vs of this.forGateway(gateway)) {
+      const bound = this.forGateway(gateway);
+      for (let i = 0; i < bound.length; i++) {
+        const vs = bound[i] as Located<VirtualServiceResource>;
         if (this.used.has(vs) || reported.has(vs)) continue;
         reported.add(vs);
         reportedInto?.add(vs.object);

@@ -33,8 +33,11 @@ export function resolveGatewayName(ref: string, namespace: string): string {
   return `${namespace}/${ref}`;
 }
 
-function array(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
+/** What `array` gives for a field that is not a list: one shared empty list, not one per missing field. */
+const NO_ITEMS: readonly unknown[] = Object.freeze([]);
+
+function array(v: unknown): readonly unknown[] {
+  return Array.isArray(v) ? v : NO_ITEMS;
 }
 
 export function checkDuplicates(resources: readonly Located[], out: Diagnostic[]): void {
@@ -106,7 +109,8 @@ function gatewayReferencesOf(r: Located, gateways: ReadonlySet<string>, out: Dia
   for (let i = 0; i < gatewayRefs.length; i++) {
     if (!gatewayExists(gatewayRefs[i], namespace, gateways)) reportMissingGateway(r, out, gatewayRefs[i] as string, ['spec', 'gateways', i]);
   }
-  for (const section of GATEWAY_SECTIONS) {
+  for (let s = 0; s < GATEWAY_SECTIONS.length; s++) {
+    const section = GATEWAY_SECTIONS[s] as (typeof GATEWAY_SECTIONS)[number];
     const routes = array(spec[section]);
     for (let i = 0; i < routes.length; i++) {
       const route = routes[i];
@@ -250,7 +254,8 @@ function subsetReferencesOf(r: Located, subsetsFor: (host: string) => Set<string
   const spec = r.object['spec'] as Record<string, unknown>;
   const namespace = r.object.metadata.namespace;
   // Paths are built only for a destination that is reported: most name no subset.
-  for (const section of SUBSET_SECTIONS) {
+  for (let s = 0; s < SUBSET_SECTIONS.length; s++) {
+    const section = SUBSET_SECTIONS[s] as (typeof SUBSET_SECTIONS)[number];
     const routes = array(spec[section]);
     for (let i = 0; i < routes.length; i++) {
       const route = routes[i];

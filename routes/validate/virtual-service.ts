@@ -16,7 +16,7 @@ import {
   stringMap,
   stringMatch,
 } from './common.js';
-import type { Check, ResourceContext } from './schema.js';
+import type { Check, Path, ResourceContext } from './schema.js';
 import { any, bool, int, isRecord, list, map, num, obj, required, str, unsupported, walk } from './schema.js';
 
 const NOT_ACTED_ON = 'parsed, not acted on yet; ignored';
@@ -113,22 +113,32 @@ const percent = obj('Percent', { value: num({ min: 0, max: 100 }) });
 const ROUTE_ACTIONS = ['route', 'redirect', 'directResponse', 'delegate'];
 
 const checkHttpRoute: Check<Record<string, unknown>> = (route, ctx, path) => {
-  // Counted first; the names are collected only for a route that is reported (50,000 routes at scale).
-  let count = 0;
-  for (let a = 0; a < ROUTE_ACTIONS.length; a++) if (isSet(route, ROUTE_ACTIONS[a] as string)) count++;
+  // Counted first, by named reads (50,000 routes at scale: no lookup by a key from a list per action);
+  // the names are collected only for a route that is reported.
+  const count = given(route['route']) + given(route['redirect']) + given(route['directResponse']) + given(route['delegate']);
   if (count === 0) {
     ctx.error(CfgCode.REQUIRED, 'an http route needs one of route, redirect, directResponse or delegate', path);
   } else if (count > 1) {
-    const actions = ROUTE_ACTIONS.filter((k) => isSet(route, k));
-    ctx.error(CfgCode.VALUE, `an http route cannot have both ${actions[0]} and ${actions[1]}`, [...path, actions[1] as string]);
+    reportTwoActions(route, ctx, path);
   }
-  if (isSet(route, 'rewrite') && isSet(route, 'redirect')) {
+  if (given(route['rewrite']) === 1 && given(route['redirect']) === 1) {
     ctx.error(CfgCode.VALUE, 'an http route cannot have both rewrite and redirect', [...path, 'rewrite']);
   }
 };
 
+/** Kept out of checkHttpRoute: its closure over `route` would cost a context on every call. */
+function reportTwoActions(route: Record<string, unknown>, ctx: ResourceContext, path: Path): void {
+  const actions = ROUTE_ACTIONS.filter((k) => isSet(route, k));
+  ctx.error(CfgCode.VALUE, `an http route cannot have both ${actions[0]} and ${actions[1]}`, [...path, actions[1] as string]);
+}
+
 function isSet(o: Record<string, unknown>, k: string): boolean {
   return o[k] !== undefined && o[k] !== null;
+}
+
+/** 1 for a value that is set (neither undefined nor null), else 0. */
+function given(v: unknown): number {
+  return v !== undefined && v !== null ? 1 : 0;
 }
 
 const httpRoute = obj(

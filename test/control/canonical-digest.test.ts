@@ -50,6 +50,8 @@ test('the canonical bytes are canonicalJson’s text for the corners it handles'
     42,
     null,
     [[[]], [{}], [{ b: [], a: {} }]],
+    // Integers written digit by digit, at every width, at the bound and past it, and what is not one.
+    { ints: [0, -0, 1, 9, 10, 99, 100, 999, 1000, 65535, 1_000_000_000, 2147483646, 2147483647, 2147483648, 4294967296, 1e21, -1, -80, 0.5, 80.25] },
   ];
   values.forEach((v, i) => assertSame(digest, v, `value ${i}`));
   // Larger than the buffer's first size (64 KiB), and than what it keeps (1 MiB); then a small one again.
@@ -68,4 +70,24 @@ test('the canonical bytes of every parsed manifest are canonicalJson’s text', 
   assert.ok(parsed.resources.length > 250, `${parsed.resources.length} resources`);
   const digest = new CanonicalDigest();
   for (const r of parsed.resources) assertSame(digest, r.object, `${r.origin.file}:${r.origin.source.line}`);
+});
+
+test('objects whose keys are out of order are written sorted each time their key sequence recurs, and past the sequences remembered', () => {
+  const digest = new CanonicalDigest();
+  // One sequence met again with other values, a sequence that is a prefix of another (and the reverse),
+  // the same keys in another order, and an object inside one of the same sequence.
+  const recurring: unknown[] = [
+    { b: 1, a: 2 },
+    { b: 'x', a: { b: [1], a: null } },
+    { b: 1 },
+    { b: 1, a: 2, c: 3 },
+    { b: 2, a: 1, c: { b: 1, a: 2, c: 3 } },
+    { c: 1, b: 2, a: 3 },
+    { a: 1, c: 2, b: 3 },
+    { b: undefined, a: 1 },
+  ];
+  for (let round = 0; round < 3; round++) recurring.forEach((v, i) => assertSame(digest, v, `round ${round}, value ${i}`));
+  // Thousands of distinct sequences (two unsorted keys each): more than the tree keeps.
+  for (let i = 0; i < 6000; i++) assertSame(digest, { [`z${i}`]: i, [`a${i}`]: [i] }, `distinct sequence ${i}`);
+  recurring.forEach((v, i) => assertSame(digest, v, `after the bound, value ${i}`));
 });

@@ -897,6 +897,37 @@ spec:
   assert.equal(bad[0]?.code, 'GH_CFG_VALUE');
 });
 
+test('a oneOf group with one member set and another present but empty is no error; two set are one error', () => {
+  // The schema walk reads the values only of groups with two or more members present as keys.
+  const empty = validate(
+    vs(`  - match:
+    - uri:
+        exact: /a
+        prefix:
+    - uri: {regex: "^/b", exact: null}
+    route:
+    - destination: {host: a}
+`),
+  );
+  assert.deepEqual(empty, [], show(empty));
+  const two = validate(
+    vs(`  - match:
+    - uri: {exact: /a, regex: "^/b"}
+    - uri: {prefix: /c, exact: null, regex: "^/d"}
+    route:
+    - destination: {host: a}
+`),
+  );
+  assert.deepEqual(
+    two.map((d) => [d.code, d.field]),
+    [
+      ['GH_CFG_VALUE', 'spec.http[0].match[0].uri.regex'],
+      ['GH_CFG_VALUE', 'spec.http[0].match[1].uri.regex'],
+    ],
+    show(two),
+  );
+});
+
 test('gateway references resolve as Istio does: ns/name, bare name in the VirtualService namespace, mesh reserved', () => {
   const ds = validate(`apiVersion: networking.istio.io/v1
 kind: Gateway
