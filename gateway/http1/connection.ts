@@ -25,8 +25,8 @@ export interface Http1ServerShared {
   readonly connections: Set<Http1Connection>;
   /** The server is winding down: idle connections close, busy ones after their response. */
   closingIdle: boolean;
-  /** Logs a debug line (refused bytes, deadlines). */
-  readonly debug: (message: string) => void;
+  /** Logs refused bytes and deadlines (debug) and internal errors (error). */
+  readonly log: (level: 'debug' | 'error', message: string) => void;
 }
 
 const kConnection = Symbol('gatehouse.http1.connection');
@@ -201,7 +201,7 @@ export class Http1Connection implements ResponseOwner, BodySource {
       const queue = (this.queue ??= []);
       // Reading pauses behind a waiting request, but one read can hold thousands of tiny requests.
       if (queue.length >= MAX_PIPELINED) {
-        this.shared.debug(`HTTP/1 connection cut: more than ${MAX_PIPELINED} pipelined requests waiting`);
+        this.shared.log('debug', `HTTP/1 connection cut: more than ${MAX_PIPELINED} pipelined requests waiting`);
         this.destroy();
         return 0;
       }
@@ -328,7 +328,7 @@ export class Http1Connection implements ResponseOwner, BodySource {
 
   /** Refused bytes: an answer if none has started on this connection, then close; otherwise cut. */
   private refuse(err: ParseError | { code: string }): void {
-    this.shared.debug(`HTTP/1 request refused: ${err.code}`);
+    this.shared.log('debug', `HTTP/1 request refused: ${err.code}`);
     const reading = this.reading;
     if (reading?.body && !reading.body.destroyed) reading.body.destroy(new Error(`request body refused: ${err.code}`));
     const active = this.active;
@@ -363,6 +363,12 @@ export class Http1Connection implements ResponseOwner, BodySource {
     this.ending = true;
     this.socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, 'latin1');
     this.idleSince = Date.now();
+  }
+
+  /** A bug while handling this connection's bytes: logged, and the connection is cut. */
+  failed(err: Error): void {
+    this.shared.log('error', `HTTP/1 connection cut after an internal error: ${err.stack ?? err.message}`);
+    this.destroy();
   }
 
   /** The socket goes now; responses in progress are cut off. */
@@ -404,7 +410,7 @@ export class Http1Connection implements ResponseOwner, BodySource {
     const elapsed = now - this.messageStart;
     const headersPending = this.reading === undefined;
     if ((headersPending && elapsed >= shared.headersTimeoutMs) || (shared.requestTimeoutMs > 0 && elapsed >= shared.requestTimeoutMs)) {
-      shared.debug(`HTTP/1 request not received in time (${headersPending ? 'headers' : 'request'} deadline)`);
+      shared.log('debug', `HTTP/1 request not received in time (${headersPending ? 'headers' : 'request'} deadline)`);
       this.refuse({ code: 'ERR_HTTP_REQUEST_TIMEOUT' });
     }
   }
@@ -513,7 +519,14 @@ function onHeadersComplete(
   upgrade: boolean,
   keepAlive: boolean,
 ): number {
-  return connectionOf(this).headComplete(major, minor, headers, method, url, upgrade, keepAlive);
+  const connection = connectionOf(this);
+  try {
+    return connection.headComplete(major, minor, headers, method, url, upgrade, keepAlive);
+  } catch (err) {
+    // Thrown into node's parser it would surface as an uncaught exception: a bug costs this connection only.
+    connection.failed(err as Error);
+    return 0;
+  }
 }
 
 function onBody(this: NativeParser, chunk: Buffer): void {

@@ -19,7 +19,7 @@ export class Http1Server {
   private timer: NodeJS.Timeout | undefined = undefined;
   private readonly intervalMs: number;
 
-  constructor(binding: ParserBinding, handler: Http1Handler, limits: Http1Limits, debug: (message: string) => void) {
+  constructor(binding: ParserBinding, handler: Http1Handler, limits: Http1Limits, log: (level: 'debug' | 'error', message: string) => void) {
     this.shared = {
       binding,
       handler,
@@ -31,7 +31,7 @@ export class Http1Server {
       keepAliveLines: `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(limits.keepAliveTimeoutMs / 1000)}\r\n`,
       connections: new Set(),
       closingIdle: false,
-      debug,
+      log,
     };
     const shortest = Math.min(limits.headersTimeoutMs, limits.keepAliveTimeoutMs, limits.requestTimeoutMs > 0 ? limits.requestTimeoutMs : Infinity);
     this.intervalMs = Math.max(25, Math.min(1000, Math.floor(shortest / 4)));

@@ -301,7 +301,7 @@ export class BoundListener {
   private serveHttp1(handler: RequestHandler): void {
     const plane = this.plane;
     const port = this.port;
-    const http1 = new Http1Server(parserBinding()!, handler, http1Server(plane.edge), (message) => plane.log('debug', `port ${port}: ${message}`));
+    const http1 = new Http1Server(parserBinding()!, handler, http1Server(plane.edge), (level, message) => plane.log(level, `port ${port}: ${message}`));
     this.http1 = http1;
     if (this.protocol === 'HTTP') {
       this.server.on('connection', (socket: Socket) => http1.accept(socket));
