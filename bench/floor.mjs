@@ -28,7 +28,7 @@ import { tmpdir, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
-import { pinningPlan, start, stop, stopAll, killAllSync, freePort, cpuMicros, rssKiB, sleep, coreTimes, acquireMachineLock } from './lib/procs.mjs';
+import { pinningPlan, start, stop, stopAll, killAllSync, freePort, cpuSplitMicros, rssKiB, sleep, coreTimes, acquireMachineLock } from './lib/procs.mjs';
 import { makeCertificate, makeClientCertificate, writeIstioConfig, nginxConf } from './lib/config.mjs';
 import { detectLoadGenerator, runLoad, INSTALL_HINT } from './lib/loadgen.mjs';
 import { which, readFirstLine } from './lib/procs.mjs';
@@ -234,17 +234,19 @@ async function main() {
         if (o.warmup > 0) await warm(url, Math.min(o.warmup, 2));
         const proc = procs[r.target];
         const c0 = coreTimes();
-        const before = proc ? cpuMicros(proc.pid) : undefined;
+        const before = proc ? cpuSplitMicros(proc.pid) : undefined;
         const res = o.handshakes ? await handshakes(url, o.duration, pin, tmp, o.resume) : o.rate ? await fixedRate(url, o.rate, o.connections, o.duration, pin, tmp) : await runLoad(gen, { ...load, url, seconds: o.duration });
-        const after = proc ? cpuMicros(proc.pid) : undefined;
+        const after = proc ? cpuSplitMicros(proc.pid) : undefined;
         const c1 = coreTimes();
         const core = pin.proxy !== undefined ? { a: c0[`cpu${pin.proxy}`], b: c1[`cpu${pin.proxy}`] } : undefined;
-        const own = before !== undefined ? after - before : 0;
+        const own = before !== undefined && after !== undefined ? after.total - before.total : 0;
+        // The kernel's part of the proxy's CPU time (system time), per request.
+        const sysUs = before !== undefined && after !== undefined ? (after.system - before.system) / res.requests : undefined;
         const foreign = core?.a && core?.b ? Math.max(0, (100 * (core.b.busy - core.a.busy - own)) / (core.b.total - core.a.total)) : undefined;
-        const s = { rps: res.rps, p99: res.p99_ms, bad: res.errors + res.non2xx, us: proc ? own / res.requests : undefined,
+        const s = { rps: res.rps, p99: res.p99_ms, bad: res.errors + res.non2xx, us: proc ? own / res.requests : undefined, sysUs,
           rss: proc ? rssKiB(proc.pid) / 1024 : undefined, foreign };
         r.samples.push(s);
-        console.log(`  [${round}/${o.repeat}] ${r.name.padEnd(24)} ${fmt(s.rps).padStart(6)} req/s  ${fmt(s.us, 1).padStart(6)} µs/req` +
+        console.log(`  [${round}/${o.repeat}] ${r.name.padEnd(24)} ${fmt(s.rps).padStart(6)} req/s  ${fmt(s.us, 1).padStart(6)} µs/req (kernel ${fmt(s.sysUs, 1)})` +
           `  other work on core ${pin.proxy}: ${fmt(foreign)}%${s.bad ? `  ERRORS ${s.bad}` : ''}`);
       }
     }

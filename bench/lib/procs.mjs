@@ -141,18 +141,27 @@ export function processTree(pid) {
 
 /** CPU time (user+system, all threads) of a process tree, in microseconds; undefined if gone. */
 export function cpuMicros(pid) {
-  let ticks = 0;
+  return cpuSplitMicros(pid)?.total;
+}
+
+/** cpuMicros split into user and system (kernel) time, in microseconds; undefined if gone. */
+export function cpuSplitMicros(pid) {
+  let user = 0;
+  let system = 0;
   let found = false;
   for (const p of processTree(pid)) {
     try {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
       // Fields after "(comm) ": state(3) ppid(4) ... utime(14) stime(15): index 11 and 12 in this slice.
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
+      user += Number(f[11]);
+      system += Number(f[12]);
       found = true;
     } catch {}
   }
-  return found ? (ticks * 1e6) / clockTicks() : undefined;
+  if (!found) return undefined;
+  const scale = 1e6 / clockTicks();
+  return { user: user * scale, system: system * scale, total: (user + system) * scale };
 }
 
 /** Resident set size (VmRSS) of a process tree, in KiB; undefined if gone. */
