@@ -6,7 +6,7 @@
 // closes; if they are the body of the request being answered and its answer has started, it is cut.
 import type { Socket } from 'node:net';
 import type { NativeParser, ParseError, ParserBinding } from './parser-binding.js';
-import { Http1Request, RequestBody, headerRecord, type BodySource } from './request.js';
+import { Http1Request, RequestBody, announcesBody, headerRecord, type BodySource } from './request.js';
 import { Http1Response, type ResponseOwner } from './response.js';
 
 export type Http1Handler = (req: Http1Request, res: Http1Response) => void;
@@ -46,7 +46,6 @@ interface Pending {
 }
 
 export class Http1Connection implements ResponseOwner, BodySource {
-  readonly keepAliveLines: string;
   /** The request being answered. */
   private active: Pending | undefined = undefined;
   /** Pipelined requests waiting for the active one, in order. */
@@ -91,7 +90,6 @@ export class Http1Connection implements ResponseOwner, BodySource {
     readonly socket: Socket,
     private readonly shared: Http1ServerShared,
   ) {
-    this.keepAliveLines = shared.keepAliveLines;
     const b = shared.binding;
     const parser = new b.HTTPParser();
     parser.initialize(b.REQUEST, socket, shared.maxHeaderSize, b.kLenientNone);
@@ -120,6 +118,10 @@ export class Http1Connection implements ResponseOwner, BodySource {
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
     shared.connections.add(this);
+  }
+
+  get keepAliveLines(): string {
+    return this.shared.keepAliveLines;
   }
 
   get writeClosed(): boolean {
@@ -190,7 +192,7 @@ export class Http1Connection implements ResponseOwner, BodySource {
       // after the response. Other upgrades (h2c) are served as plain requests, body included, as Envoy does.
       this.upgraded = true;
     }
-    if (hasBody(headers)) req.body = new RequestBody(this);
+    if (announcesBody(headers)) req.body = new RequestBody(this);
     const expectHeader = major === 1 && minor === 1 ? headers.expect : undefined;
     // RFC 9110 §10.1.1: 100-continue is answered before the body is read; any other expectation is one
     // this hop cannot meet (417), answered in its turn like any response and never routed.
@@ -468,10 +470,6 @@ export class Http1Connection implements ResponseOwner, BodySource {
     setImmediate(closeParserInstance, parser);
   }
 
-  /** Starts serving a socket; the socket's owner (a net or TLS server) has already admitted it. */
-  static accept(socket: Socket, shared: Http1ServerShared): Http1Connection {
-    return new Http1Connection(socket, shared);
-  }
 }
 
 /** A net or TLS socket's libuv stream handle, as node's server consumes it. */
@@ -485,12 +483,6 @@ interface ConsumableHandle {
 
 function closeParserInstance(parser: NativeParser): void {
   parser.close();
-}
-
-function hasBody(headers: Record<string, string | string[] | undefined>): boolean {
-  if (headers['transfer-encoding'] !== undefined) return true;
-  const length = headers['content-length'];
-  return length !== undefined && length !== '0';
 }
 
 // Parser and socket callbacks are module functions reading the connection from `this`: no closure per connection.

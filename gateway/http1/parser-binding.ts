@@ -20,7 +20,6 @@ export interface ParseError extends Error {
 export interface NativeParser {
   initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
   execute(data: Buffer): number | ParseError;
-  finish(): number | ParseError | undefined;
   close(): void;
   /** Reads the socket's handle in C++, calling kOnExecute after each read instead of a JS 'data' event. */
   consume(handle: object): void;
@@ -57,7 +56,7 @@ export function parserBinding(): ParserBinding | undefined {
     if (typeof P !== 'function' || !Array.isArray(methods)) return undefined;
     const slots = ['kOnMessageBegin', 'kOnHeaders', 'kOnHeadersComplete', 'kOnBody', 'kOnMessageComplete', 'kOnExecute', 'REQUEST', 'kLenientNone'] as const;
     if (slots.some((k) => typeof P[k] !== 'number')) return undefined;
-    for (const m of ['initialize', 'execute', 'finish', 'close', 'consume', 'unconsume', 'getCurrentBuffer'] as const) if (typeof (P.prototype as Record<string, unknown>)[m] !== 'function') return undefined;
+    for (const m of ['initialize', 'execute', 'close', 'consume', 'unconsume', 'getCurrentBuffer'] as const) if (typeof (P.prototype as Record<string, unknown>)[m] !== 'function') return undefined;
     loaded = {
       HTTPParser: P,
       methods,

@@ -46,6 +46,13 @@ export class Http1Request {
   }
 }
 
+/** Whether an HTTP/1 head announces a body: any Transfer-Encoding, or a Content-Length other than 0. */
+export function announcesBody(headers: IncomingHttpHeaders): boolean {
+  if (headers['transfer-encoding'] !== undefined) return true;
+  const length = headers['content-length'];
+  return length !== undefined && length !== '0';
+}
+
 /**
  * The header record node's IncomingMessage would give for these raw headers: names lower-cased,
  * repeated set-cookie kept as an array, repeated cookie joined with '; ', the fields that can only be

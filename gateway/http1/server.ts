@@ -40,7 +40,8 @@ export class Http1Server {
   /** Serves an admitted socket. */
   accept(socket: Socket): void {
     if (socket.destroyed) return;
-    Http1Connection.accept(socket, this.shared);
+    // The connection registers itself with the socket and the shared set; nothing else holds it.
+    new Http1Connection(socket, this.shared);
     if (this.timer === undefined) {
       this.timer = setInterval(this.sweep, this.intervalMs);
       this.timer.unref();

@@ -10,7 +10,7 @@ import type { FilterChain, Route, RouteMatch } from '../../core/snapshot.js';
 import { ResponseFlag } from '../../core/response-flags.js';
 import { findVirtualHost, matchRoute, pickDestination, type RouteRequest } from '../../routes/match.js';
 import { kConnection, type ConnectionInfo, type ListenerContext } from '../plane-state.js';
-import { Http1Request } from '../http1/request.js';
+import { Http1Request, announcesBody } from '../http1/request.js';
 import { armBodyDeadline } from './body-deadline.js';
 import { Exchange, type DownstreamRequest, type DownstreamResponse } from './exchange.js';
 import { applyHeaderOpsToList, buildUpstreamHeaders, listValue } from './headers.js';
@@ -165,10 +165,7 @@ export function createUpgradeHandler(handler: RequestHandler): (req: IncomingMes
 function hasBody(req: DownstreamRequest): boolean {
   if (req instanceof Http1Request) return req.body !== null;
   if (req.httpVersionMajor === 2) return !(req as Http2ServerRequest).stream.endAfterHeaders;
-  const headers = req.headers;
-  if (headers['transfer-encoding'] !== undefined) return true;
-  const length = headers['content-length'];
-  return length !== undefined && length !== '0';
+  return announcesBody(req.headers);
 }
 
 function clientAddress(req: DownstreamRequest): string {
