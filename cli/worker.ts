@@ -32,7 +32,7 @@ export async function runWorker(): Promise<number> {
     portMap: options.portMap,
     registry,
     accessLogFormat: options.accessLogFormat,
-    accessLogSink: accessLog.write,
+    accessLogSink: accessLog,
     edge: options.edge,
     ...(seed ? { ticketSeed: Buffer.from(seed, 'base64') } : {}),
     log,

@@ -7,7 +7,7 @@ import { dataPathFromEnv, type DataPath } from './listeners/mount.js';
 import type { PlaneState } from './plane-state.js';
 import { edgePolicy, type EdgePolicy } from './edge-policy.js';
 import { OverloadGuard } from './overload.js';
-import { createStdoutSink } from './telemetry/stdout-sink.js';
+import { createStdoutSink, type ByteLineSink } from './telemetry/stdout-sink.js';
 import { RequestMetrics, DEFAULT_IDENTITY, type MetricRegistry, type WorkloadIdentity } from './telemetry/metrics.js';
 import { SecureContextCache } from './tls/secure-contexts.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
@@ -29,8 +29,11 @@ export interface DataPlaneOptions {
   readonly registry: MetricRegistry;
   /** 'text' (Istio's default format), 'json', or 'off'. */
   readonly accessLogFormat: 'text' | 'json' | 'off';
-  /** Writes one access-log line (newline included). Default: process.stdout. */
-  readonly accessLogSink?: (line: string) => void;
+  /**
+   * Where access-log lines go (newline included): a function taking each line as a string, or a sink the
+   * text format writes bytes into (stdout-sink.ts). Default: process.stdout, batched.
+   */
+  readonly accessLogSink?: ((line: string) => void) | ByteLineSink;
   /** Operational log (errors, listener changes). */
   readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
   /** The gateway's workload identity, reported as the source in istio_* metrics. Optional (additive). */
@@ -68,8 +71,9 @@ export interface DataPlaneInternals extends DataPlane {
 
 export function createDataPlane(options: DataPlaneOptions): DataPlaneInternals {
   const log = options.log;
-  const stdoutSink = options.accessLogSink ? undefined : createStdoutSink();
-  const sink = options.accessLogSink ?? (stdoutSink as NonNullable<typeof stdoutSink>).write;
+  const givenSink = options.accessLogSink;
+  const stdoutSink = givenSink === undefined ? createStdoutSink() : undefined;
+  const byteSink = typeof givenSink === 'function' ? undefined : (givenSink ?? stdoutSink);
   const dataPath = options.dataPath ?? dataPathFromEnv(process.env.GATEHOUSE_DATAPATH);
   const graceMs = options.retireGraceMs ?? 30_000;
   const plane: PlaneState = {
@@ -77,7 +81,8 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneInternals {
     draining: false,
     metrics: new RequestMetrics(options.registry, options.identity ?? DEFAULT_IDENTITY),
     accessLogFormat: options.accessLogFormat,
-    accessLog: sink,
+    accessLog: typeof givenSink === 'function' ? { write: givenSink } : (byteSink as ByteLineSink),
+    accessLogBytes: byteSink,
     log,
     inFlight: 0,
     onIdle: undefined,

@@ -4,13 +4,16 @@ import type { FilterChain } from '../core/snapshot.js';
 import type { EdgePolicy } from './edge-policy.js';
 import type { Generation } from './generation.js';
 import type { RequestMetrics } from './telemetry/metrics.js';
+import type { ByteLineSink, LineSink } from './telemetry/stdout-sink.js';
 
 export interface PlaneState {
   current: Generation | undefined;
   draining: boolean;
   readonly metrics: RequestMetrics;
   readonly accessLogFormat: 'text' | 'json' | 'off';
-  readonly accessLog: (line: string) => void;
+  readonly accessLog: LineSink;
+  /** The same sink when the text format may write a line's bytes into it, else undefined. */
+  readonly accessLogBytes: ByteLineSink | undefined;
   readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
   /** Requests between arrival and the end of their response. */
   inFlight: number;

@@ -12,7 +12,7 @@ import { ResponseFlag } from '../../core/response-flags.js';
 import type { Generation } from '../generation.js';
 import type { ListenerContext } from '../plane-state.js';
 import type { AccessLogEntry, TextTail } from '../telemetry/access-log.js';
-import { formatAccessLog } from '../telemetry/access-log.js';
+import { formatAccessLog, writeTextLine } from '../telemetry/access-log.js';
 import type { EndpointPool } from '../upstream/endpoint-pool.js';
 import { addHsts, addHstsToList, applyHeaderOps, applyHeaderOpsToList, checkHeaderOps, headerListToObject, listValue, responseHeaderList, type HeaderList } from './headers.js';
 import { connectionMemo, type ConnectionMemo } from './connection-memo.js';
@@ -485,9 +485,9 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
         this.bytesReceived,
         this.bytesSent,
       );
-      if (plane.accessLogFormat !== 'off') {
-        plane.accessLog(formatAccessLog(plane.accessLogFormat, this));
-      }
+      const format = plane.accessLogFormat;
+      if (format === 'text' && plane.accessLogBytes !== undefined) writeTextLine(this, plane.accessLogBytes);
+      else if (format !== 'off') plane.accessLog.write(formatAccessLog(format, this));
     } catch (err) {
       plane.log('error', `telemetry failed: ${(err as Error).message}`);
     }
