@@ -8,6 +8,7 @@ import type { PlaneState } from './plane-state.js';
 import { edgePolicy, type EdgePolicy } from './edge-policy.js';
 import { OverloadGuard } from './overload.js';
 import { createStdoutSink, type ByteLineSink } from './telemetry/stdout-sink.js';
+import { keepTickObjectShape } from './tick-shape.js';
 import { RequestMetrics, DEFAULT_IDENTITY, type MetricRegistry, type WorkloadIdentity } from './telemetry/metrics.js';
 import { SecureContextCache } from './tls/secure-contexts.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
@@ -99,6 +100,8 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneInternals {
     },
   );
   overload.start();
+  // Before the first request: node's tick objects must keep one shape however the heap is collected.
+  keepTickObjectShape();
   const clusters = new ClusterManager();
   const contexts = new SecureContextCache(options.ticketSeed);
   const listeners = new Map<number, BoundListener>();
