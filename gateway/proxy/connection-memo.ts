@@ -13,13 +13,17 @@ export class ConnectionMemo {
   /** `address:port` of each side, for the access log; undefined while the socket does not know it. */
   readonly local: string | undefined;
   readonly remote: string | undefined;
+  /** The peer's address (an IPv4-mapped IPv6 address as IPv4), '' while the socket does not know it. */
+  readonly clientIp: string;
   readonly textTail = new TextTail();
   private lastAuthority: string | undefined = undefined;
   private lastHost: string | undefined = undefined;
 
   constructor(socket: MemoSocket) {
     this.local = socket.localAddress !== undefined ? `${socket.localAddress}:${socket.localPort}` : undefined;
-    this.remote = socket.remoteAddress !== undefined ? `${socket.remoteAddress}:${socket.remotePort}` : undefined;
+    const address = socket.remoteAddress;
+    this.remote = address !== undefined ? `${address}:${socket.remotePort}` : undefined;
+    this.clientIp = address === undefined ? '' : address.startsWith('::ffff:') ? address.slice(7) : address;
   }
 
   /** normalizeHost(authority), remembered for the connection's next request. */

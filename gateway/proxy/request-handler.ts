@@ -102,7 +102,7 @@ function route(ctx: ListenerContext, ex: Exchange, req: DownstreamRequest): void
     return;
   }
 
-  const clientIp = clientAddress(req);
+  const clientIp = ex.memo.clientIp;
   const connection = ctx.scheme === 'https' ? (req.socket as unknown as Record<symbol, ConnectionInfo | undefined>)[kConnection] : undefined;
   const clientRequestId = headers['x-request-id'];
   const requestId = typeof clientRequestId === 'string' && clientRequestId !== '' ? clientRequestId : randomUUID();
@@ -166,11 +166,6 @@ function hasBody(req: DownstreamRequest): boolean {
   if (req instanceof Http1Request) return req.body !== null;
   if (req.httpVersionMajor === 2) return !(req as Http2ServerRequest).stream.endAfterHeaders;
   return announcesBody(req.headers);
-}
-
-function clientAddress(req: DownstreamRequest): string {
-  const address = req.socket.remoteAddress ?? '';
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
 /** Prefix rewrite replaces the matched prefix; any other match has its whole path replaced. */
