@@ -4,6 +4,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { requestHeaderKey } from './header-names.js';
 
 /** What a request body asks of its connection: more bytes once its reader wants them. */
 export interface BodySource {
@@ -61,7 +62,7 @@ export function announcesBody(headers: IncomingHttpHeaders): boolean {
 export function headerRecord(raw: readonly string[]): IncomingHttpHeaders {
   const headers: Record<string, string | string[]> = {};
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as string).toLowerCase();
+    const name = requestHeaderKey(raw[i] as string);
     const value = raw[i + 1] as string;
     const existing = headers[name];
     if (existing === undefined) {
