@@ -1,0 +1,307 @@
+// `--workers` 1 → 2 throughput scaling on a machine without spare cores, by CPU quotas (docs/performance.md,
+// "Workers: 1→2 scaling under CPU quotas"). Each gateway process that serves gets its own slice of a core:
+// the kernel's CFS bandwidth control caps it at Q % of one core per period and it is pinned to that core
+// (`--workers 1`: the single process on core 0; `--workers 2`: worker 1 on core 0, worker 2 on core 1, each
+// in its own group with quota Q; the primary in a group of its own, unpinned, no quota, measured). The load
+// generator (wrk, one thread per core) and the upstream run unpinned in a group with no quota, so they have
+// the remaining (1 − Q) of every core, more than they need: the gateway's capacity is then N × Q of a core and
+// nothing else, which is what "the load generator on cores the gateway does not use" would give.
+// Saturation (wrk, keep-alive), interleaved rounds, medians; req/s ratio 2 workers / 1, per-process CPU µs
+// per request, the split of requests between workers (admin /workers), the primary's CPU, the groups'
+// throttling (cpu.stat) and each core's idle time as evidence that the quota, not the load generator, limited.
+//   node bench/workers-scale.mjs [--quota 35[,25,45]] [--rounds 3] [--duration 6] [--warmup 2]
+//        [--connections 64] [--protos http,https] [--body 1k|tiny] [--period-us 100000] [--max-seconds 900]
+// Needs root and a writable cgroup cpu controller (v1 /sys/fs/cgroup/cpu, or v2 with cpu in
+// cgroup.controllers), taskset, wrk, openssl; after a build. Takes /tmp/gatehouse-bench.lock.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir, loadavg, availableParallelism } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeCertificate, writeIstioConfig } from './lib/config.mjs';
+import { detectLoadGenerator, runLoad, INSTALL_HINT } from './lib/loadgen.mjs';
+import { start, stop, stopAll, killAllSync, freePort, sleep, coreTimes, acquireMachineLock, readFirstLine, which, reapedChildrenCpuMicros, processTree } from './lib/procs.mjs';
+import { detectCpuController, CpuGroups, staleGroups, removeStaleGroup } from './lib/cpu-groups.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+
+function parseArgs(argv) {
+  const o = { quotas: [35], rounds: 3, duration: 6, warmup: 2, connections: 64, protos: ['http', 'https'], body: '1k', periodUs: 100_000, maxSeconds: 900 };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i + 1];
+    switch (argv[i]) {
+      case '--quota': o.quotas = v.split(',').map(Number); i++; break;
+      case '--rounds': o.rounds = Number(v); i++; break;
+      case '--duration': o.duration = Number(v); i++; break;
+      case '--warmup': o.warmup = Number(v); i++; break;
+      case '--connections': o.connections = Number(v); i++; break;
+      case '--protos': o.protos = v.split(','); i++; break;
+      case '--body': o.body = v; i++; break;
+      case '--period-us': o.periodUs = Number(v); i++; break;
+      case '--max-seconds': o.maxSeconds = Number(v); i++; break;
+      default: throw new Error(`unknown option ${argv[i]}`);
+    }
+  }
+  if (o.quotas.some((q) => !(q >= 5 && q <= 49))) throw new Error('--quota: percentages of one core between 5 and 49 (the load generator needs the rest of each core)');
+  if (!(o.rounds >= 1 && o.duration >= 1 && o.duration <= 60)) throw new Error('--rounds ≥ 1, --duration 1–60 s');
+  if (o.protos.some((p) => p !== 'http' && p !== 'https')) throw new Error('--protos: http and/or https');
+  if (!(o.periodUs >= 1000 && o.periodUs <= 1_000_000)) throw new Error('--period-us: 1000–1000000');
+  return o;
+}
+
+const CLK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+/** One process's own CPU time (all its threads), µs. */
+function cpuOf(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK;
+  } catch {
+    return NaN;
+  }
+}
+const median = (xs) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+/** Time a process's threads spent runnable but waiting for a CPU (schedstat run_delay), µs, summed over threads. */
+function waitedUs(pid) {
+  let ns = 0;
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[1]);
+      } catch {}
+    }
+  } catch {
+    return NaN;
+  }
+  return ns / 1000;
+}
+/** wrk's PID among this process's children, once it runs. */
+const wrkPid = () => processTree(process.pid).slice(1).find((pid) => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'wrk';
+  } catch {
+    return false;
+  }
+});
+const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+const status = (url) => fetch(url).then((r) => r.status, () => 0);
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const ctl = detectCpuController(); // throws (not root, no controller) before anything starts
+  const taskset = which('taskset');
+  if (!taskset) throw new Error('taskset not found (util-linux)');
+  const cores = availableParallelism();
+  if (cores < 2) throw new Error('needs at least 2 cores (one per worker)');
+  const gen = detectLoadGenerator('wrk');
+  if (!gen || gen.kind !== 'wrk') throw new Error(INSTALL_HINT);
+  for (const dir of staleGroups(ctl)) console.log(`removed an earlier run's leftover cgroup ${dir}: ${removeStaleGroup(dir)}`);
+
+  const release = await acquireMachineLock('/tmp/gatehouse-bench.lock', 900_000, (pid) => console.log(`waiting for bench PID ${pid} ...`));
+  let groups;
+  const tmp = mkdtempSync(join(tmpdir(), 'gatehouse-wscale-'));
+  const cleanupSync = () => {
+    killAllSync();
+    const problems = groups?.cleanupSync() ?? [];
+    if (problems.length) console.error(`could not remove cgroups: ${problems.join('; ')}`);
+    groups = undefined;
+    release();
+  };
+  process.on('exit', cleanupSync);
+  const stopAndExit = (code) => () => stopAll().finally(() => process.exit(code));
+  process.on('SIGINT', stopAndExit(130));
+  process.on('SIGTERM', stopAndExit(143));
+  const deadline = setTimeout(() => {
+    console.error(`--max-seconds ${o.maxSeconds} reached: stopping`);
+    stopAndExit(1)();
+  }, o.maxSeconds * 1000);
+  deadline.unref();
+
+  groups = new CpuGroups(ctl, `gatehouse-scale-${process.pid}`);
+  // Gateway processes that serve: weight far above anything else, so whenever runnable they get their quota first.
+  for (const g of ['single', 'w1', 'w2']) groups.create(g, { weight: 100_000, quotaPct: o.quotas[0], periodUs: o.periodUs });
+  groups.create('primary', { weight: 1024 });
+  // wrk and the upstream: no quota, a weight well above other (nice-0) processes on this shared machine.
+  groups.create('load', { weight: 10_000 });
+  groups.move('load', process.pid); // this script, and everything it starts from now on, until moved on
+
+  const t0 = new Date();
+  const load0 = loadavg();
+  console.log(`workers-scale ${t0.toISOString()}  load avg ${load0.map((x) => x.toFixed(2)).join(' ')}  cgroup v${ctl.version} at ${groups.parent}`);
+  console.log(`quota ${o.quotas.join(', ')} % of one core per serving process (period ${o.periodUs / 1000} ms), wrk -t ${cores} -c ${o.connections}, ${o.warmup} s warm-up + ${o.duration} s, ${o.rounds} interleaved rounds, body ${o.body}`);
+
+  const { cert, key } = makeCertificate(tmp);
+  const upstream = start('upstream', process.execPath, [join(here, 'lib', 'upstream.mjs'), '--cert', cert, '--key', key], { logFile: join(tmp, 'upstream.log'), pipeStdout: true });
+  const up = JSON.parse(await readFirstLine(upstream, 10_000));
+
+  /** One gateway: `--workers W`; its serving processes moved into their groups and pinned. */
+  async function gateway(workers) {
+    const dir = join(tmp, `w${workers}`);
+    mkdirSync(join(dir, 'config'), { recursive: true });
+    const [httpPort, httpsPort, statusPort, statsPort, adminPort] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
+    writeIstioConfig(join(dir, 'config'), { httpPort, httpsPort, upstreamPort: up.http, cert, key });
+    const p = start(`gateway-w${workers}`, process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'serve', '--config', join(dir, 'config'),
+      '--status-port', String(statusPort), '--stats-port', String(statsPort), '--admin-port', String(adminPort), '--bind', '127.0.0.1',
+      '--workers', String(workers), '--ca-dir', join(dir, 'ca')], { logFile: join(dir, 'gateway.log'), cwd: root });
+    const until = Date.now() + 60_000;
+    while ((await status(`http://127.0.0.1:${statusPort}/healthz/ready`)) !== 200) {
+      if (p.exitCode !== null || Date.now() > until) throw new Error(`gateway --workers ${workers} not ready (log: ${join(dir, 'gateway.log')})`);
+      await sleep(100);
+    }
+    const serving = workers === 1 ? [p.pid] : processTree(p.pid).slice(1);
+    if (serving.length !== workers) throw new Error(`--workers ${workers}: found ${serving.length} worker processes (${serving.join(', ')})`);
+    const names = workers === 1 ? ['single'] : ['w1', 'w2'];
+    serving.forEach((pid, i) => {
+      groups.move(names[i], pid);
+      execFileSync(taskset, ['-a', '-p', '-c', String(i), String(pid)], { stdio: 'ignore' }); // every thread of it
+    });
+    if (workers > 1) groups.move('primary', p.pid);
+    return { workers, p, serving, names, adminPort, bases: { http: `http://127.0.0.1:${httpPort}`, https: `https://localhost:${httpsPort}` } };
+  }
+  const gws = [await gateway(1), await gateway(2)];
+  const served = async (gw) => {
+    if (gw.workers === 1) return undefined;
+    const list = (await (await fetch(`http://127.0.0.1:${gw.adminPort}/workers`)).json()).workers;
+    return gw.serving.map((pid) => list.find((w) => w.pid === pid)?.requestsTotal ?? NaN);
+  };
+  const path = o.body === '1k' ? '/1k' : '/';
+  const loadOpts = { connections: o.connections, tmpDir: tmp, logFile: join(tmp, 'wrk.log'), pin: { loadgenThreads: cores } };
+  for (const gw of gws) for (const proto of o.protos) await runLoad(gen, { ...loadOpts, url: gw.bases[proto] + path, seconds: Math.max(2, o.warmup) });
+
+  // The primary with no load at all, to tell its fixed cost (timers) from anything per request.
+  const gw2 = gws[1];
+  const idleSecs = 3;
+  const pi0 = cpuOf(gw2.p.pid);
+  const wi0 = gw2.serving.map(cpuOf);
+  await sleep(idleSecs * 1000);
+  const primaryIdleShare = (cpuOf(gw2.p.pid) - pi0) / (idleSecs * 1e6);
+  const workersIdleShare = gw2.serving.map((pid, i) => (cpuOf(pid) - wi0[i]) / (idleSecs * 1e6));
+  console.log(`idle for ${idleSecs} s: primary ${fmt(100 * primaryIdleShare, 2)}% of a core, workers ${workersIdleShare.map((x) => fmt(100 * x, 2) + '%').join(' / ')}`);
+
+  const samples = [];
+  for (const quota of o.quotas) {
+    for (const g of ['single', 'w1', 'w2']) groups.setQuota(g, quota, o.periodUs);
+    for (let round = 1; round <= o.rounds; round++) {
+      for (const proto of o.protos) {
+        const order = round % 2 ? gws : [...gws].reverse();
+        for (const gw of order) {
+          const url = gw.bases[proto] + path;
+          if (o.warmup > 0) await runLoad(gen, { ...loadOpts, url, seconds: o.warmup });
+          for (const pid of gw.serving) if (!Number.isFinite(cpuOf(pid))) throw new Error(`worker ${pid} is gone (restarted?)`);
+          const req0 = await served(gw);
+          const st0 = gw.names.map((n) => groups.stat(n));
+          const cpu0 = gw.serving.map(cpuOf);
+          const prim0 = gw.workers > 1 ? cpuOf(gw.p.pid) : 0;
+          const up0 = cpuOf(upstream.pid);
+          const wrk0 = reapedChildrenCpuMicros();
+          const core0 = coreTimes();
+          const upWait0 = waitedUs(upstream.pid);
+          const running = runLoad(gen, { ...loadOpts, url, seconds: o.duration });
+          // wrk's own wait for a CPU, read shortly before it ends (its threads are gone after): per second alive.
+          let wrkWait;
+          await sleep(Math.max(500, o.duration * 1000 - 500));
+          const wpid = wrkPid();
+          if (wpid) {
+            const s = readFileSync(`/proc/${wpid}/stat`, 'utf8');
+            const startTicks = Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[19]);
+            const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+            wrkWait = waitedUs(wpid) / ((uptime - startTicks / CLK) * 1e6);
+          }
+          const res = await running;
+          const upWait1 = waitedUs(upstream.pid);
+          const core1 = coreTimes();
+          const wrk1 = reapedChildrenCpuMicros();
+          const up1 = cpuOf(upstream.pid);
+          const prim1 = gw.workers > 1 ? cpuOf(gw.p.pid) : 0;
+          const cpu1 = gw.serving.map(cpuOf);
+          const st1 = gw.names.map((n) => groups.stat(n));
+          const req1 = await served(gw);
+          const secs = res.seconds;
+          const perProc = gw.serving.map((pid, i) => {
+            const requests = req1 ? req1[i] - req0[i] : res.requests;
+            const cpuUs = cpu1[i] - cpu0[i];
+            return {
+              pid, requests, cpuUs,
+              coreShare: cpuUs / (secs * 1e6), // of one core over the run: ≈ quota when the quota limited it
+              usPerReq: cpuUs / requests,
+              periods: st1[i].periods - st0[i].periods,
+              throttled: st1[i].throttled - st0[i].throttled,
+              throttledMs: (st1[i].throttledUs - st0[i].throttledUs) / 1000,
+            };
+          });
+          const served2 = perProc.reduce((a, b) => a + b.requests, 0);
+          const idle = Object.keys(core1).map((c) => 1 - (core1[c].busy - core0[c].busy) / (core1[c].total - core0[c].total));
+          const s = {
+            quota, round, proto, workers: gw.workers, rps: res.rps, requests: res.requests, seconds: secs, p99_ms: res.p99_ms, errors: res.errors + res.non2xx,
+            perProc,
+            split: gw.workers > 1 ? perProc.map((x) => x.requests / served2) : undefined,
+            primaryUs: prim1 - prim0,
+            primaryUsPerReq: gw.workers > 1 ? (prim1 - prim0) / res.requests : undefined,
+            primaryCoreShare: gw.workers > 1 ? (prim1 - prim0) / (secs * 1e6) : undefined,
+            upstreamCoreShare: (up1 - up0) / (secs * 1e6),
+            wrkCoreShare: (wrk1 - wrk0) / (secs * 1e6),
+            // Runnable but not running, per second of the run, summed over threads: how far from their CPU they were.
+            upstreamWaitShare: (upWait1 - upWait0) / (secs * 1e6),
+            wrkWaitShare: wrkWait,
+            coreIdle: idle,
+            load1: loadavg()[0],
+          };
+          samples.push(s);
+          console.log(`  Q ${quota}% [${round}/${o.rounds}] ${proto.padEnd(5)} --workers ${gw.workers}: ${fmt(s.rps).padStart(5)} req/s` +
+            `  ${perProc.map((x) => `${x.pid}: ${fmt(100 * x.coreShare)}% core, ${fmt(x.usPerReq, 1)} µs/req, throttled ${x.throttled}/${x.periods}`).join('; ')}` +
+            (s.split ? `  split ${s.split.map((x) => fmt(100 * x)).join('/')}  primary ${fmt(s.primaryUsPerReq, 2)} µs/req (${fmt(100 * s.primaryCoreShare, 2)}% core)` : '') +
+            `  upstream ${fmt(100 * s.upstreamCoreShare)}% (waited ${fmt(100 * s.upstreamWaitShare, 1)}%) wrk ${fmt(100 * s.wrkCoreShare)}% (waited ${fmt(100 * s.wrkWaitShare, 1)}%) idle ${idle.map((x) => fmt(100 * x)).join('/')}%` +
+            `${s.errors ? `  ERRORS ${s.errors}` : ''}  load ${s.load1.toFixed(2)}`);
+        }
+      }
+    }
+  }
+
+  console.log(`\nmedians (${o.rounds} rounds; each serving process capped at Q % of one core, pinned one per core)`);
+  console.log(`${'Q'.padStart(3)} ${'proto'.padEnd(5)} ${'w1 req/s'.padStart(8)} ${'w2 req/s'.padStart(8)} ${'ratio'.padStart(6)} ${'w1 µs/req'.padStart(9)} ${'w2 µs/req'.padStart(13)} ${'w2 split'.padStart(9)} ${'primary µs/req'.padStart(14)}  rounds' ratios`);
+  const summary = [];
+  for (const quota of o.quotas) for (const proto of o.protos) {
+    const of = (w) => samples.filter((s) => s.quota === quota && s.proto === proto && s.workers === w);
+    const one = of(1);
+    const two = of(2);
+    const ratios = one.map((s, i) => two[i] ? two[i].rps / s.rps : NaN);
+    const row = {
+      quota, proto,
+      rps1: median(one.map((s) => s.rps)), rps2: median(two.map((s) => s.rps)),
+      us1: median(one.map((s) => s.perProc[0].usPerReq)),
+      us2: [0, 1].map((i) => median(two.map((s) => s.perProc[i].usPerReq))),
+      split: median(two.map((s) => s.split[0])),
+      primaryUsPerReq: median(two.map((s) => s.primaryUsPerReq)),
+      roundRatios: ratios,
+    };
+    row.ratio = row.rps2 / row.rps1;
+    summary.push(row);
+    console.log(`${String(quota).padStart(3)} ${proto.padEnd(5)} ${fmt(row.rps1).padStart(8)} ${fmt(row.rps2).padStart(8)} ${fmt(row.ratio, 2).padStart(6)} ${fmt(row.us1, 1).padStart(9)} ${row.us2.map((x) => fmt(x, 1)).join(' / ').padStart(13)} ` +
+      `${(fmt(100 * row.split) + '/' + fmt(100 - 100 * row.split)).padStart(9)} ${fmt(row.primaryUsPerReq, 2).padStart(14)}  ${ratios.map((x) => fmt(x, 2)).join(' ')}`);
+  }
+  const bad = samples.filter((s) => s.errors);
+  if (bad.length) console.log(`! ${bad.length} runs saw socket errors or non-2xx responses`);
+  mkdirSync(join(here, 'results'), { recursive: true });
+  const file = join(here, 'results', `workers-scale-${t0.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ options: o, started: t0.toISOString(), ended: new Date().toISOString(), loadavg: { start: load0, end: loadavg() },
+    cgroup: { version: ctl.version, parent: groups.parent }, cores, idle: { seconds: idleSecs, primaryCoreShare: primaryIdleShare, workersCoreShare: workersIdleShare }, node: process.version, wrk: gen.version, summary, samples }, null, 2) + '\n');
+  console.log(`results: ${file}  (load avg at end ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+  for (const gw of gws) await stop(gw.p);
+  await stop(upstream);
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+main().then(() => process.exit(0), (err) => {
+  console.error(err.stack ?? err.message);
+  stopAll().finally(() => process.exit(1));
+});
