@@ -27,7 +27,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 
 function parseArgs(argv) {
-  const o = { quotas: [35], rounds: 3, duration: 6, warmup: 2, connections: 64, protos: ['http', 'https'], body: '1k', periodUs: 100_000, maxSeconds: 900 };
+  const o = { quotas: [35], rounds: 3, duration: 6, warmup: 2, connections: 64, protos: ['http', 'https'], configs: ['1', '1+spin', '2'], priority: 'gateway', body: '1k', periodUs: 10_000, maxSeconds: 900 };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
@@ -38,6 +38,8 @@ function parseArgs(argv) {
       case '--connections': o.connections = Number(v); i++; break;
       case '--protos': o.protos = v.split(','); i++; break;
       case '--body': o.body = v; i++; break;
+      case '--configs': o.configs = v.split(','); i++; break;
+      case '--priority': o.priority = v; i++; break;
       case '--period-us': o.periodUs = Number(v); i++; break;
       case '--max-seconds': o.maxSeconds = Number(v); i++; break;
       default: throw new Error(`unknown option ${argv[i]}`);
@@ -45,6 +47,8 @@ function parseArgs(argv) {
   }
   if (o.quotas.some((q) => !(q >= 5 && q <= 49))) throw new Error('--quota: percentages of one core between 5 and 49 (the load generator needs the rest of each core)');
   if (!(o.rounds >= 1 && o.duration >= 1 && o.duration <= 60)) throw new Error('--rounds ≥ 1, --duration 1–60 s');
+  if (o.priority !== 'load' && o.priority !== 'gateway') throw new Error('--priority: load or gateway');
+  if (o.configs.some((c) => !['1', '1+spin', '2'].includes(c))) throw new Error('--configs: 1, 1+spin and/or 2');
   if (o.protos.some((p) => p !== 'http' && p !== 'https')) throw new Error('--protos: http and/or https');
   if (!(o.periodUs >= 1000 && o.periodUs <= 1_000_000)) throw new Error('--period-us: 1000–1000000');
   return o;
@@ -93,6 +97,21 @@ const wrkPid = () => processTree(process.pid).slice(1).find((pid) => {
     return false;
   }
 });
+/** Context switches of a whole process (all threads). */
+function switches(pid) {
+  let voluntary = 0;
+  let involuntary = 0;
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const st = readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
+        voluntary += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+        involuntary += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+      } catch {}
+    }
+  } catch {}
+  return { voluntary, involuntary };
+}
 const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 const status = (url) => fetch(url).then((r) => r.status, () => 0);
 
@@ -128,17 +147,19 @@ async function main() {
   deadline.unref();
 
   groups = new CpuGroups(ctl, `gatehouse-scale-${process.pid}`);
-  // Gateway processes that serve: weight far above anything else, so whenever runnable they get their quota first.
-  for (const g of ['single', 'w1', 'w2']) groups.create(g, { weight: 100_000, quotaPct: o.quotas[0], periodUs: o.periodUs });
+  // --priority load (default): wrk and the upstream first whenever they are runnable (as if on cores of their own:
+  // they answer at once), the serving processes take the rest up to their quota. --priority gateway: the other way.
+  // Both weigh far more than the rest of the machine (other nice-0 processes weigh 1024).
+  const [gatewayWeight, loadWeight] = o.priority === 'load' ? [10_000, 100_000] : [100_000, 10_000];
+  for (const g of ['single', 'w1', 'w2', 'spin']) groups.create(g, { weight: gatewayWeight, quotaPct: o.quotas[0], periodUs: o.periodUs });
   groups.create('primary', { weight: 1024 });
-  // wrk and the upstream: no quota, a weight well above other (nice-0) processes on this shared machine.
-  groups.create('load', { weight: 10_000 });
+  groups.create('load', { weight: loadWeight });
   groups.move('load', process.pid); // this script, and everything it starts from now on, until moved on
 
   const t0 = new Date();
   const load0 = loadavg();
   console.log(`workers-scale ${t0.toISOString()}  load avg ${load0.map((x) => x.toFixed(2)).join(' ')}  cgroup v${ctl.version} at ${groups.parent}`);
-  console.log(`quota ${o.quotas.join(', ')} % of one core per serving process (period ${o.periodUs / 1000} ms), wrk -t ${cores} -c ${o.connections}, ${o.warmup} s warm-up + ${o.duration} s, ${o.rounds} interleaved rounds, body ${o.body}`);
+  console.log(`quota ${o.quotas.join(', ')} % of one core per serving process (period ${o.periodUs / 1000} ms), ${o.priority} first, wrk -t ${cores} -c ${o.connections}, ${o.warmup} s warm-up + ${o.duration} s, ${o.rounds} interleaved rounds, body ${o.body}`);
 
   const { cert, key } = makeCertificate(tmp);
   const upstream = start('upstream', process.execPath, [join(here, 'lib', 'upstream.mjs'), '--cert', cert, '--key', key], { logFile: join(tmp, 'upstream.log'), pipeStdout: true });
@@ -169,6 +190,14 @@ async function main() {
     return { workers, p, serving, names, adminPort, bases: { http: `http://127.0.0.1:${httpPort}`, https: `https://localhost:${httpsPort}` } };
   }
   const gws = [await gateway(1), await gateway(2)];
+  // The control for `--workers 1`: a busy loop in core 1's slice (same quota, same weight, pinned there), stopped
+  // (SIGSTOP) except during its rows, so the load generator has the same CPU left on each core as beside two
+  // workers, and the single process shares its core with it as much as each worker does.
+  const spinner = start('spinner', process.execPath, ['-e', 'for (;;) {}'], { logFile: join(tmp, 'spinner.log') });
+  process.kill(spinner.pid, 'SIGSTOP');
+  groups.move('spin', spinner.pid);
+  execFileSync(taskset, ['-a', '-p', '-c', '1', String(spinner.pid)], { stdio: 'ignore' });
+  const configs = o.configs.map((name) => ({ name, gw: gws[name === '2' ? 1 : 0], spin: name === '1+spin' }));
   const served = async (gw) => {
     if (gw.workers === 1) return undefined;
     const list = (await (await fetch(`http://127.0.0.1:${gw.adminPort}/workers`)).json()).workers;
@@ -190,18 +219,22 @@ async function main() {
 
   const samples = [];
   for (const quota of o.quotas) {
-    for (const g of ['single', 'w1', 'w2']) groups.setQuota(g, quota, o.periodUs);
+    for (const g of ['single', 'w1', 'w2', 'spin']) groups.setQuota(g, quota, o.periodUs);
     for (let round = 1; round <= o.rounds; round++) {
       for (const proto of o.protos) {
-        const order = round % 2 ? gws : [...gws].reverse();
-        for (const gw of order) {
+        const order = round % 2 ? configs : [...configs].reverse();
+        for (const cfg of order) {
+          const { gw } = cfg;
           const url = gw.bases[proto] + path;
+          if (cfg.spin) process.kill(spinner.pid, 'SIGCONT');
           if (o.warmup > 0) await runLoad(gen, { ...loadOpts, url, seconds: o.warmup });
           for (const pid of gw.serving) if (!Number.isFinite(cpuOf(pid))) throw new Error(`worker ${pid} is gone (restarted?)`);
           const req0 = await served(gw);
           const st0 = gw.names.map((n) => groups.stat(n));
           const cpu0 = gw.serving.map(cpuOf);
           const prim0 = gw.workers > 1 ? cpuOf(gw.p.pid) : 0;
+          const spin0 = cpuOf(spinner.pid);
+          const sw0 = gw.serving.map(switches);
           const up0 = cpuOf(upstream.pid);
           const wrk0 = reapedChildrenCpuMicros();
           const core0 = coreTimes();
@@ -223,6 +256,9 @@ async function main() {
           const wrk1 = reapedChildrenCpuMicros();
           const up1 = cpuOf(upstream.pid);
           const prim1 = gw.workers > 1 ? cpuOf(gw.p.pid) : 0;
+          const spin1 = cpuOf(spinner.pid);
+          const sw1 = gw.serving.map(switches);
+          if (cfg.spin) process.kill(spinner.pid, 'SIGSTOP');
           const cpu1 = gw.serving.map(cpuOf);
           const st1 = gw.names.map((n) => groups.stat(n));
           const req1 = await served(gw);
@@ -237,12 +273,16 @@ async function main() {
               periods: st1[i].periods - st0[i].periods,
               throttled: st1[i].throttled - st0[i].throttled,
               throttledMs: (st1[i].throttledUs - st0[i].throttledUs) / 1000,
+              // Context switches per request: being taken off the CPU (involuntary: preempted or throttled)
+              // and giving it up (voluntary: waiting for I/O). Sharing a core with the load generator shows here.
+              involuntaryPerReq: (sw1[i].involuntary - sw0[i].involuntary) / requests,
+              voluntaryPerReq: (sw1[i].voluntary - sw0[i].voluntary) / requests,
             };
           });
           const served2 = perProc.reduce((a, b) => a + b.requests, 0);
           const idle = Object.keys(core1).map((c) => 1 - (core1[c].busy - core0[c].busy) / (core1[c].total - core0[c].total));
           const s = {
-            quota, round, proto, workers: gw.workers, rps: res.rps, requests: res.requests, seconds: secs, p99_ms: res.p99_ms, errors: res.errors + res.non2xx,
+            quota, round, proto, config: cfg.name, workers: gw.workers, spinnerCoreShare: cfg.spin ? (spin1 - spin0) / (secs * 1e6) : undefined, rps: res.rps, requests: res.requests, seconds: secs, p99_ms: res.p99_ms, errors: res.errors + res.non2xx,
             perProc,
             split: gw.workers > 1 ? perProc.map((x) => x.requests / served2) : undefined,
             primaryUs: prim1 - prim0,
@@ -257,8 +297,9 @@ async function main() {
             load1: loadavg()[0],
           };
           samples.push(s);
-          console.log(`  Q ${quota}% [${round}/${o.rounds}] ${proto.padEnd(5)} --workers ${gw.workers}: ${fmt(s.rps).padStart(5)} req/s` +
-            `  ${perProc.map((x) => `${x.pid}: ${fmt(100 * x.coreShare)}% core, ${fmt(x.usPerReq, 1)} µs/req, throttled ${x.throttled}/${x.periods}`).join('; ')}` +
+          console.log(`  Q ${quota}% [${round}/${o.rounds}] ${proto.padEnd(5)} --workers ${cfg.name.padEnd(6)}: ${fmt(s.rps).padStart(5)} req/s` +
+            `  ${perProc.map((x) => `${x.pid}: ${fmt(100 * x.coreShare)}% core, ${fmt(x.usPerReq, 1)} µs/req, throttled ${x.throttled}/${x.periods}, cs/req ${fmt(x.involuntaryPerReq, 3)}+${fmt(x.voluntaryPerReq, 3)}`).join('; ')}` +
+            (cfg.spin ? `  spinner ${fmt(100 * s.spinnerCoreShare)}%` : '') +
             (s.split ? `  split ${s.split.map((x) => fmt(100 * x)).join('/')}  primary ${fmt(s.primaryUsPerReq, 2)} µs/req (${fmt(100 * s.primaryCoreShare, 2)}% core)` : '') +
             `  upstream ${fmt(100 * s.upstreamCoreShare)}% (waited ${fmt(100 * s.upstreamWaitShare, 1)}%) wrk ${fmt(100 * s.wrkCoreShare)}% (waited ${fmt(100 * s.wrkWaitShare, 1)}%) idle ${idle.map((x) => fmt(100 * x)).join('/')}%` +
             `${s.errors ? `  ERRORS ${s.errors}` : ''}  load ${s.load1.toFixed(2)}`);
@@ -267,27 +308,35 @@ async function main() {
     }
   }
 
-  console.log(`\nmedians (${o.rounds} rounds; each serving process capped at Q % of one core, pinned one per core)`);
-  console.log(`${'Q'.padStart(3)} ${'proto'.padEnd(5)} ${'w1 req/s'.padStart(8)} ${'w2 req/s'.padStart(8)} ${'ratio'.padStart(6)} ${'w1 µs/req'.padStart(9)} ${'w2 µs/req'.padStart(13)} ${'w2 split'.padStart(9)} ${'primary µs/req'.padStart(14)}  rounds' ratios`);
+  console.log(`\nmedians (${o.rounds} rounds; each serving process capped at Q % of one core, pinned one per core; µs/req of each serving process)`);
   const summary = [];
   for (const quota of o.quotas) for (const proto of o.protos) {
-    const of = (w) => samples.filter((s) => s.quota === quota && s.proto === proto && s.workers === w);
-    const one = of(1);
-    const two = of(2);
-    const ratios = one.map((s, i) => two[i] ? two[i].rps / s.rps : NaN);
-    const row = {
-      quota, proto,
-      rps1: median(one.map((s) => s.rps)), rps2: median(two.map((s) => s.rps)),
-      us1: median(one.map((s) => s.perProc[0].usPerReq)),
-      us2: [0, 1].map((i) => median(two.map((s) => s.perProc[i].usPerReq))),
-      split: median(two.map((s) => s.split[0])),
-      primaryUsPerReq: median(two.map((s) => s.primaryUsPerReq)),
-      roundRatios: ratios,
-    };
-    row.ratio = row.rps2 / row.rps1;
+    const of = (name) => samples.filter((s) => s.quota === quota && s.proto === proto && s.config === name);
+    const two = of('2');
+    const row = { quota, proto, configs: {} };
+    for (const name of o.configs) {
+      const xs = of(name);
+      row.configs[name] = {
+        rps: median(xs.map((s) => s.rps)),
+        usPerReq: [0, 1].slice(0, xs[0]?.perProc.length ?? 0).map((i) => median(xs.map((s) => s.perProc[i].usPerReq))),
+        involuntaryPerReq: median(xs.map((s) => s.perProc.reduce((a, x) => a + x.involuntaryPerReq * x.requests, 0) / s.perProc.reduce((a, x) => a + x.requests, 0))),
+        ...(name === '2' ? { split: median(xs.map((s) => s.split[0])), primaryUsPerReq: median(xs.map((s) => s.primaryUsPerReq)) } : {}),
+      };
+    }
+    for (const name of o.configs) {
+      if (name === '2' || !two.length) continue;
+      // Per round: 2 workers / this, each round's pair measured back to back.
+      row.configs[name].roundRatios = of(name).map((s) => two.find((t) => t.round === s.round)?.rps / s.rps);
+      row.configs[name].ratio = row.configs['2'].rps / row.configs[name].rps;
+    }
     summary.push(row);
-    console.log(`${String(quota).padStart(3)} ${proto.padEnd(5)} ${fmt(row.rps1).padStart(8)} ${fmt(row.rps2).padStart(8)} ${fmt(row.ratio, 2).padStart(6)} ${fmt(row.us1, 1).padStart(9)} ${row.us2.map((x) => fmt(x, 1)).join(' / ').padStart(13)} ` +
-      `${(fmt(100 * row.split) + '/' + fmt(100 - 100 * row.split)).padStart(9)} ${fmt(row.primaryUsPerReq, 2).padStart(14)}  ${ratios.map((x) => fmt(x, 2)).join(' ')}`);
+    for (const name of o.configs) {
+      const c = row.configs[name];
+      console.log(`Q ${String(quota).padStart(2)}% ${proto.padEnd(5)} --workers ${name.padEnd(6)} ${fmt(c.rps).padStart(6)} req/s  µs/req ${c.usPerReq.map((x) => fmt(x, 1)).join(' / ').padEnd(13)}` +
+        ` invol. cs/req ${fmt(c.involuntaryPerReq, 3)}` +
+        (c.split !== undefined ? `  split ${fmt(100 * c.split)}/${fmt(100 - 100 * c.split)}  primary ${fmt(c.primaryUsPerReq, 2)} µs/req` : '') +
+        (c.ratio !== undefined ? `  2 workers / this: ${fmt(c.ratio, 2)} (rounds ${c.roundRatios.map((x) => fmt(x, 2)).join(' ')})` : ''));
+    }
   }
   const bad = samples.filter((s) => s.errors);
   if (bad.length) console.log(`! ${bad.length} runs saw socket errors or non-2xx responses`);
@@ -297,6 +346,8 @@ async function main() {
     cgroup: { version: ctl.version, parent: groups.parent }, cores, idle: { seconds: idleSecs, primaryCoreShare: primaryIdleShare, workersCoreShare: workersIdleShare }, node: process.version, wrk: gen.version, summary, samples }, null, 2) + '\n');
   console.log(`results: ${file}  (load avg at end ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
   for (const gw of gws) await stop(gw.p);
+  process.kill(spinner.pid, 'SIGCONT');
+  await stop(spinner);
   await stop(upstream);
   rmSync(tmp, { recursive: true, force: true });
 }
