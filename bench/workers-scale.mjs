@@ -100,6 +100,15 @@ const wrkPid = () => processTree(process.pid).slice(1).find((pid) => {
     return false;
   }
 });
+/** How many established connections on local `port` each of `pids` holds (ss -p), or undefined without ss. */
+function connectionsByPid(port, pids) {
+  try {
+    const out = execFileSync('ss', ['-Htnp', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' });
+    return pids.map((pid) => out.split('\n').filter((l) => l.includes(`pid=${pid},`)).length);
+  } catch {
+    return undefined;
+  }
+}
 /** Context switches of a whole process (all threads). */
 function switches(pid) {
   let voluntary = 0;
@@ -250,6 +259,7 @@ async function main() {
           let wrkWait;
           await sleep(Math.max(500, o.duration * 1000 - 500));
           const wpid = wrkPid();
+          const conns = connectionsByPid(new URL(url).port, gw.serving);
           if (wpid) {
             const s = readFileSync(`/proc/${wpid}/stat`, 'utf8');
             const startTicks = Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[19]);
@@ -294,6 +304,7 @@ async function main() {
             quota, round, proto, config: cfg.name, quotaLimited, workers: gw.workers, spinnerCoreShare: cfg.spin ? (spin1 - spin0) / (secs * 1e6) : undefined, rps: res.rps, requests: res.requests, seconds: secs, p99_ms: res.p99_ms, errors: res.errors + res.non2xx,
             perProc,
             split: gw.workers > 1 ? perProc.map((x) => x.requests / served2) : undefined,
+            connections: conns, // wrk's connections each serving process held, near the end of the run
             primaryUs: prim1 - prim0,
             primaryUsPerReq: gw.workers > 1 ? (prim1 - prim0) / res.requests : undefined,
             primaryCoreShare: gw.workers > 1 ? (prim1 - prim0) / (secs * 1e6) : undefined,
@@ -309,7 +320,7 @@ async function main() {
           console.log(`  Q ${quota}% [${round}/${o.rounds}] ${proto.padEnd(5)} --workers ${cfg.name.padEnd(6)}: ${fmt(s.rps).padStart(5)} req/s` +
             `  ${perProc.map((x) => `${x.pid}: ${fmt(100 * x.coreShare)}% core, ${fmt(x.usPerReq, 1)} µs/req, throttled ${x.throttled}/${x.periods}, cs/req ${fmt(x.involuntaryPerReq, 3)}+${fmt(x.voluntaryPerReq, 3)}`).join('; ')}` +
             (cfg.spin ? `  spinner ${fmt(100 * s.spinnerCoreShare)}%` : '') +
-            (s.split ? `  split ${s.split.map((x) => fmt(100 * x)).join('/')}  primary ${fmt(s.primaryUsPerReq, 2)} µs/req (${fmt(100 * s.primaryCoreShare, 2)}% core)` : '') +
+            (s.split ? `  split ${s.split.map((x) => fmt(100 * x)).join('/')} (connections ${conns?.join('/') ?? '?'})  primary ${fmt(s.primaryUsPerReq, 2)} µs/req (${fmt(100 * s.primaryCoreShare, 2)}% core)` : '') +
             `  upstream ${fmt(100 * s.upstreamCoreShare)}% (waited ${fmt(100 * s.upstreamWaitShare, 1)}%) wrk ${fmt(100 * s.wrkCoreShare)}% (waited ${fmt(100 * s.wrkWaitShare, 1)}%) idle ${idle.map((x) => fmt(100 * x)).join('/')}%` +
             `${s.errors ? `  ERRORS ${s.errors}` : ''}${quotaLimited ? '' : '  NOT LIMITED BY THE QUOTA'}  load ${s.load1.toFixed(2)}`);
         }
@@ -331,7 +342,7 @@ async function main() {
         quotaLimitedRounds: xs.filter((s) => s.quotaLimited).length,
         minThrottledShare: Math.min(...xs.flatMap((s) => s.perProc.map((x) => x.throttled / x.periods))),
         involuntaryPerReq: median(xs.map((s) => s.perProc.reduce((a, x) => a + x.involuntaryPerReq * x.requests, 0) / s.perProc.reduce((a, x) => a + x.requests, 0))),
-        ...(name === '2' ? { split: median(xs.map((s) => s.split[0])), primaryUsPerReq: median(xs.map((s) => s.primaryUsPerReq)) } : {}),
+        ...(name === '2' ? { splits: xs.map((s) => s.split.map((x) => Math.round(100 * x)).join('/')), connections: xs.map((s) => s.connections?.join('/')), split: median(xs.map((s) => s.split[0])), primaryUsPerReq: median(xs.map((s) => s.primaryUsPerReq)) } : {}),
       };
     }
     for (const name of o.configs) {
@@ -346,7 +357,7 @@ async function main() {
       console.log(`Q ${String(quota).padStart(2)}% ${proto.padEnd(5)} --workers ${name.padEnd(6)} ${fmt(c.rps).padStart(6)} req/s  µs/req ${c.usPerReq.map((x) => fmt(x, 1)).join(' / ').padEnd(13)}` +
         ` invol. cs/req ${fmt(c.involuntaryPerReq, 3)}  throttled ≥ ${fmt(100 * c.minThrottledShare)}% of periods` +
         (c.quotaLimitedRounds < o.rounds ? ` (only ${c.quotaLimitedRounds}/${o.rounds} rounds limited by the quota!)` : '') +
-        (c.split !== undefined ? `  split ${fmt(100 * c.split)}/${fmt(100 - 100 * c.split)}  primary ${fmt(c.primaryUsPerReq, 2)} µs/req` : '') +
+        (c.split !== undefined ? `  split ${c.splits.join(' ')} (connections ${c.connections.join(' ')})  primary ${fmt(c.primaryUsPerReq, 2)} µs/req` : '') +
         (c.ratio !== undefined ? `  2 workers / this: ${fmt(c.ratio, 2)} (rounds ${c.roundRatios.map((x) => fmt(x, 2)).join(' ')})` : ''));
     }
   }
