@@ -4,15 +4,23 @@
 // (`--workers 1`: the single process on core 0; `--workers 2`: worker 1 on core 0, worker 2 on core 1, each
 // in its own group with quota Q; the primary in a group of its own, unpinned, no quota, measured). The load
 // generator (wrk, one thread per core) and the upstream run unpinned in a group with no quota, so they have
-// the remaining (1 − Q) of every core, more than they need: the gateway's capacity is then N × Q of a core and
-// nothing else, which is what "the load generator on cores the gateway does not use" would give.
-// Saturation (wrk, keep-alive), interleaved rounds, medians; req/s ratio 2 workers / 1, per-process CPU µs
-// per request, the split of requests between workers (admin /workers), the primary's CPU, the groups'
-// throttling (cpu.stat) and each core's idle time as evidence that the quota, not the load generator, limited.
-//   node bench/workers-scale.mjs [--quota 35[,25,45]] [--rounds 3] [--duration 6] [--warmup 2]
-//        [--connections 64] [--protos http,https] [--body 1k|tiny] [--period-us 100000] [--max-seconds 900]
+// the remaining (1 − Q) of every core: the gateway's capacity is then N × Q of a core, which is what "the load
+// generator on cores the gateway does not use" gives on a bigger machine, in time slices instead of cores.
+// Three configurations, interleaved: `1` (the single process; core 1 left wholly to wrk and the upstream),
+// `1+spin` (the same, with a busy loop holding core 1's Q-slice, so wrk and the upstream have exactly what
+// they have beside two workers: the like-for-like control) and `2`. Saturation (wrk, keep-alive), medians.
+// Reported per run: req/s; each serving process's share of a core, CPU µs per request, throttled periods
+// (cpu.stat: a run counts as quota-limited only if every serving process was throttled in ≥ 90 % of periods)
+// and context switches per request; the split of requests (admin /workers) and of wrk's connections (ss)
+// between workers; the primary's CPU; the upstream's and wrk's CPU and time spent waiting for a CPU
+// (schedstat); each core's idle time. `--priority gateway` (default): the serving processes' groups weigh
+// 10× the load generator's, so they get their quota first; `load`: the other way round.
+//   node bench/workers-scale.mjs [--quota 35[,25,45]] [--rounds 3] [--duration 6] [--warmup 2] [--prime 5]
+//        [--connections 64] [--protos http,https] [--body 1k|tiny] [--configs 1,1+spin,2]
+//        [--period-us 10000] [--priority gateway|load] [--max-seconds 900]
 // Needs root and a writable cgroup cpu controller (v1 /sys/fs/cgroup/cpu, or v2 with cpu in
-// cgroup.controllers), taskset, wrk, openssl; after a build. Takes /tmp/gatehouse-bench.lock.
+// cgroup.controllers), taskset, wrk, ss, openssl; after a build. Takes /tmp/gatehouse-bench.lock; removes its
+// cgroups (PIDs moved back first) and stops what it started by PID, also on error, Ctrl-C and --max-seconds.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir, loadavg, availableParallelism } from 'node:os';
@@ -129,7 +137,13 @@ const status = (url) => fetch(url).then((r) => r.status, () => 0);
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  const ctl = detectCpuController(); // throws (not root, no controller) before anything starts
+  let ctl;
+  try {
+    ctl = detectCpuController(); // not root, no controller: said before anything starts
+  } catch (err) {
+    console.error(`workers-scale: ${err.message}`);
+    process.exit(2);
+  }
   const taskset = which('taskset');
   if (!taskset) throw new Error('taskset not found (util-linux)');
   const cores = availableParallelism();
@@ -146,6 +160,7 @@ async function main() {
     const problems = groups?.cleanupSync() ?? [];
     if (problems.length) console.error(`could not remove cgroups: ${problems.join('; ')}`);
     groups = undefined;
+    rmSync(tmp, { recursive: true, force: true });
     release();
   };
   process.on('exit', cleanupSync);
@@ -375,7 +390,11 @@ async function main() {
   rmSync(tmp, { recursive: true, force: true });
 }
 
+let interrupted = false;
+process.once('SIGINT', () => (interrupted = true));
+process.once('SIGTERM', () => (interrupted = true));
 main().then(() => process.exit(0), (err) => {
+  if (interrupted) return; // the signal handler is stopping everything; wrk's death is no error of its own
   console.error(err.stack ?? err.message);
   stopAll().finally(() => process.exit(1));
 });
