@@ -251,7 +251,7 @@ async function main() {
       }
     }
     console.log('');
-    console.log(`${'row'.padEnd(24)} ${'req/s'.padStart(7)} ${'p99 ms'.padStart(7)} ${'RSS MiB'.padStart(8)} ${'CPU µs/req'.padStart(10)} ${'1-core req/s'.padStart(12)} ${'vs floor'.padStart(8)} ${'vs nginx'.padStart(8)}`);
+    console.log(`${'row'.padEnd(24)} ${'req/s'.padStart(7)} ${'p99 ms'.padStart(7)} ${'RSS MiB'.padStart(8)} ${'CPU µs/req'.padStart(10)} ${'1-core req/s'.padStart(12)} ${'vs floor'.padStart(8)} ${'vs nginx'.padStart(8)} ${'paired'.padStart(7)}`);
     const summary = [];
     for (const r of rows) {
       const m = { name: r.name, rps: median(r.samples.map((s) => s.rps)), p99: median(r.samples.map((s) => s.p99)),
@@ -264,13 +264,17 @@ async function main() {
       const nginx = summary.find((x) => x.target === 'nginx' && x.proto === m.proto);
       m.vsFloor = floor?.us && m.us ? floor.us / m.us : undefined;
       m.vsNginx = nginx?.us && m.us ? nginx.us / m.us : undefined;
+      // The floor's µs in a round over this row's in the same round, median over rounds: the machine drifts
+      // from round to round (neighbours, caches), and rows measured back to back drift together.
+      m.vsFloorPaired = floor && m.us ? median(m.samples.map((s, i) => (floor.samples[i]?.us && s.us ? floor.samples[i].us / s.us : undefined)).filter((x) => x !== undefined)) : undefined;
       const direct = summary.find((x) => x.target === 'upstream' && x.proto === m.proto);
       if (o.rate && direct && m !== direct) m.p99Added = m.p99 - direct.p99;
       console.log(`${(m.name + (m.bad ? ' !' : '')).padEnd(24)} ${fmt(m.rps).padStart(7)} ${fmt(m.p99, 2).padStart(7)} ${fmt(m.rss, 1).padStart(8)} ` +
-        `${fmt(m.us, 1).padStart(10)} ${fmt(m.us ? 1e6 / m.us : undefined).padStart(12)} ${fmt(m.vsFloor, 2).padStart(8)} ${fmt(m.vsNginx, 2).padStart(8)}`);
+        `${fmt(m.us, 1).padStart(10)} ${fmt(m.us ? 1e6 / m.us : undefined).padStart(12)} ${fmt(m.vsFloor, 2).padStart(8)} ${fmt(m.vsNginx, 2).padStart(8)} ${fmt(m.vsFloorPaired, 2).padStart(7)}`);
     }
     if (o.rate) for (const m of summary) if (m.p99Added !== undefined) console.log(`${m.name}: p99 added over direct ${fmt(m.p99Added, 2)} ms (goal ≤ 1 ms)`);
     console.log('\nvs floor / vs nginx = that proxy\'s CPU µs/req divided by this row\'s (1.00 = as cheap; higher is cheaper). Medians of the rounds.');
+    console.log('paired = the median over rounds of (the floor\'s µs/req in that round ÷ this row\'s in the same round).');
     mkdirSync(join(here, 'results'), { recursive: true });
     const file = join(here, 'results', `floor-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, JSON.stringify({ options: o, loadavg: loadavg(), pinning: pin.describe, rows: summary }, null, 2) + '\n');

@@ -5,6 +5,7 @@
 // a CR or LF from an upstream or a config value must never split the response.
 import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
+import { putLatin1 } from '../latin1.js';
 
 /** Told about the response's life: the proxy core's Exchange. */
 export interface ResponseObserver {
@@ -28,8 +29,8 @@ export interface ResponseOwner {
 const TOKEN = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const CRLF = Buffer.from('\r\n', 'latin1');
-const LAST_CHUNK = '0\r\n\r\n';
-const CRLF_LAST_CHUNK = Buffer.from(`\r\n${LAST_CHUNK}`, 'latin1');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+const CRLF_LAST_CHUNK = Buffer.from('\r\n0\r\n\r\n', 'latin1');
 
 export class Http1Response {
   statusCode = 200;
@@ -45,7 +46,7 @@ export class Http1Response {
   /** A write returned false: the observer is told when the socket drains. */
   needDrain = false;
   /** The head, serialised and not yet written (sent with the first body bytes). */
-  private head: string | undefined = undefined;
+  private head: Buffer | undefined = undefined;
   private chunked = false;
   /** Whether this response may carry a body (not for HEAD, 1xx, 204 and 304). */
   private bodyAllowed: boolean;
@@ -73,14 +74,14 @@ export class Http1Response {
    * http1-server.test.ts), config validation accepted (header operations) and constants. A record's are
    * checked as node checks them.
    */
-  writeHead(status: number, headers?: readonly string[] | OutgoingHttpHeaders): this {
+  writeHead(status: number, headers?: readonly (string | Buffer)[] | OutgoingHttpHeaders): this {
     if (this.headersSent) throw codedError('ERR_HTTP_HEADERS_SENT', 'Cannot write headers after they are sent to the client');
     if (!(status >= 100 && status <= 999)) throw codedError('ERR_HTTP_INVALID_STATUS_CODE', `Invalid status code: ${status}`);
     const fields = new HeadFields();
     if (headers !== undefined) {
       if (Array.isArray(headers)) {
-        const list = headers as readonly string[];
-        for (let i = 0; i + 1 < list.length; i += 2) fields.add(list[i] as string, list[i + 1] as string);
+        const list = headers as readonly (string | Buffer)[];
+        for (let i = 0; i + 1 < list.length; i += 2) fields.add(list[i] as string, list[i + 1] as string | Buffer);
       } else {
         const record = headers as OutgoingHttpHeaders;
         for (const name in record) {
@@ -93,23 +94,22 @@ export class Http1Response {
     }
     this.statusCode = status;
     if (status < 200 || status === 204 || status === 304) this.bodyAllowed = false;
-    let head = statusLine(status) + fields.text;
-    if (!fields.date) head += `Date: ${httpDate()}\r\n`;
+    let tail = fields.date ? '' : `Date: ${httpDate()}\r\n`;
     if (fields.closes) this.last = true;
     if (!fields.connection) {
-      if (this.shouldKeepAlive && !this.last && (fields.contentLength || this.http11 || !this.bodyAllowed)) head += this.owner.keepAliveLines;
+      if (this.shouldKeepAlive && !this.last && (fields.contentLength || this.http11 || !this.bodyAllowed)) tail += this.owner.keepAliveLines;
       else {
         this.last = true;
-        head += 'Connection: close\r\n';
+        tail += 'Connection: close\r\n';
       }
     } else if (!this.shouldKeepAlive) this.last = true;
     if (this.bodyAllowed && !fields.contentLength && !fields.transferEncoding) {
       if (this.http11) {
-        head += 'Transfer-Encoding: chunked\r\n';
+        tail += 'Transfer-Encoding: chunked\r\n';
         this.chunked = true;
       } else this.last = true;
     }
-    this.head = `${head}\r\n`;
+    this.head = fields.serialize(statusLine(status), `${tail}\r\n`);
     this.headersSent = true;
     return this;
   }
@@ -124,17 +124,17 @@ export class Http1Response {
     const head = this.head;
     let ok: boolean;
     if (this.chunked) {
-      const size = `${length.toString(16)}\r\n`;
       this.head = undefined;
       socket.cork();
-      socket.write(head === undefined ? size : head + size, 'latin1');
+      if (head !== undefined) socket.write(head);
+      socket.write(`${length.toString(16)}\r\n`, 'latin1');
       socket.write(chunk);
       ok = socket.write(CRLF);
       socket.uncork();
     } else if (head !== undefined) {
       this.head = undefined;
       socket.cork();
-      socket.write(head, 'latin1');
+      socket.write(head);
       ok = socket.write(chunk);
       socket.uncork();
     } else ok = socket.write(chunk);
@@ -152,18 +152,25 @@ export class Http1Response {
     this.head = undefined;
     const body = this.bodyAllowed && chunk !== undefined && chunk.length > 0 ? chunk : undefined;
     if (body === undefined) {
-      if (this.chunked) socket.write(head === undefined ? LAST_CHUNK : head + LAST_CHUNK, 'latin1');
-      else if (head !== undefined) socket.write(head, 'latin1');
+      if (this.chunked) {
+        if (head === undefined) socket.write(LAST_CHUNK);
+        else {
+          socket.cork();
+          socket.write(head);
+          socket.write(LAST_CHUNK);
+          socket.uncork();
+        }
+      } else if (head !== undefined) socket.write(head);
     } else if (this.chunked) {
-      const size = `${(typeof body === 'string' ? Buffer.byteLength(body) : body.length).toString(16)}\r\n`;
       socket.cork();
-      socket.write(head === undefined ? size : head + size, 'latin1');
+      if (head !== undefined) socket.write(head);
+      socket.write(`${(typeof body === 'string' ? Buffer.byteLength(body) : body.length).toString(16)}\r\n`, 'latin1');
       socket.write(body);
       socket.write(CRLF_LAST_CHUNK);
       socket.uncork();
     } else if (head !== undefined) {
       socket.cork();
-      socket.write(head, 'latin1');
+      socket.write(head);
       socket.write(body);
       socket.uncork();
     } else socket.write(body);
@@ -179,9 +186,16 @@ export class Http1Response {
   }
 }
 
-/** The header lines of one head and what the framing needs to know of them. */
+/**
+ * The header lines of one head and what the framing needs to know of them. Values are strings (the
+ * gateway's own, local replies) or the upstream's raw bytes, copied into the head as they came: a value
+ * is never made a string only to be encoded back.
+ */
 class HeadFields {
-  text = '';
+  private readonly names: string[] = [];
+  private readonly values: (string | Buffer)[] = [];
+  /** Bytes of the header lines so far. */
+  private bytes = 0;
   contentLength = false;
   transferEncoding = false;
   connection = false;
@@ -193,8 +207,10 @@ class HeadFields {
     this.add(name, value);
   }
 
-  add(name: string, value: string): void {
-    this.text += `${name}: ${value}\r\n`;
+  add(name: string, value: string | Buffer): void {
+    this.names.push(name);
+    this.values.push(value);
+    this.bytes += name.length + value.length + 4;
     switch (name.length) {
       case 4:
         if (name === 'date' || name.toLowerCase() === 'date') this.date = true;
@@ -202,7 +218,7 @@ class HeadFields {
       case 10:
         if (name === 'connection' || name.toLowerCase() === 'connection') {
           this.connection = true;
-          if (value.toLowerCase().includes('close')) this.closes = true;
+          if ((typeof value === 'string' ? value : value.toString('latin1')).toLowerCase().includes('close')) this.closes = true;
         }
         break;
       case 14:
@@ -212,6 +228,30 @@ class HeadFields {
         if (name === 'transfer-encoding' || name.toLowerCase() === 'transfer-encoding') this.transferEncoding = true;
         break;
     }
+  }
+
+  /** The whole head: the status line, each field as `name: value`, then `tail` (its last lines and the blank line). */
+  serialize(status: Buffer, tail: string): Buffer {
+    const head = Buffer.allocUnsafe(status.length + this.bytes + tail.length);
+    head.set(status, 0);
+    let p = status.length;
+    const names = this.names;
+    const values = this.values;
+    for (let i = 0; i < names.length; i++) {
+      p = putLatin1(head, p, names[i] as string);
+      head[p++] = 0x3a; // :
+      head[p++] = 0x20;
+      const value = values[i] as string | Buffer;
+      if (typeof value === 'string') p = putLatin1(head, p, value);
+      else {
+        head.set(value, p);
+        p += value.length;
+      }
+      head[p++] = 0x0d;
+      head[p++] = 0x0a;
+    }
+    putLatin1(head, p, tail);
+    return head;
   }
 }
 
@@ -227,10 +267,10 @@ function codedError(code: string, message: string): Error & { code: string } {
   return err;
 }
 
-const STATUS_LINES: string[] = [];
+const STATUS_LINES: Buffer[] = [];
 
-function statusLine(status: number): string {
-  return (STATUS_LINES[status] ??= `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`);
+function statusLine(status: number): Buffer {
+  return (STATUS_LINES[status] ??= Buffer.from(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`, 'latin1'));
 }
 
 let dateSecond = -1;

@@ -14,7 +14,7 @@ import type { ListenerContext } from '../plane-state.js';
 import type { AccessLogEntry, TextTail } from '../telemetry/access-log.js';
 import { formatAccessLog, writeTextLine } from '../telemetry/access-log.js';
 import type { EndpointPool } from '../upstream/endpoint-pool.js';
-import { addHsts, addHstsToList, applyHeaderOps, applyHeaderOpsToList, checkHeaderOps, headerListToObject, listValue, responseHeaderList, type HeaderList } from './headers.js';
+import { addHsts, addHstsToList, applyHeaderOps, applyHeaderOpsToList, checkHeaderOps, headerListToObject, listValue, listWithStrings, responseHeaderList, type HeaderList } from './headers.js';
 import { connectionMemo, type ConnectionMemo } from './connection-memo.js';
 import { spliceTunnel } from './tunnel.js';
 import { classifyUpstreamFailure, errorText } from './upstream-failure.js';
@@ -253,13 +253,11 @@ export class Exchange implements AccessLogEntry, Dispatcher.DispatchHandler {
     if (this.finished || res.destroyed) return false;
     try {
       if (this.req.httpVersionMajor === 2) (res as Http2ServerResponse).writeHead(statusCode, headerListToObject(headers));
-      else {
-        if (res instanceof Http1Response) {
-          checkHeaderOps(this.route?.responseHeaders);
-          checkHeaderOps(this.destination?.responseHeaders);
-        }
-        (res as ServerResponse).writeHead(statusCode, headers);
-      }
+      else if (res instanceof Http1Response) {
+        checkHeaderOps(this.route?.responseHeaders);
+        checkHeaderOps(this.destination?.responseHeaders);
+        res.writeHead(statusCode, headers);
+      } else (res as ServerResponse).writeHead(statusCode, listWithStrings(headers));
     } catch (err) {
       // A header value node refuses to send downstream: the upstream response is unusable here.
       this.ctx.plane.log('warn', `upstream response headers rejected: ${(err as Error).message}`);

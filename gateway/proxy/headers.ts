@@ -126,20 +126,23 @@ export function applyHeaderOps(headers: Record<string, string | string[] | numbe
   for (const name of ops.remove) delete headers[name];
 }
 
-/**
- * A response header list: `[name, value, name, value, …]`, names lower-case. node's writeHead takes it
- * as it is, so the response path builds no header object (HTTP/1); HTTP/2 folds it with
- * headerListToObject.
- */
+/** A header list: `[name, value, name, value, …]`, names lower-case (the upstream request's). */
 export type HeaderList = string[];
+
+/**
+ * A response header list, as HeaderList, whose values are strings (the gateway's own) or the upstream's
+ * raw bytes: Gatehouse's HTTP/1 response copies those bytes into its head as they came, so a value is
+ * made a string only where something reads it (listValue, HTTP/2, node's own server).
+ */
+export type ResponseHeaderList = (string | Buffer)[];
 
 /**
  * Upstream raw response headers (name/value Buffer pairs) → the downstream list: hop-by-hop headers
  * and those the upstream's Connection header names are removed, and `server` and
  * `x-envoy-upstream-service-time` are left out because the gateway sets its own (as Envoy does).
  */
-export function responseHeaderList(raw: readonly Buffer[]): HeaderList {
-  const out: HeaderList = [];
+export function responseHeaderList(raw: readonly Buffer[]): ResponseHeaderList {
+  const out: ResponseHeaderList = [];
   let named: Set<string> | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = responseHeaderName(raw[i] as Buffer);
@@ -148,7 +151,7 @@ export function responseHeaderList(raw: readonly Buffer[]): HeaderList {
       continue;
     }
     if (HOP_BY_HOP.has(name) || name.charCodeAt(0) === 0x3a || name === 'server' || name === 'x-envoy-upstream-service-time') continue;
-    out.push(name, (raw[i + 1] as Buffer).toString('latin1'));
+    out.push(name, raw[i + 1] as Buffer);
   }
   if (named) for (const name of named) removeFromList(out, name);
   return out;
@@ -196,17 +199,32 @@ export function responseHeaderName(raw: Buffer): string {
 }
 
 /** The first value of `name` in a list, or undefined. */
-export function listValue(list: HeaderList, name: string): string | undefined {
-  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
+export function listValue(list: readonly (string | Buffer)[], name: string): string | undefined {
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i] === name) {
+      const value = list[i + 1] as string | Buffer;
+      return typeof value === 'string' ? value : value.toString('latin1');
+    }
+  }
   return undefined;
 }
 
-function removeFromList(list: HeaderList, name: string): void {
+/** A response list with every value a string, for node's own response objects. */
+export function listWithStrings(list: ResponseHeaderList): HeaderList {
+  const out: HeaderList = new Array(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i] as string | Buffer;
+    out[i] = typeof item === 'string' ? item : item.toString('latin1');
+  }
+  return out;
+}
+
+function removeFromList(list: (string | Buffer)[], name: string): void {
   for (let i = list.length - 2; i >= 0; i -= 2) if (list[i] === name) list.splice(i, 2);
 }
 
 /** applyHeaderOps for a header list: set replaces every value, add appends, remove drops every value. */
-export function applyHeaderOpsToList(list: HeaderList, ops: HeaderOps | undefined): void {
+export function applyHeaderOpsToList(list: (string | Buffer)[], ops: HeaderOps | undefined): void {
   if (!ops) return;
   for (const name in ops.set) {
     removeFromList(list, name);
@@ -228,11 +246,12 @@ export function checkHeaderOps(ops: HeaderOps | undefined): void {
 }
 
 /** A list as a header object (repeated names become arrays), for the HTTP/2 compatibility API. */
-export function headerListToObject(list: HeaderList): Record<string, string | string[]> {
+export function headerListToObject(list: ResponseHeaderList): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (let i = 0; i + 1 < list.length; i += 2) {
     const name = list[i] as string;
-    const value = list[i + 1] as string;
+    const raw = list[i + 1] as string | Buffer;
+    const value = typeof raw === 'string' ? raw : raw.toString('latin1');
     const existing = out[name];
     if (existing === undefined) out[name] = value;
     else if (Array.isArray(existing)) existing.push(value);
@@ -247,6 +266,6 @@ export function addHsts(headers: Record<string, unknown>, hsts: string | undefin
 }
 
 /** addHsts for a response header list. */
-export function addHstsToList(list: HeaderList, hsts: string | undefined): void {
+export function addHstsToList(list: ResponseHeaderList, hsts: string | undefined): void {
   if (hsts !== undefined && listValue(list, 'strict-transport-security') === undefined) list.push('strict-transport-security', hsts);
 }

@@ -9,6 +9,7 @@
 // JSON uses Istio's default JSON keys for the same operators. Missing values are '-' in TEXT and
 // null in JSON, as Envoy prints them.
 
+import { putLatin1 } from '../latin1.js';
 import type { ByteLineSink } from './stdout-sink.js';
 
 export interface AccessLogEntry {
@@ -102,19 +103,13 @@ const NUMBER_ROOM = 26;
 /** The line's fixed bytes (brackets, quotes, spaces, newline) and START_TIME, with a margin. */
 const FIXED_ROOM = 96;
 
-/** Where copying a string by hand stops paying (measured: ~30 characters). */
-const LONG_TEXT = 32;
-
 /** Writes `s` (latin1: one char a byte, as node decodes the wire) at `p`; '-' when it is empty. */
 function putText(buf: Buffer, p: number, s: string | undefined): number {
   if (s === undefined || s.length === 0) {
     buf[p] = DASH;
     return p + 1;
   }
-  // Past a few dozen characters one call into node's encoder costs less than a byte at a time.
-  if (s.length >= LONG_TEXT) return p + buf.write(s, p, s.length, 'latin1');
-  for (let i = 0; i < s.length; i++) buf[p + i] = s.charCodeAt(i);
-  return p + s.length;
+  return putLatin1(buf, p, s);
 }
 
 /** Writes a number in decimal at `p`, as String(n) would. */

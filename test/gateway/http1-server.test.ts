@@ -374,9 +374,20 @@ describe('the http1 data path keeps response headers safe', () => {
   let gw: TestPlane;
   let port: number;
   let badUpstream: net.Server;
+  let bytesUpstream: net.Server;
+  // Header values with bytes above 0x7f: UTF-8 text, and a lone latin1 byte.
+  const highBytes = Buffer.concat([Buffer.from('caf\u00e9 \u2603', 'utf8'), Buffer.from([0x20, 0xe9, 0xff])]);
 
   before(async () => {
     upstream = await startHttp1Upstream();
+    bytesUpstream = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.on('data', () =>
+        socket.write(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nX-Text: ', 'latin1'), highBytes, Buffer.from('\r\nContent-Length: 2\r\n\r\nok', 'latin1')])),
+      );
+    });
+    await new Promise<void>((resolve) => bytesUpstream.listen(0, '127.0.0.1', resolve));
+    const bytes = cluster('bytes.default.svc.cluster.local', [{ port: (bytesUpstream.address() as net.AddressInfo).port }]);
     // An upstream whose response carries a control character in a header value.
     badUpstream = net.createServer((socket) => {
       socket.on('error', () => undefined);
@@ -393,6 +404,7 @@ describe('the http1 data path keeps response headers safe', () => {
         route('inject-name', forward([c.name]), { match: [prefix('/inject-name')], responseHeaders: ops({ set: { 'x-bad\r\nset-cookie': 'evil=1' } }) }),
         route('inject-direct', { type: 'direct', status: 200, body: 'direct\n' }, { match: [prefix('/inject-direct')], responseHeaders: ops({ set: injected }) }),
         route('bad-upstream', forward([bad.name]), { match: [prefix('/bad-upstream')] }),
+        route('bytes-upstream', forward([bytes.name]), { match: [prefix('/bytes-upstream')] }),
         route(
           'configured',
           forward([c.name]),
@@ -400,7 +412,7 @@ describe('the http1 data path keeps response headers safe', () => {
         ),
       ]),
     ]);
-    gw = await startPlane(snapshot({ listeners: [httpListener(80, 'http.80')], routeTables: [table], clusters: [c, bad] }), { dataPath: 'http1' });
+    gw = await startPlane(snapshot({ listeners: [httpListener(80, 'http.80')], routeTables: [table], clusters: [c, bad, bytes] }), { dataPath: 'http1' });
     port = gw.port(80);
   });
 
@@ -408,6 +420,20 @@ describe('the http1 data path keeps response headers safe', () => {
     await gw?.close();
     await upstream?.close();
     await new Promise<void>((resolve) => badUpstream?.close(() => resolve()));
+    await new Promise<void>((resolve) => bytesUpstream?.close(() => resolve()));
+  });
+
+  it('passes an upstream header value with bytes above 0x7f through byte for byte', async () => {
+    const conn = await WireConnection.open(port);
+    try {
+      conn.send(`GET /bytes-upstream HTTP/1.1\r\n${HOST}\r\n`, ['GET']);
+      const res = await conn.next();
+      assert.equal(res.status, 200);
+      assert.equal(header(res, 'x-text'), highBytes.toString('latin1'));
+      assert.ok(conn.text.includes(`\r\nx-text: ${highBytes.toString('latin1')}\r\n`), JSON.stringify(conn.text));
+    } finally {
+      conn.close();
+    }
   });
 
   for (const path of ['/inject-value', '/inject-name']) {
