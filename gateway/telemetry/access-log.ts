@@ -112,6 +112,29 @@ function putText(buf: Buffer, p: number, s: string | undefined): number {
   return putLatin1(buf, p, s);
 }
 
+/** A field and the space after it. */
+function putField(buf: Buffer, p: number, s: string | undefined): number {
+  p = putText(buf, p, s);
+  buf[p] = SPACE;
+  return p + 1;
+}
+
+/** A quoted field (`"-"` when empty) and the space after it. */
+function putQuoted(buf: Buffer, p: number, s: string | undefined): number {
+  buf[p] = QUOTE;
+  p = putText(buf, p + 1, s);
+  buf[p] = QUOTE;
+  buf[p + 1] = SPACE;
+  return p + 2;
+}
+
+/** A number field and the space after it. */
+function putNumberField(buf: Buffer, p: number, n: number): number {
+  p = putNumber(buf, p, n);
+  buf[p] = SPACE;
+  return p + 1;
+}
+
 /** Writes a number in decimal at `p`, as String(n) would. */
 function putNumber(buf: Buffer, p: number, n: number): number {
   if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n)) return putText(buf, p, String(n));
@@ -165,50 +188,25 @@ export function writeTextLine(e: AccessLogEntry, sink: ByteLineSink): void {
   buf[p++] = 0x5d; // ]
   buf[p++] = SPACE;
   buf[p++] = QUOTE;
-  p = putText(buf, p, e.method);
-  buf[p++] = SPACE;
-  p = putText(buf, p, e.path);
-  buf[p++] = SPACE;
+  p = putField(buf, p, e.method);
+  p = putField(buf, p, e.path);
   p = putText(buf, p, e.protocol);
   buf[p++] = QUOTE;
   buf[p++] = SPACE;
-  p = putNumber(buf, p, e.responseCode);
-  buf[p++] = SPACE;
-  p = putText(buf, p, e.responseFlags);
-  buf[p++] = SPACE;
-  p = putText(buf, p, e.responseCodeDetails);
-  buf[p++] = SPACE;
-  p = putText(buf, p, e.connectionTerminationDetails);
-  buf[p++] = SPACE;
-  buf[p++] = QUOTE;
-  p = putText(buf, p, transportFailure);
-  buf[p++] = QUOTE;
-  buf[p++] = SPACE;
-  p = putNumber(buf, p, e.bytesReceived);
-  buf[p++] = SPACE;
-  p = putNumber(buf, p, e.bytesSent);
-  buf[p++] = SPACE;
-  p = putNumber(buf, p, Math.round(e.durationMs));
-  buf[p++] = SPACE;
-  if (e.upstreamServiceTimeMs === undefined) buf[p++] = DASH;
-  else p = putNumber(buf, p, e.upstreamServiceTimeMs);
-  buf[p++] = SPACE;
-  buf[p++] = QUOTE;
-  p = putText(buf, p, e.xForwardedFor);
-  buf[p++] = QUOTE;
-  buf[p++] = SPACE;
-  buf[p++] = QUOTE;
-  p = putText(buf, p, e.userAgent);
-  buf[p++] = QUOTE;
-  buf[p++] = SPACE;
-  buf[p++] = QUOTE;
-  p = putText(buf, p, e.requestId);
-  buf[p++] = QUOTE;
-  buf[p++] = SPACE;
-  buf[p++] = QUOTE;
-  p = putText(buf, p, e.authority);
-  buf[p++] = QUOTE;
-  buf[p++] = SPACE;
+  p = putNumberField(buf, p, e.responseCode);
+  p = putField(buf, p, e.responseFlags);
+  p = putField(buf, p, e.responseCodeDetails);
+  p = putField(buf, p, e.connectionTerminationDetails);
+  p = putQuoted(buf, p, transportFailure);
+  p = putNumberField(buf, p, e.bytesReceived);
+  p = putNumberField(buf, p, e.bytesSent);
+  p = putNumberField(buf, p, Math.round(e.durationMs));
+  if (e.upstreamServiceTimeMs === undefined) p = putField(buf, p, undefined);
+  else p = putNumberField(buf, p, e.upstreamServiceTimeMs);
+  p = putQuoted(buf, p, e.xForwardedFor);
+  p = putQuoted(buf, p, e.userAgent);
+  p = putQuoted(buf, p, e.requestId);
+  p = putQuoted(buf, p, e.authority);
   buf.set(tail, p);
   sink.commit(p + tail.length);
 }
