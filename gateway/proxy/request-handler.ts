@@ -67,6 +67,11 @@ function route(ctx: ListenerContext, ex: Exchange, req: DownstreamRequest): void
     ex.localReply(400, ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR, 'invalid_path', 'invalid path');
     return;
   }
+  // The asterisk form (`OPTIONS *`) names no resource to route: Envoy answers it 404 before routing.
+  if (path === '*') {
+    ex.localReply(404, ResponseFlag.NONE, 'absolute_path_rejected', '');
+    return;
+  }
   const routeRequest: RouteRequest = { host, path, query, method: ex.method, scheme: ctx.scheme, port: ctx.port, headers };
   const matched = matchRoute(vhost, routeRequest);
   if (!matched) {
@@ -183,31 +188,4 @@ function matchedPrefix(m: RouteMatch, path: string): string | undefined {
   const head = path.slice(0, uri.value.length);
   if (m.ignoreUriCase ? head.toLowerCase() === uri.value.toLowerCase() : head === uri.value) return uri.value;
   return undefined;
-}
-
-/**
- * RFC 3986 dot-segment removal (Istio's default BASE path normalisation). Only paths that contain a
- * dot segment pay for it. Absolute-form request targets keep only their path. Undefined: unusable.
- */
-export function normalizePath(raw: string): string | undefined {
-  if (raw.charCodeAt(0) !== 0x2f /* / */) {
-    if (raw === '*') return raw;
-    const scheme = raw.indexOf('://');
-    if (scheme < 0) return undefined;
-    const slash = raw.indexOf('/', scheme + 3);
-    return slash < 0 ? '/' : normalizePath(raw.slice(slash));
-  }
-  if (raw.indexOf('/.') < 0) return raw;
-  const out: string[] = [];
-  const segments = raw.split('/');
-  for (let i = 1; i < segments.length; i++) {
-    const s = segments[i] as string;
-    if (s === '.') {
-      if (i === segments.length - 1) out.push('');
-    } else if (s === '..') {
-      out.pop();
-      if (i === segments.length - 1) out.push('');
-    } else out.push(s);
-  }
-  return `/${out.join('/')}`;
 }

@@ -97,6 +97,17 @@ test('an absolute-form target routes on its authority; an unknown one gets 404 a
   assert.equal(web.hits.length, before);
 });
 
+test('OPTIONS * gets 404 (absolute_path_rejected, as Envoy) and reaches no upstream', async () => {
+  const before = web.hits.length;
+  const r = await raw('OPTIONS * HTTP/1.1\r\nHost: web.example.com\r\nConnection: close\r\n\r\n');
+  assert.equal(status(r), 404, r.split('\r\n')[0]);
+  assert.equal(web.hits.length, before);
+  // The connection serves the next request as usual.
+  const next = await raw('OPTIONS * HTTP/1.1\r\nHost: web.example.com\r\n\r\nGET /after-asterisk HTTP/1.1\r\nHost: web.example.com\r\nConnection: close\r\n\r\n');
+  assert.match(next, /^HTTP\/1\.1 404 [^]*HTTP\/1\.1 200 /);
+  assert.ok(web.hits.some((h) => h.url === '/after-asterisk'));
+});
+
 test('request headers over the size limit get 431 and reach no upstream', async () => {
   const before = web.hits.length;
   const r = await raw(`GET /big HTTP/1.1\r\nHost: web.example.com\r\nX-Big: ${'a'.repeat(80 * 1024)}\r\nConnection: close\r\n\r\n`);

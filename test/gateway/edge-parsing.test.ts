@@ -6,7 +6,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { test } from 'node:test';
 import { normalizeHost } from '../../gateway/proxy/host.js';
 import { redirectLocation, tlsRedirectLocation } from '../../gateway/proxy/redirect.js';
-import { normalizePath } from '../../gateway/proxy/request-handler.js';
+import { normalizeRequestPath } from '../../gateway/proxy/path.js';
 import { parseClientHello } from '../../gateway/tls/client-hello.js';
 
 test('normalizeHost: lower-case, no port, no trailing dot; malformed is undefined', () => {
@@ -31,7 +31,7 @@ test('normalizeHost: lower-case, no port, no trailing dot; malformed is undefine
   for (const [input, expected] of cases) assert.equal(normalizeHost(input), expected, `normalizeHost(${JSON.stringify(input)})`);
 });
 
-test('normalizePath removes dot segments and takes the path of absolute-form targets', () => {
+test('path normalisation (BASE) removes dot segments and takes the path of absolute-form targets', () => {
   const cases: [string, string | undefined][] = [
     ['/a/b', '/a/b'],
     ['/a/./b', '/a/b'],
@@ -44,7 +44,7 @@ test('normalizePath removes dot segments and takes the path of absolute-form tar
     ['*', '*'],
     ['relative', undefined],
   ];
-  for (const [input, expected] of cases) assert.equal(normalizePath(input), expected, `normalizePath(${input})`);
+  for (const [input, expected] of cases) assert.equal(normalizeRequestPath(input, 'BASE'), expected, `normalizeRequestPath(${input})`);
 });
 
 test('redirect Locations follow Envoy: scheme, authority, port derivation, path and query', () => {
