@@ -10,7 +10,7 @@
 // null in JSON, as Envoy prints them.
 
 import { putLatin1 } from '../latin1.js';
-import type { ByteLineSink } from './stdout-sink.js';
+import type { LineRoom } from './stdout-sink.js';
 
 export interface AccessLogEntry {
   readonly startTime: number;
@@ -173,7 +173,7 @@ function putIsoTime(buf: Buffer, p: number, ms: number): number {
 }
 
 /** Writes one text line into `sink` (no string is made of it). */
-export function writeTextLine(e: AccessLogEntry, sink: ByteLineSink): void {
+export function writeTextLine(e: AccessLogEntry, sink: LineRoom): void {
   const transportFailure = logBytes(e.upstreamTransportFailureReason);
   const tail = textTailBytes(e);
   const max =
@@ -250,7 +250,7 @@ function dash(v: string | undefined): string {
 }
 
 /** A one-line sink over a scratch buffer: the text format as a string, for sinks that take strings. */
-class ScratchLine implements ByteLineSink {
+class ScratchLine implements LineRoom {
   private buf = Buffer.allocUnsafe(4096);
   readonly used = 0;
   private end = 0;
@@ -260,9 +260,6 @@ class ScratchLine implements ByteLineSink {
   }
   commit(end: number): void {
     this.end = end;
-  }
-  write(): void {
-    throw new Error('ScratchLine takes bytes only');
   }
   take(): string {
     return this.buf.toString('latin1', 0, this.end);

@@ -16,8 +16,8 @@ export interface LineSink {
   write(line: string): void;
 }
 
-/** A sink a formatter may write a line's bytes into directly, without making the line a string. */
-export interface ByteLineSink extends LineSink {
+/** Where a formatter writes a line's bytes directly, without making the line a string. */
+export interface LineRoom {
   /** The batch, with room for `max` more bytes from `used` on. */
   room(max: number): Buffer;
   /** Bytes of the batch already taken: where the next line starts. */
@@ -25,6 +25,9 @@ export interface ByteLineSink extends LineSink {
   /** The line written into the batch from `used` ends at `end`. */
   commit(end: number): void;
 }
+
+/** A sink that takes lines as strings and as bytes written into its batch. */
+export interface ByteLineSink extends LineSink, LineRoom {}
 
 export interface BufferedSink extends ByteLineSink {
   flush(): void;
