@@ -49,7 +49,7 @@ function parseArgs(argv) {
       case '--body': o.body = val(); break;
       case '--duration': o.duration = Number(val()); break;
       case '--warmup': o.warmup = Number(val()); break;
-      case '--repeat': o.repeat = Math.max(1, Math.min(20, Number(val()))); break;
+      case '--repeat': o.repeat = Math.max(1, Math.min(60, Number(val()))); break;
       case '--connections': o.connections = Number(val()); break;
       case '--access-log': o.accessLog = val(); break;
       case '--gateway-arg': o.gatewayArgs.push(val()); break;
@@ -132,6 +132,27 @@ const median = (xs) => {
   const m = v.length >> 1;
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 };
+/**
+ * A distribution-free 95% interval for the median of `xs` (the sign test's): the k-th smallest and k-th
+ * largest, k the largest with P(Binomial(n, 1/2) < k) <= 2.5%. Undefined below 6 samples, where no such k exists.
+ */
+function medianInterval(xs) {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  const n = v.length;
+  let k = 0;
+  let below = 0; // P(Binomial(n, 1/2) < k + 1)
+  for (let j = 0; j < n; j++) {
+    below += binomial(n, j) / 2 ** n;
+    if (below > 0.025) break;
+    k = j + 1;
+  }
+  return k >= 1 ? [v[k - 1], v[n - k]] : undefined;
+}
+function binomial(n, j) {
+  let c = 1;
+  for (let i = 1; i <= j; i++) c = (c * (n - j + i)) / i;
+  return c;
+}
 const fmt = (n, d = 0) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
 
 /** Whether a build knows `--workers` (its default forks one worker per core). */
@@ -229,7 +250,9 @@ async function main() {
     const warm = (url, seconds) => (o.handshakes ? handshakes(url, seconds, pin, tmp, o.resume) : runLoad(gen, { ...load, url, seconds }));
     for (const r of rows) if (r.target !== 'upstream' && o.warmup > 0) await warm(bases[r.target][r.proto] + path, o.warmup);
     for (let round = 1; round <= o.repeat; round++) {
-      for (const r of rows) {
+      // Even rounds run the rows in reverse (A B B A …): whatever drifts within a round (a neighbour's
+      // job, the page cache, thermal state) lands on every row alike, not always on the same one first.
+      for (const r of round % 2 === 1 ? rows : [...rows].reverse()) {
         const url = bases[r.target][r.proto] + path;
         if (o.warmup > 0) await warm(url, Math.min(o.warmup, 2));
         const proc = procs[r.target];
@@ -242,11 +265,13 @@ async function main() {
         const own = before !== undefined && after !== undefined ? after.total - before.total : 0;
         // The kernel's part of the proxy's CPU time (system time), per request.
         const sysUs = before !== undefined && after !== undefined ? (after.system - before.system) / res.requests : undefined;
+        // The event loop's thread alone: V8's compiler and GC threads are the rest.
+        const mainUs = before !== undefined && after !== undefined ? (after.main - before.main) / res.requests : undefined;
         const foreign = core?.a && core?.b ? Math.max(0, (100 * (core.b.busy - core.a.busy - own)) / (core.b.total - core.a.total)) : undefined;
-        const s = { rps: res.rps, p99: res.p99_ms, bad: res.errors + res.non2xx, us: proc ? own / res.requests : undefined, sysUs,
+        const s = { rps: res.rps, p99: res.p99_ms, bad: res.errors + res.non2xx, us: proc ? own / res.requests : undefined, sysUs, mainUs,
           rss: proc ? rssKiB(proc.pid) / 1024 : undefined, foreign };
         r.samples.push(s);
-        console.log(`  [${round}/${o.repeat}] ${r.name.padEnd(24)} ${fmt(s.rps).padStart(6)} req/s  ${fmt(s.us, 1).padStart(6)} µs/req (kernel ${fmt(s.sysUs, 1)})` +
+        console.log(`  [${round}/${o.repeat}] ${r.name.padEnd(24)} ${fmt(s.rps).padStart(6)} req/s  ${fmt(s.us, 1).padStart(6)} µs/req (kernel ${fmt(s.sysUs, 1)}, main thread ${fmt(s.mainUs, 1)})` +
           `  other work on core ${pin.proxy}: ${fmt(foreign)}%${s.bad ? `  ERRORS ${s.bad}` : ''}`);
       }
     }
@@ -255,7 +280,7 @@ async function main() {
     const summary = [];
     for (const r of rows) {
       const m = { name: r.name, rps: median(r.samples.map((s) => s.rps)), p99: median(r.samples.map((s) => s.p99)),
-        rss: median(r.samples.map((s) => s.rss)), us: median(r.samples.map((s) => s.us)), foreign: median(r.samples.map((s) => s.foreign)),
+        rss: median(r.samples.map((s) => s.rss)), us: median(r.samples.map((s) => s.us)), mainUs: median(r.samples.map((s) => s.mainUs)), foreign: median(r.samples.map((s) => s.foreign)),
         bad: r.samples.reduce((a, s) => a + s.bad, 0), samples: r.samples };
       summary.push({ ...m, target: r.target, proto: r.proto });
     }
@@ -266,15 +291,29 @@ async function main() {
       m.vsNginx = nginx?.us && m.us ? nginx.us / m.us : undefined;
       // The floor's µs in a round over this row's in the same round, median over rounds: the machine drifts
       // from round to round (neighbours, caches), and rows measured back to back drift together.
-      m.vsFloorPaired = floor && m.us ? median(m.samples.map((s, i) => (floor.samples[i]?.us && s.us ? floor.samples[i].us / s.us : undefined)).filter((x) => x !== undefined)) : undefined;
+      const ratios = floor && m.us ? m.samples.map((s, i) => (floor.samples[i]?.us && s.us ? floor.samples[i].us / s.us : undefined)).filter((x) => x !== undefined) : [];
+      m.vsFloorPaired = ratios.length ? median(ratios) : undefined;
+      if (floor && m !== floor && ratios.length) {
+        m.pairedInterval = medianInterval(ratios);
+        m.roundsCheaper = ratios.filter((x) => x > 1).length;
+        m.rounds = ratios.length;
+      }
       const direct = summary.find((x) => x.target === 'upstream' && x.proto === m.proto);
       if (o.rate && direct && m !== direct) m.p99Added = m.p99 - direct.p99;
       console.log(`${(m.name + (m.bad ? ' !' : '')).padEnd(24)} ${fmt(m.rps).padStart(7)} ${fmt(m.p99, 2).padStart(7)} ${fmt(m.rss, 1).padStart(8)} ` +
         `${fmt(m.us, 1).padStart(10)} ${fmt(m.us ? 1e6 / m.us : undefined).padStart(12)} ${fmt(m.vsFloor, 2).padStart(8)} ${fmt(m.vsNginx, 2).padStart(8)} ${fmt(m.vsFloorPaired, 2).padStart(7)}`);
     }
+    for (const m of summary) {
+      if (m.rounds === undefined) continue;
+      const ci = m.pairedInterval ? `95% interval of the median ${fmt(m.pairedInterval[0], 3)}–${fmt(m.pairedInterval[1], 3)}` : 'too few rounds for an interval';
+      const floorMain = summary.find((x) => x.target === 'floor' && x.proto === m.proto)?.mainUs;
+      console.log(`${m.name}: paired ${fmt(m.vsFloorPaired, 3)}, ${ci}; cheaper than the floor in ${m.roundsCheaper} of ${m.rounds} rounds;` +
+        ` main thread ${fmt(m.mainUs, 1)} µs/req of ${fmt(m.us, 1)} (the floor's ${fmt(floorMain, 1)})`);
+    }
     if (o.rate) for (const m of summary) if (m.p99Added !== undefined) console.log(`${m.name}: p99 added over direct ${fmt(m.p99Added, 2)} ms (goal ≤ 1 ms)`);
     console.log('\nvs floor / vs nginx = that proxy\'s CPU µs/req divided by this row\'s (1.00 = as cheap; higher is cheaper). Medians of the rounds.');
-    console.log('paired = the median over rounds of (the floor\'s µs/req in that round ÷ this row\'s in the same round).');
+    console.log('paired = the median over rounds of (the floor\'s µs/req in that round ÷ this row\'s in the same round);');
+    console.log('its interval is the sign test\'s (distribution-free: order statistics of the per-round ratios).');
     mkdirSync(join(here, 'results'), { recursive: true });
     const file = join(here, 'results', `floor-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, JSON.stringify({ options: o, loadavg: loadavg(), pinning: pin.describe, rows: summary }, null, 2) + '\n');

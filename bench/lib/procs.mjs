@@ -144,24 +144,35 @@ export function cpuMicros(pid) {
   return cpuSplitMicros(pid)?.total;
 }
 
-/** cpuMicros split into user and system (kernel) time, in microseconds; undefined if gone. */
+/**
+ * cpuMicros split into user and system (kernel) time, and the part of the total spent by each process's
+ * main thread (the event loop; the rest is V8's compiler and GC threads and libuv's pool), in
+ * microseconds; undefined if gone.
+ */
 export function cpuSplitMicros(pid) {
   let user = 0;
   let system = 0;
+  let main = 0;
   let found = false;
   for (const p of processTree(pid)) {
     try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      // Fields after "(comm) ": state(3) ppid(4) ... utime(14) stime(15): index 11 and 12 in this slice.
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const f = statFields(`/proc/${p}/stat`);
       user += Number(f[11]);
       system += Number(f[12]);
       found = true;
+      const t = statFields(`/proc/${p}/task/${p}/stat`);
+      main += Number(t[11]) + Number(t[12]);
     } catch {}
   }
   if (!found) return undefined;
   const scale = 1e6 / clockTicks();
-  return { user: user * scale, system: system * scale, total: (user + system) * scale };
+  return { user: user * scale, system: system * scale, total: (user + system) * scale, main: main * scale };
+}
+
+/** A /proc stat line's fields after "(comm) ": state(3) ppid(4) … utime(14) stime(15) are indexes 11 and 12. */
+function statFields(file) {
+  const stat = readFileSync(file, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 /** Resident set size (VmRSS) of a process tree, in KiB; undefined if gone. */
