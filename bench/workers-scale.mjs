@@ -9,6 +9,12 @@
 // Three configurations, interleaved: `1` (the single process; core 1 left wholly to wrk and the upstream),
 // `1+spin` (the same, with a busy loop holding core 1's Q-slice, so wrk and the upstream have exactly what
 // they have beside two workers: the like-for-like control) and `2`. Saturation (wrk, keep-alive), medians.
+// `--layout one-core`: the issue's setup, "the load generator pinned to a core the gateway does not use",
+// literally: every gateway process (the single one, both workers and the primary) on core 0, each serving
+// process under its own quota Q ≤ 50 % (two workers: two half-cores of core 0, time-sliced), and this script,
+// wrk (one thread) and the upstream pinned to core 1, which the gateway never runs on. No spin control is
+// needed there: the load generator has core 1 to itself in every configuration. Two workers on one core share
+// its caches and switch between each other, which can only cost them: the ratio is a lower bound.
 // Reported per run: req/s; each serving process's share of a core, CPU µs per request, throttled periods
 // (cpu.stat: a run counts as quota-limited only if every serving process was throttled in ≥ 90 % of periods)
 // and context switches per request; the split of requests (admin /workers) and of wrk's connections (ss)
@@ -17,7 +23,7 @@
 // 10× the load generator's, so they get their quota first; `load`: the other way round.
 //   node bench/workers-scale.mjs [--quota 35[,25,45]] [--rounds 3] [--duration 6] [--warmup 2] [--prime 5]
 //        [--connections 64] [--protos http,https] [--body 1k|tiny] [--configs 1,1+spin,2]
-//        [--period-us 10000] [--priority gateway|load] [--max-seconds 900]
+//        [--period-us 10000] [--priority gateway|load] [--max-seconds 900] [--layout split|one-core]
 // Needs root and a writable cgroup cpu controller (v1 /sys/fs/cgroup/cpu, or v2 with cpu in
 // cgroup.controllers), taskset, wrk, ss, openssl; after a build. Takes /tmp/gatehouse-bench.lock; removes its
 // cgroups (PIDs moved back first) and stops what it started by PID, also on error, Ctrl-C and --max-seconds.
@@ -35,7 +41,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 
 function parseArgs(argv) {
-  const o = { quotas: [35], rounds: 3, duration: 6, warmup: 2, connections: 64, protos: ['http', 'https'], configs: ['1', '1+spin', '2'], priority: 'gateway', prime: 5, body: '1k', periodUs: 10_000, maxSeconds: 900 };
+  const o = { quotas: [35], rounds: 3, duration: 6, warmup: 2, connections: 64, protos: ['http', 'https'], configs: ['1', '1+spin', '2'], priority: 'gateway', prime: 5, body: '1k', periodUs: 10_000, maxSeconds: 900, layout: 'split' };
+  let configsGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
@@ -46,7 +53,8 @@ function parseArgs(argv) {
       case '--connections': o.connections = Number(v); i++; break;
       case '--protos': o.protos = v.split(','); i++; break;
       case '--body': o.body = v; i++; break;
-      case '--configs': o.configs = v.split(','); i++; break;
+      case '--configs': o.configs = v.split(','); configsGiven = true; i++; break;
+      case '--layout': o.layout = v; i++; break;
       case '--priority': o.priority = v; i++; break;
       case '--prime': o.prime = Number(v); i++; break;
       case '--period-us': o.periodUs = Number(v); i++; break;
@@ -54,7 +62,13 @@ function parseArgs(argv) {
       default: throw new Error(`unknown option ${argv[i]}`);
     }
   }
-  if (o.quotas.some((q) => !(q >= 5 && q <= 49))) throw new Error('--quota: percentages of one core between 5 and 49 (the load generator needs the rest of each core)');
+  if (o.layout !== 'split' && o.layout !== 'one-core') throw new Error('--layout: split or one-core');
+  if (o.layout === 'one-core') {
+    // Two workers at Q each share core 0: at most half of it each.
+    if (o.quotas.some((q) => !(q >= 5 && q <= 50))) throw new Error('--quota with --layout one-core: percentages of one core between 5 and 50');
+    if (!configsGiven) o.configs = ['1', '2'];
+    if (o.configs.includes('1+spin')) throw new Error('--layout one-core has no 1+spin control: the load generator has core 1 to itself');
+  } else if (o.quotas.some((q) => !(q >= 5 && q <= 49))) throw new Error('--quota: percentages of one core between 5 and 49 (the load generator needs the rest of each core)');
   if (!(o.rounds >= 1 && o.duration >= 1 && o.duration <= 60)) throw new Error('--rounds ≥ 1, --duration 1–60 s');
   if (o.priority !== 'load' && o.priority !== 'gateway') throw new Error('--priority: load or gateway');
   if (o.configs.some((c) => !['1', '1+spin', '2'].includes(c))) throw new Error('--configs: 1, 1+spin and/or 2');
@@ -182,11 +196,16 @@ async function main() {
   groups.create('primary', { weight: 1024 });
   groups.create('load', { weight: loadWeight });
   groups.move('load', process.pid); // this script, and everything it starts from now on, until moved on
+  // one-core: this script on core 1, so the upstream and wrk it starts are there too (children inherit it).
+  const oneCore = o.layout === 'one-core';
+  if (oneCore) execFileSync(taskset, ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 
   const t0 = new Date();
   const load0 = loadavg();
   console.log(`workers-scale ${t0.toISOString()}  load avg ${load0.map((x) => x.toFixed(2)).join(' ')}  cgroup v${ctl.version} at ${groups.parent}`);
-  console.log(`quota ${o.quotas.join(', ')} % of one core per serving process (period ${o.periodUs / 1000} ms), ${o.priority} first, wrk -t ${cores} -c ${o.connections}, ${o.warmup} s warm-up + ${o.duration} s, ${o.rounds} interleaved rounds, body ${o.body}`);
+  const wrkThreads = oneCore ? 1 : cores;
+  console.log(`quota ${o.quotas.join(', ')} % of one core per serving process (period ${o.periodUs / 1000} ms), ${o.priority} first, wrk -t ${wrkThreads} -c ${o.connections}, ${o.warmup} s warm-up + ${o.duration} s, ${o.rounds} interleaved rounds, body ${o.body}`);
+  console.log(oneCore ? 'layout one-core: every gateway process on core 0; this script, wrk and the upstream on core 1' : 'layout split: serving process i on core i; wrk and the upstream unpinned');
 
   const { cert, key } = makeCertificate(tmp);
   const upstream = start('upstream', process.execPath, [join(here, 'lib', 'upstream.mjs'), '--cert', cert, '--key', key], { logFile: join(tmp, 'upstream.log'), pipeStdout: true });
@@ -211,19 +230,23 @@ async function main() {
     const names = workers === 1 ? ['single'] : ['w1', 'w2'];
     serving.forEach((pid, i) => {
       groups.move(names[i], pid);
-      execFileSync(taskset, ['-a', '-p', '-c', String(i), String(pid)], { stdio: 'ignore' }); // every thread of it
+      execFileSync(taskset, ['-a', '-p', '-c', oneCore ? '0' : String(i), String(pid)], { stdio: 'ignore' }); // every thread of it
     });
     if (workers > 1) groups.move('primary', p.pid);
+    // It was started from core 1 (one-core): the primary belongs with its workers, off the load generator's core.
+    if (workers > 1 && oneCore) execFileSync(taskset, ['-a', '-p', '-c', '0', String(p.pid)], { stdio: 'ignore' });
     return { workers, p, serving, names, adminPort, bases: { http: `http://127.0.0.1:${httpPort}`, https: `https://localhost:${httpsPort}` } };
   }
   const gws = [await gateway(1), await gateway(2)];
   // The control for `--workers 1`: a busy loop in core 1's slice (same quota, same weight, pinned there), stopped
   // (SIGSTOP) except during its rows, so the load generator has the same CPU left on each core as beside two
   // workers, and the single process shares its core with it as much as each worker does.
-  const spinner = start('spinner', process.execPath, ['-e', 'for (;;) {}'], { logFile: join(tmp, 'spinner.log') });
-  process.kill(spinner.pid, 'SIGSTOP');
-  groups.move('spin', spinner.pid);
-  execFileSync(taskset, ['-a', '-p', '-c', '1', String(spinner.pid)], { stdio: 'ignore' });
+  const spinner = oneCore ? undefined : start('spinner', process.execPath, ['-e', 'for (;;) {}'], { logFile: join(tmp, 'spinner.log') });
+  if (spinner) {
+    process.kill(spinner.pid, 'SIGSTOP');
+    groups.move('spin', spinner.pid);
+    execFileSync(taskset, ['-a', '-p', '-c', '1', String(spinner.pid)], { stdio: 'ignore' });
+  }
   const configs = o.configs.map((name) => ({ name, gw: gws[name === '2' ? 1 : 0], spin: name === '1+spin' }));
   const served = async (gw) => {
     if (gw.workers === 1) return undefined;
@@ -231,7 +254,7 @@ async function main() {
     return gw.serving.map((pid) => list.find((w) => w.pid === pid)?.requestsTotal ?? NaN);
   };
   const path = o.body === '1k' ? '/1k' : '/';
-  const loadOpts = { connections: o.connections, tmpDir: tmp, logFile: join(tmp, 'wrk.log'), pin: { loadgenThreads: cores } };
+  const loadOpts = { connections: o.connections, tmpDir: tmp, logFile: join(tmp, 'wrk.log'), pin: { loadgenThreads: wrkThreads } };
   // Priming without quotas: under a 25 % quota the JIT's warm-up would take four times as long in wall time and
   // spill into the measured rounds (req/s rose round after round when it was primed for 2 s under the quota).
   for (const g of ['single', 'w1', 'w2']) groups.setQuota(g, undefined, o.periodUs);
@@ -263,7 +286,7 @@ async function main() {
           const st0 = gw.names.map((n) => groups.stat(n));
           const cpu0 = gw.serving.map(cpuOf);
           const prim0 = gw.workers > 1 ? cpuOf(gw.p.pid) : 0;
-          const spin0 = cpuOf(spinner.pid);
+          const spin0 = spinner ? cpuOf(spinner.pid) : 0;
           const sw0 = gw.serving.map(switches);
           const up0 = cpuOf(upstream.pid);
           const wrk0 = reapedChildrenCpuMicros();
@@ -287,7 +310,7 @@ async function main() {
           const wrk1 = reapedChildrenCpuMicros();
           const up1 = cpuOf(upstream.pid);
           const prim1 = gw.workers > 1 ? cpuOf(gw.p.pid) : 0;
-          const spin1 = cpuOf(spinner.pid);
+          const spin1 = spinner ? cpuOf(spinner.pid) : 0;
           const sw1 = gw.serving.map(switches);
           if (cfg.spin) process.kill(spinner.pid, 'SIGSTOP');
           const cpu1 = gw.serving.map(cpuOf);
@@ -343,7 +366,7 @@ async function main() {
     }
   }
 
-  console.log(`\nmedians (${o.rounds} rounds; each serving process capped at Q % of one core, pinned one per core; µs/req of each serving process)`);
+  console.log(`\nmedians (${o.rounds} rounds; each serving process capped at Q % of one core, ${oneCore ? 'all on core 0, the load generator on core 1' : 'pinned one per core'}; µs/req of each serving process)`);
   const summary = [];
   for (const quota of o.quotas) for (const proto of o.protos) {
     const of = (name) => samples.filter((s) => s.quota === quota && s.proto === proto && s.config === name);
@@ -384,8 +407,10 @@ async function main() {
     cgroup: { version: ctl.version, parent: groups.parent }, cores, idle: { seconds: idleSecs, primaryCoreShare: primaryIdleShare, workersCoreShare: workersIdleShare }, node: process.version, wrk: gen.version, summary, samples }, null, 2) + '\n');
   console.log(`results: ${file}  (load avg at end ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
   for (const gw of gws) await stop(gw.p);
-  process.kill(spinner.pid, 'SIGCONT');
-  await stop(spinner);
+  if (spinner) {
+    process.kill(spinner.pid, 'SIGCONT');
+    await stop(spinner);
+  }
   await stop(upstream);
   rmSync(tmp, { recursive: true, force: true });
 }
