@@ -29,6 +29,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { pinningPlan, start, stop, stopAll, killAllSync, freePort, cpuSplitMicros, rssKiB, sleep, coreTimes, acquireMachineLock } from './lib/procs.mjs';
+import { median, medianInterval } from './lib/stats.mjs';
 import { makeCertificate, makeClientCertificate, writeIstioConfig, nginxConf } from './lib/config.mjs';
 import { detectLoadGenerator, runLoad, INSTALL_HINT } from './lib/loadgen.mjs';
 import { which, readFirstLine } from './lib/procs.mjs';
@@ -126,33 +127,6 @@ async function fixedRate(url, rate, connections, seconds, pin, tmp) {
   return { ...r, rps: r.requests / r.seconds };
 }
 
-const median = (xs) => {
-  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (!v.length) return undefined;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-};
-/**
- * A distribution-free 95% interval for the median of `xs` (the sign test's): the k-th smallest and k-th
- * largest, k the largest with P(Binomial(n, 1/2) < k) <= 2.5%. Undefined below 6 samples, where no such k exists.
- */
-function medianInterval(xs) {
-  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  const n = v.length;
-  let k = 0;
-  let below = 0; // P(Binomial(n, 1/2) < k + 1)
-  for (let j = 0; j < n; j++) {
-    below += binomial(n, j) / 2 ** n;
-    if (below > 0.025) break;
-    k = j + 1;
-  }
-  return k >= 1 ? [v[k - 1], v[n - k]] : undefined;
-}
-function binomial(n, j) {
-  let c = 1;
-  for (let i = 1; i <= j; i++) c = (c * (n - j + i)) / i;
-  return c;
-}
 const fmt = (n, d = 0) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
 
 /** Whether a build knows `--workers` (its default forks one worker per core). */
