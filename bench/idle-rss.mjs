@@ -2,11 +2,14 @@
 // Idle memory of the gateway with the benchmark config: started, ready, left alone for --settle seconds, then
 // read from /proc (VmRSS, and its anonymous and file-backed parts: the heap and buffers vs mapped code) for
 // the whole process tree. Builds are measured in interleaved rounds, medians reported.
-//   node bench/idle-rss.mjs [--rounds 5] [--settle 3] [--workers 1] [--baseline-root DIR] [--gateway-arg A]...
+//   node bench/idle-rss.mjs [--rounds 5] [--settle 3] [--cpu-seconds 5] [--workers 1] [--baseline-root DIR] [--gateway-arg A]...
+// After the RSS sample, the tree's idle CPU over --cpu-seconds: run time from /proc/PID/task/*/schedstat
+// (exact nanoseconds; utime/stime in /proc/PID/stat are sampled at the clock tick and read 0 for a process
+// that wakes often but briefly) and wake-ups (context switches of every thread) per second.
 //                           [--node-arg A]...   (flags for node itself, e.g. --node-arg=--max-semi-space-size=1)
 // DIR is a baseline build (git archive BASE | tar -x -C DIR, node_modules linked, tsc). Loopback only;
 // every process it starts is stopped by its PID.
-import { mkdtempSync, mkdirSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +18,7 @@ import { start, stop, stopAll, killAllSync, freePort, processTree, readFirstLine
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const o = { rounds: 5, settle: 3, workers: 1, baselineRoot: undefined, gatewayArgs: [], nodeArgs: [] };
+const o = { rounds: 5, settle: 3, cpuSeconds: 5, workers: 1, baselineRoot: undefined, gatewayArgs: [], nodeArgs: [] };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -23,6 +26,7 @@ for (let i = 2; i < process.argv.length; i++) {
   switch (flag) {
     case '--rounds': o.rounds = Math.max(1, Math.min(20, Number(val()))); break;
     case '--settle': o.settle = Math.max(0, Math.min(60, Number(val()))); break;
+    case '--cpu-seconds': o.cpuSeconds = Math.max(0, Math.min(120, Number(val()))); break;
     case '--workers': o.workers = Math.max(1, Math.min(8, Number(val()))); break;
     case '--baseline-root': o.baselineRoot = val(); break;
     case '--gateway-arg': o.gatewayArgs.push(val()); break;
@@ -36,6 +40,28 @@ function statusKiB(pid) {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
   const pick = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
   return { rss: pick('VmRSS'), anon: pick('RssAnon'), file: pick('RssFile') };
+}
+
+/** Run time (ns, exact) and context switches of every thread of every process in `pids`. */
+function threadTimes(pids) {
+  let runNs = 0;
+  let switches = 0;
+  for (const pid of pids) {
+    let tasks = [];
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tasks) {
+      try {
+        runNs += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+        const st = readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
+        switches += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+      } catch {}
+    }
+  }
+  return { runNs, switches };
 }
 
 async function ready(statusPort, child) {
@@ -61,8 +87,18 @@ async function measure(gwRoot, tmp, up) {
   try {
     await ready(statusPort, gw);
     await sleep(o.settle * 1000);
-    const procs = processTree(gw.pid).map(statusKiB);
-    return { total: procs.reduce((a, p) => a + p.rss, 0), primary: procs[0], workers: procs.slice(1) };
+    const pids = processTree(gw.pid);
+    const procs = pids.map(statusKiB);
+    let cpu;
+    if (o.cpuSeconds > 0) {
+      const a = threadTimes(pids);
+      const t0 = performance.now();
+      await sleep(o.cpuSeconds * 1000);
+      const b = threadTimes(pids);
+      const secs = (performance.now() - t0) / 1000;
+      cpu = { msPerSecond: (b.runNs - a.runNs) / 1e6 / secs, wakeupsPerSecond: (b.switches - a.switches) / secs };
+    }
+    return { total: procs.reduce((a, p) => a + p.rss, 0), primary: procs[0], workers: procs.slice(1), cpu };
   } finally {
     await stop(gw);
   }
@@ -98,7 +134,8 @@ async function main() {
         samples.get(b.name).push(s);
         const w = s.workers.length ? `  workers ${s.workers.map((x) => mib(x.rss)).join(' / ')}` : '';
         console.log(`  [${round}/${o.rounds}] ${b.name.padEnd(10)} total ${mib(s.total)} MiB  primary ${mib(s.primary.rss)} ` +
-          `(anon ${mib(s.primary.anon)}, file ${mib(s.primary.file)})${w}`);
+          `(anon ${mib(s.primary.anon)}, file ${mib(s.primary.file)})${w}` +
+          (s.cpu ? `  idle CPU ${s.cpu.msPerSecond.toFixed(2)} ms/s, ${s.cpu.wakeupsPerSecond.toFixed(0)} context switches/s` : ''));
       }
     }
     console.log(`\nmedians (MiB)   total  primary  anon   file${o.workers > 1 ? '  worker' : ''}`);
@@ -108,7 +145,8 @@ async function main() {
       med[b.name] = median(ss.map((s) => s.total));
       const worker = o.workers > 1 ? `  ${mib(median(ss.flatMap((s) => s.workers.map((w) => w.rss)))).padStart(6)}` : '';
       console.log(`${b.name.padEnd(14)} ${mib(med[b.name]).padStart(6)}  ${mib(median(ss.map((s) => s.primary.rss))).padStart(7)} ` +
-        `${mib(median(ss.map((s) => s.primary.anon))).padStart(5)}  ${mib(median(ss.map((s) => s.primary.file))).padStart(5)}${worker}`);
+        `${mib(median(ss.map((s) => s.primary.anon))).padStart(5)}  ${mib(median(ss.map((s) => s.primary.file))).padStart(5)}${worker}` +
+        (o.cpuSeconds > 0 ? `   idle CPU ${median(ss.map((s) => s.cpu.msPerSecond)).toFixed(2)} ms/s (${(median(ss.map((s) => s.cpu.msPerSecond)) / 10).toFixed(3)}% of a core), ${median(ss.map((s) => s.cpu.wakeupsPerSecond)).toFixed(0)} context switches/s` : ''));
     }
     if (o.baselineRoot) console.log(`this build / baseline (total): ${(med['this build'] / med.baseline).toFixed(3)}`);
     console.log(`load avg at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);

@@ -28,6 +28,14 @@ const RECOVER_SAMPLES = 4;
  * (a key generation, a large config compile) is a stall, not overload, and must not shed traffic.
  */
 const LAG_SAMPLES = 2;
+/**
+ * The delay histogram's timer period: a quarter of the threshold, so a lag at the threshold spans several
+ * periods, between 20 ms and 100 ms. Each period is a wake-up of an otherwise idle process; at the default
+ * threshold (1 s) that is 10 a second rather than 50.
+ */
+export function delayResolutionMs(thresholdMs: number): number {
+  return Math.min(100, Math.max(20, Math.floor(thresholdMs / 4)));
+}
 
 /** Pure transition: the next overloaded state from the current one and a sample. */
 export function nextOverloaded(overloaded: boolean, sample: OverloadSample, t: OverloadThresholds): boolean {
@@ -42,15 +50,20 @@ export class OverloadGuard {
   private lastTick = 0;
   private calmSamples = 0;
   private lagSamples = 0;
+  private readonly resolutionMs: number;
 
   constructor(
     private readonly thresholds: OverloadThresholds,
     private readonly onChange: (overloaded: boolean, sample: OverloadSample) => void,
-  ) {}
+    /** Sees every sample (tests; a future gauge). */
+    private readonly onSample?: (sample: OverloadSample) => void,
+  ) {
+    this.resolutionMs = delayResolutionMs(thresholds.eventLoopLagMs);
+  }
 
   start(): void {
     if (this.timer) return;
-    this.histogram = monitorEventLoopDelay({ resolution: 20 });
+    this.histogram = monitorEventLoopDelay({ resolution: this.resolutionMs });
     this.histogram.enable();
     this.lastTick = performance.now();
     this.timer = setInterval(() => this.tick(), SAMPLE_MS);
@@ -70,8 +83,13 @@ export class OverloadGuard {
     const now = performance.now();
     const late = now - this.lastTick - SAMPLE_MS;
     this.lastTick = now;
-    const sample: OverloadSample = { heapRatio: heap.used_heap_size / heap.heap_size_limit, eventLoopLagMs: Math.max(h.max / 1e6, late) };
+    // The histogram records the whole time between its timer's runs, the period included: the lag is what
+    // exceeds the period. (Read as it was, an idle loop lagged by the period, and a threshold at or below it
+    // kept the gateway overloaded for good.) An empty histogram (a stall longer than the sample) reads 0.
+    const delayed = h.count > 0 ? h.max / 1e6 - this.resolutionMs : 0;
+    const sample: OverloadSample = { heapRatio: heap.used_heap_size / heap.heap_size_limit, eventLoopLagMs: Math.max(delayed, late, 0) };
     h.reset();
+    this.onSample?.(sample);
     let next = nextOverloaded(this.overloaded, sample, this.thresholds);
     this.lagSamples = sample.eventLoopLagMs >= this.thresholds.eventLoopLagMs ? this.lagSamples + 1 : 0;
     if (!this.overloaded && next && sample.heapRatio < this.thresholds.heapRatio && this.lagSamples < LAG_SAMPLES) next = false;

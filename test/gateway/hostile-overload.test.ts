@@ -5,7 +5,7 @@ import net from 'node:net';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import { createDataPlane } from '../../gateway/index.js';
-import { nextOverloaded } from '../../gateway/overload.js';
+import { delayResolutionMs, nextOverloaded, OverloadGuard, type OverloadSample } from '../../gateway/overload.js';
 import { cluster, forward, httpListener, route, routeTable, snapshot, vhost } from './support/snapshot-builder.js';
 import { startEchoUpstream } from './support/upstream.js';
 import { waitFor } from '../support/wait.js';
@@ -18,6 +18,26 @@ test('overload starts at a threshold and ends only well below it', () => {
   assert.equal(nextOverloaded(true, { heapRatio: 0.85, eventLoopLagMs: 10 }, t), true, 'just under the heap threshold is not recovery');
   assert.equal(nextOverloaded(true, { heapRatio: 0.5, eventLoopLagMs: 700 }, t), true, 'just under the lag threshold is not recovery');
   assert.equal(nextOverloaded(true, { heapRatio: 0.5, eventLoopLagMs: 100 }, t), false);
+});
+
+test('the overload guard reads an idle loop as no lag, not as its sampling period', async () => {
+  // 15 ms is below the delay histogram's shortest period (20 ms). The histogram records the whole time
+  // between its timer's runs; read as lag, every sample of an idle loop was ≥ 20 ms, and this guard went
+  // overloaded after two samples and never recovered (recovery needs < 7.5 ms).
+  assert.equal(delayResolutionMs(15), 20);
+  assert.equal(delayResolutionMs(1000), 100);
+  const samples: OverloadSample[] = [];
+  const guard = new OverloadGuard({ heapRatio: 1, eventLoopLagMs: 15 }, () => undefined, (s) => samples.push(s));
+  guard.start();
+  try {
+    await waitFor(() => samples.length >= 8, { timeoutMs: 10_000, what: 'eight samples' });
+  } finally {
+    guard.stop();
+  }
+  const lags = samples.map((s) => s.eventLoopLagMs);
+  assert.ok(lags.every((lag) => lag >= 0), `lags ${lags.join(', ')}`);
+  // A busy test machine can delay a sample; it cannot delay all eight by the whole period.
+  assert.ok(Math.min(...lags) < 15, `lags ${lags.join(', ')}`);
 });
 
 /** One request on a fresh connection: the status, or 'refused' when closed without an answer. */
