@@ -14,7 +14,7 @@ import { tmpdir, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeCertificate, writeIstioConfig } from './lib/config.mjs';
-import { start, stop, stopAll, killAllSync, freePort, processTree, readFirstLine, sleep } from './lib/procs.mjs';
+import { start, stop, stopAll, killAllSync, freePort, processTree, readFirstLine, sleep, contextSwitches } from './lib/procs.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -56,10 +56,10 @@ function threadTimes(pids) {
     for (const t of tasks) {
       try {
         runNs += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
-        const st = readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
-        switches += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
       } catch {}
     }
+    const cs = contextSwitches(pid);
+    switches += cs.voluntary + cs.involuntary;
   }
   return { runNs, switches };
 }

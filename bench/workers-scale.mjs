@@ -34,7 +34,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeCertificate, writeIstioConfig } from './lib/config.mjs';
 import { detectLoadGenerator, runLoad, INSTALL_HINT } from './lib/loadgen.mjs';
-import { start, stop, stopAll, killAllSync, freePort, sleep, coreTimes, acquireMachineLock, readFirstLine, which, reapedChildrenCpuMicros, processTree } from './lib/procs.mjs';
+import { start, stop, stopAll, killAllSync, freePort, sleep, coreTimes, acquireMachineLock, readFirstLine, which, reapedChildrenCpuMicros, processTree, connectionsByPid, contextSwitches } from './lib/procs.mjs';
 import { detectCpuController, CpuGroups, staleGroups, removeStaleGroup } from './lib/cpu-groups.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -122,30 +122,6 @@ const wrkPid = () => processTree(process.pid).slice(1).find((pid) => {
     return false;
   }
 });
-/** How many established connections on local `port` each of `pids` holds (ss -p), or undefined without ss. */
-function connectionsByPid(port, pids) {
-  try {
-    const out = execFileSync('ss', ['-Htnp', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' });
-    return pids.map((pid) => out.split('\n').filter((l) => l.includes(`pid=${pid},`)).length);
-  } catch {
-    return undefined;
-  }
-}
-/** Context switches of a whole process (all threads). */
-function switches(pid) {
-  let voluntary = 0;
-  let involuntary = 0;
-  try {
-    for (const t of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        const st = readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
-        voluntary += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
-        involuntary += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
-      } catch {}
-    }
-  } catch {}
-  return { voluntary, involuntary };
-}
 const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 const status = (url) => fetch(url).then((r) => r.status, () => 0);
 
@@ -287,7 +263,7 @@ async function main() {
           const cpu0 = gw.serving.map(cpuOf);
           const prim0 = gw.workers > 1 ? cpuOf(gw.p.pid) : 0;
           const spin0 = spinner ? cpuOf(spinner.pid) : 0;
-          const sw0 = gw.serving.map(switches);
+          const sw0 = gw.serving.map(contextSwitches);
           const up0 = cpuOf(upstream.pid);
           const wrk0 = reapedChildrenCpuMicros();
           const core0 = coreTimes();
@@ -311,7 +287,7 @@ async function main() {
           const up1 = cpuOf(upstream.pid);
           const prim1 = gw.workers > 1 ? cpuOf(gw.p.pid) : 0;
           const spin1 = spinner ? cpuOf(spinner.pid) : 0;
-          const sw1 = gw.serving.map(switches);
+          const sw1 = gw.serving.map(contextSwitches);
           if (cfg.spin) process.kill(spinner.pid, 'SIGSTOP');
           const cpu1 = gw.serving.map(cpuOf);
           const st1 = gw.names.map((n) => groups.stat(n));

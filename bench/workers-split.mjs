@@ -7,13 +7,13 @@
 // Prints each try's split, the mean share of the smaller side, and req/s.
 //   node bench/workers-split.mjs [--tries 12] [--connections 64] [--seconds 2] [--accept default,single] [--proto http|https]
 // Needs wrk and ss; after a build. Takes /tmp/gatehouse-bench.lock; stops what it started by PID.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeCertificate, writeIstioConfig } from './lib/config.mjs';
-import { start, stop, stopAll, killAllSync, freePort, acquireMachineLock, readFirstLine, which, processTree } from './lib/procs.mjs';
+import { start, stop, stopAll, killAllSync, freePort, acquireMachineLock, readFirstLine, which, processTree, connectionsByPid } from './lib/procs.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -38,14 +38,6 @@ function parseArgs(argv) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Established connections on `port` per owning PID, from ss. */
-function connectionsByPid(port) {
-  const out = execFileSync('ss', ['-Htnp', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' });
-  const counts = new Map();
-  for (const m of out.matchAll(/pid=(\d+)/g)) counts.set(Number(m[1]), (counts.get(Number(m[1])) ?? 0) + 1);
-  return counts;
-}
 
 async function until(fn, ms) {
   const deadline = Date.now() + ms;
@@ -95,8 +87,7 @@ async function main() {
         child.stdout.on('data', (d) => (out += d));
         const exited = new Promise((r) => child.once('exit', r));
         await sleep(1000);
-        const byPid = connectionsByPid(port);
-        const counts = workers().map((p) => byPid.get(p) ?? 0);
+        const counts = connectionsByPid(port, workers()) ?? [];
         await exited;
         const total = counts.reduce((a, b) => a + b, 0);
         splits.push(counts.join('/'));

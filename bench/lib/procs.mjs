@@ -310,3 +310,29 @@ export function readFirstLine(child, timeoutMs) {
     });
   });
 }
+
+/** How many established connections on local `port` each of `pids` holds (ss -p), or undefined without ss. */
+export function connectionsByPid(port, pids) {
+  try {
+    const out = execFileSync('ss', ['-Htnp', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' });
+    return pids.map((pid) => out.split('\n').filter((l) => l.includes(`pid=${pid},`)).length);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Context switches of a whole process (all threads): voluntary (waiting for I/O) and involuntary (preempted). */
+export function contextSwitches(pid) {
+  let voluntary = 0;
+  let involuntary = 0;
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const st = readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
+        voluntary += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+        involuntary += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+      } catch {}
+    }
+  } catch {}
+  return { voluntary, involuntary };
+}
