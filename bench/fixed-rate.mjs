@@ -9,10 +9,16 @@
 // issued it (p99_sent_ms …): the same, minus the client's own lateness (its timers fire up to a millisecond
 // or more after the scheduled instant, and later when it collects garbage), which lands on a direct call and a
 // proxied one alike and only adds noise to their difference. Queueing for a free connection stays in both.
+// --trace FILE numbers each request in its query (`?n=N`) and writes, at the end, which connection (local
+// port) took each request, in order: what bench/lib/hold.mjs needs to match a capture's segments to requests.
 import http from 'node:http';
 import https from 'node:https';
+import { writeFileSync } from 'node:fs';
 
-const [url, rateArg, connArg, secondsArg, hostHeader] = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const traceAt = argv.indexOf('--trace');
+const traceFile = traceAt >= 0 ? argv.splice(traceAt, 2)[1] : undefined;
+const [url, rateArg, connArg, secondsArg, hostHeader] = argv;
 const u = new URL(url);
 if (!['127.0.0.1', 'localhost'].includes(u.hostname)) throw new Error(`refusing non-loopback target ${url}`);
 const rate = Number(rateArg);
@@ -35,9 +41,24 @@ let non2xx = 0;
 let scheduled = 0;
 let start = performance.now();
 const interval = 1000 / rate;
+// Request numbers in the order the agent gave them a connection, and those connections.
+const traceOrder = [];
+const traceSockets = [];
+const pathOf = (n) => (traceFile ? `${u.pathname}?n=${n}` : u.pathname);
 
-function send(at, sentAt) {
-  const req = client.request({ host: u.hostname, port: u.port, path: u.pathname, agent, method: 'GET', headers }, (res) => {
+function request(n, onResponse) {
+  const req = client.request({ host: u.hostname, port: u.port, path: pathOf(n), agent, method: 'GET', headers }, onResponse);
+  if (traceFile) {
+    req.on('socket', (socket) => {
+      traceOrder.push(n);
+      traceSockets.push(socket);
+    });
+  }
+  return req;
+}
+
+function send(n, at, sentAt) {
+  const req = request(n, (res) => {
     if (res.statusCode < 200 || res.statusCode > 299) non2xx++;
     res.on('data', () => {});
     res.on('end', () => finish(at, sentAt));
@@ -58,7 +79,10 @@ function finish(at, sentAt) {
 
 function tick() {
   const now = performance.now();
-  while (scheduled < total && start + scheduled * interval <= now) send(start + interval * scheduled++, performance.now());
+  while (scheduled < total && start + scheduled * interval <= now) {
+    const n = scheduled++;
+    send(n, start + interval * n, performance.now());
+  }
   if (scheduled < total) setTimeout(tick, Math.max(0, start + scheduled * interval - performance.now()));
 }
 
@@ -68,6 +92,8 @@ function report() {
   const q = (xs, p) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] / 1000;
   const out = { requests: done, seconds: (performance.now() - start) / 1000, errors, non2xx, p50_ms: q(v, 0.5), p90_ms: q(v, 0.9), p99_ms: q(v, 0.99), p999_ms: q(v, 0.999), max_ms: v[v.length - 1] / 1000,
     p50_sent_ms: q(w, 0.5), p99_sent_ms: q(w, 0.99), p999_sent_ms: q(w, 0.999) };
+  // Local ports are read now, while every connection is still open (a connecting socket has none yet).
+  if (traceFile) writeFileSync(traceFile, JSON.stringify({ total, order: traceOrder, ports: traceSockets.map((s) => s.localPort ?? -1) }));
   process.stdout.write(`FIXED_JSON ${JSON.stringify(out)}\n`);
   agent.destroy();
 }
@@ -85,8 +111,8 @@ setTimeout(() => {
 // Open every connection before the schedule starts: otherwise the first requests wait for the TLS
 // handshakes of all CONNECTIONS (and the proxy's cold JIT), and p99 measures connection setup.
 function warm() {
-  return Promise.all(Array.from({ length: connections }, () => new Promise((resolve) => {
-    const req = client.request({ host: u.hostname, port: u.port, path: u.pathname, agent, method: 'GET', headers }, (res) => {
+  return Promise.all(Array.from({ length: connections }, (_, k) => new Promise((resolve) => {
+    const req = request(total + k, (res) => {
       res.resume();
       res.on('end', resolve);
     });

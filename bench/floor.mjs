@@ -7,6 +7,8 @@
 //                        [--access-log text|json|off] [--gateway-arg A]... [--profile TARGET]
 //                        [--rate R]   (latency mode: R req/s fixed rate with bench/fixed-rate.mjs instead of wrk's
 //                                      saturation; report p50/p99 and "p99 added" over the direct upstream)
+//                        [--hold]     (with --rate: capture each proxied row with tcpdump and read the latency
+//                                      the proxy added to each request from kernel timestamps, bench/lib/hold.mjs)
 //                        [--handshakes]   (HTTPS rows only: `openssl s_time -new`, full TLS handshakes per
 //                                      second, one at a time; CPU µs/req is then the proxy's CPU per handshake)
 //                        [--upstream-mtls]  (every proxy forwards to the upstream over TLS with a client certificate,
@@ -32,6 +34,9 @@ import { pinningPlan, start, stop, stopAll, killAllSync, freePort, cpuSplitMicro
 import { median, medianInterval } from './lib/stats.mjs';
 import { makeCertificate, makeClientCertificate, writeIstioConfig, nginxConf } from './lib/config.mjs';
 import { detectLoadGenerator, runLoad, INSTALL_HINT } from './lib/loadgen.mjs';
+import { startCapture } from './lib/capture.mjs';
+import { readTcpSegments } from './lib/pcap.mjs';
+import { holdTimes, quantiles } from './lib/hold.mjs';
 import { which, readFirstLine } from './lib/procs.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -39,7 +44,8 @@ const root = join(here, '..');
 
 function parseArgs(argv) {
   const o = { targets: ['floor', 'gatehouse-raw', 'gatehouse-fastify', 'nginx'], protos: ['http', 'https'], body: '1k', duration: 10,
-    warmup: 3, repeat: 3, connections: 64, accessLog: undefined, gatewayArgs: [], profile: undefined, keep: false, baselineRoot: undefined, rate: undefined, handshakes: false, resume: false, cert: 'ec', upstreamMtls: false };
+    warmup: 3, repeat: 3, connections: 64, accessLog: undefined, gatewayArgs: [], profile: undefined, keep: false, baselineRoot: undefined, rate: undefined, handshakes: false, resume: false, cert: 'ec', upstreamMtls: false,
+    hold: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -61,11 +67,14 @@ function parseArgs(argv) {
       case '--handshakes': o.handshakes = true; o.protos = ['https']; break;
       case '--resume': o.resume = true; break;
       case '--upstream-mtls': o.upstreamMtls = true; break;
+      case '--hold': o.hold = true; break;
       case '--cert': o.cert = val(); if (!['ec', 'rsa'].includes(o.cert)) throw new Error('--cert must be ec or rsa'); break;
       default: console.error(`floor: unknown option ${a} (see the header of bench/floor.mjs)`); process.exit(2);
     }
   }
   if (!(o.duration >= 1 && o.duration <= 300)) throw new Error('--duration must be 1..300');
+  // The upstream leg must be plaintext: requests are matched there by the number in their request line.
+  if (o.hold && (!o.rate || o.upstreamMtls || o.handshakes)) throw new Error('--hold needs --rate, and neither --upstream-mtls nor --handshakes');
   return o;
 }
 
@@ -113,18 +122,39 @@ async function handshakes(url, seconds, pin, tmp, resume) {
   return { requests, seconds: Number(m[2]), rps: requests / Number(m[2]), p99_ms: undefined, errors: 0, non2xx: 0 };
 }
 
-/** The fixed-rate client in its own process, pinned where the load generator goes. */
-async function fixedRate(url, rate, connections, seconds, pin, tmp) {
-  const child = start('fixed-rate', process.execPath, [join(here, 'fixed-rate.mjs'), url, String(rate), String(connections), String(seconds)],
+/**
+ * The fixed-rate client in its own process, pinned where the load generator goes. With `hold`
+ * ({ proxyPort, upstreamPort, tag }) the run is captured and `hold` in the result is what the proxy added to
+ * each request, from the capture's timestamps (bench/lib/hold.mjs).
+ */
+async function fixedRate(url, rate, connections, seconds, pin, tmp, hold) {
+  const trace = hold ? join(tmp, `trace-${hold.tag}.json`) : undefined;
+  const pcap = hold ? join(tmp, `hold-${hold.tag}.pcap`) : undefined;
+  const capture = hold
+    ? await startCapture({ ports: [hold.proxyPort, hold.upstreamPort], file: pcap, logFile: join(tmp, `tcpdump-${hold.tag}.log`), cpu: pin.loadgen, taskset: pin.taskset })
+    : undefined;
+  const child = start('fixed-rate', process.execPath, [join(here, 'fixed-rate.mjs'), ...(trace ? ['--trace', trace] : []), url, String(rate), String(connections), String(seconds)],
     { cpu: pin.loadgen, taskset: pin.taskset, logFile: join(tmp, 'fixed-rate.log'), pipeStdout: true });
   let out = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (d) => (out += d));
   await new Promise((resolve) => child.once('exit', resolve));
+  const captured = capture ? await capture.stop() : undefined;
   const line = out.split('\n').find((l) => l.startsWith('FIXED_JSON '));
   if (!line) throw new Error(`fixed-rate client produced no summary: ${out.slice(-300)}`);
   const r = JSON.parse(line.slice('FIXED_JSON '.length));
-  return { ...r, rps: r.requests / r.seconds };
+  if (!hold) return { ...r, rps: r.requests / r.seconds };
+  const h = holdTimes(readTcpSegments(readFileSync(pcap)), { proxyPort: hold.proxyPort, upstreamPort: hold.upstreamPort, ...JSON.parse(readFileSync(trace, 'utf8')) });
+  if (!hold.keep) {
+    rmSync(pcap, { force: true });
+    rmSync(trace, { force: true });
+  }
+  if (h.markerMismatch) throw new Error(`hold: ${h.markerMismatch} client segments carried another request's number: the order matching is wrong`);
+  const [p50, p90, p99, p999, max] = quantiles(h.added, [0.5, 0.9, 0.99, 0.999, 1]);
+  const [reqP99] = quantiles(h.requestLeg, [0.99]);
+  const [respP99] = quantiles(h.responseLeg, [0.99]);
+  return { ...r, rps: r.requests / r.seconds,
+    hold: { p50, p90, p99, p999, max, reqP99, respP99, matched: h.matched, total: h.total, unmatched: h.unmatched, misordered: h.misordered, dropped: captured.dropped } };
 }
 
 const fmt = (n, d = 0) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
@@ -232,7 +262,8 @@ async function main() {
         const proc = procs[r.target];
         const c0 = coreTimes();
         const before = proc ? cpuSplitMicros(proc.pid) : undefined;
-        const res = o.handshakes ? await handshakes(url, o.duration, pin, tmp, o.resume) : o.rate ? await fixedRate(url, o.rate, o.connections, o.duration, pin, tmp) : await runLoad(gen, { ...load, url, seconds: o.duration });
+        const hold = o.hold && proc ? { proxyPort: Number(new URL(url).port), upstreamPort, tag: `${r.name}-${round}`, keep: o.keep } : undefined;
+        const res = o.handshakes ? await handshakes(url, o.duration, pin, tmp, o.resume) : o.rate ? await fixedRate(url, o.rate, o.connections, o.duration, pin, tmp, hold) : await runLoad(gen, { ...load, url, seconds: o.duration });
         const after = proc ? cpuSplitMicros(proc.pid) : undefined;
         const c1 = coreTimes();
         const core = pin.proxy !== undefined ? { a: c0[`cpu${pin.proxy}`], b: c1[`cpu${pin.proxy}`] } : undefined;
@@ -242,11 +273,17 @@ async function main() {
         // The event loop's thread alone: V8's compiler and GC threads are the rest.
         const mainUs = before !== undefined && after !== undefined ? (after.main - before.main) / res.requests : undefined;
         const foreign = core?.a && core?.b ? Math.max(0, (100 * (core.b.busy - core.a.busy - own)) / (core.b.total - core.a.total)) : undefined;
+        const steal = core?.a && core?.b ? (100 * (core.b.steal - core.a.steal)) / (core.b.total - core.a.total) : undefined;
         const s = { rps: res.rps, p99: res.p99_ms, p99Sent: res.p99_sent_ms, bad: res.errors + res.non2xx, us: proc ? own / res.requests : undefined, sysUs, mainUs,
-          rss: proc ? rssKiB(proc.pid) / 1024 : undefined, foreign };
+          rss: proc ? rssKiB(proc.pid) / 1024 : undefined, foreign, steal, hold: res.hold };
         r.samples.push(s);
         console.log(`  [${round}/${o.repeat}] ${r.name.padEnd(24)} ${fmt(s.rps).padStart(6)} req/s  ${fmt(s.us, 1).padStart(6)} µs/req (kernel ${fmt(s.sysUs, 1)}, main thread ${fmt(s.mainUs, 1)})` +
           `  other work on core ${pin.proxy}: ${fmt(foreign)}%${s.bad ? `  ERRORS ${s.bad}` : ''}`);
+        if (s.hold) {
+          console.log(`        held each request: p50 ${fmt(s.hold.p50, 3)} p99 ${fmt(s.hold.p99, 3)} p99.9 ${fmt(s.hold.p999, 3)} max ${fmt(s.hold.max, 2)} ms` +
+            ` (p99 request leg ${fmt(s.hold.reqP99, 3)}, response leg ${fmt(s.hold.respP99, 3)}); ${s.hold.matched}/${s.hold.total} matched;` +
+            ` dropped ${s.hold.dropped ?? '?'}; stolen from core ${pin.proxy}: ${fmt(s.steal, 2)}%`);
+        }
       }
     }
     console.log('');
@@ -289,6 +326,17 @@ async function main() {
         ` main thread ${fmt(m.mainUs, 1)} µs/req of ${fmt(m.us, 1)} (the floor's ${fmt(floorMain, 1)})`);
     }
     if (o.rate) for (const m of summary) if (m.p99Added !== undefined) console.log(`${m.name}: p99 added over direct ${fmt(m.p99Added, 2)} ms; counted from each request's send, ${fmt(m.p99SentAdded, 2)} ms (goal ≤ 1 ms)`);
+    for (const m of summary) {
+      const held = m.samples.map((s) => s.hold).filter(Boolean);
+      if (!held.length) continue;
+      const p99s = held.map((h) => h.p99);
+      const ci = medianInterval(p99s);
+      m.holdP99 = median(p99s);
+      m.holdP99Interval = ci;
+      console.log(`${m.name}: held each request p50 ${fmt(median(held.map((h) => h.p50)), 3)} ms, p99 ${fmt(m.holdP99, 3)} ms` +
+        ` (${ci ? `95% interval ${fmt(ci[0], 3)}–${fmt(ci[1], 3)}` : `rounds ${p99s.map((x) => fmt(x, 3)).join(', ')}`}), p99.9 ${fmt(median(held.map((h) => h.p999)), 3)} ms;` +
+        ` steal on the proxy's core ${fmt(median(m.samples.map((s) => s.steal)), 2)}% (goal: p99 added ≤ 1 ms)`);
+    }
     console.log('\nvs floor / vs nginx = that proxy\'s CPU µs/req divided by this row\'s (1.00 = as cheap; higher is cheaper). Medians of the rounds.');
     console.log('paired = the median over rounds of (the floor\'s µs/req in that round ÷ this row\'s in the same round);');
     console.log('its interval is the sign test\'s (distribution-free: order statistics of the per-round ratios).');

@@ -222,7 +222,8 @@ export function coreTimes() {
       // user nice system idle iowait irq softirq steal (guest time is already inside user)
       const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
       const idle = v[3] + v[4];
-      out[m[1]] = { busy: (total - idle) * tick, total: total * tick };
+      // steal: time the hypervisor ran something else while this vCPU had work.
+      out[m[1]] = { busy: (total - idle) * tick, total: total * tick, steal: v[7] * tick };
     }
   } catch {}
   return out;

@@ -1,0 +1,139 @@
+// The latency a proxy adds to each request, read from kernel timestamps (a tcpdump capture on lo, read by
+// ./pcap.mjs), not from the load client's clock. A proxied request crosses four loopback writes:
+//   t1 the client sends the request to the proxy      t2 the proxy sends it on to the upstream
+//   t3 the upstream sends its response (last segment)  t4 the proxy sends the response's last segment
+// A direct call is the same chain without the proxy, so what the proxy adds to that one request is exactly
+// (t2 - t1) + (t4 - t3): its wake-up, parsing, routing and writing, and any queueing behind other requests or
+// a stalled core. The load client's own lateness (its timers, its GC) and the upstream's fall outside both
+// legs, which is why this resolves a 1 ms goal on a machine whose direct calls alone vary by several ms.
+//
+// Matching: the upstream leg is plaintext HTTP, and each request carries its number (`?n=N`, bench/fixed-rate.mjs
+// --trace) in its request line. The client leg may be TLS, so it is matched by order instead: the client
+// records which connection (local port) each request went out on, in order; keep-alive without pipelining
+// sends one request segment per request and the response before the next, so the last K client segments of a
+// connection are its K requests (the TLS handshake's segments come first). A response ends at the last
+// segment the other side sends before the connection's next request, or before the requesting side closes
+// (after which a TLS server still sends its close_notify alert, no part of any response).
+import { TCP_FIN, TCP_RST } from './pcap.mjs';
+
+/**
+ * @param {import('./pcap.mjs').Segment[]} segments  the capture, in time order
+ * @param {{ proxyPort: number, upstreamPort: number, total: number, order: number[], ports: number[] }} run
+ *   order[i] is the number of the i-th request the client assigned to a connection, ports[i] that
+ *   connection's local port; numbers ≥ total are the client's warm-up requests, matched but not counted.
+ */
+export function holdTimes(segments, { proxyPort, upstreamPort, total, order, ports }) {
+  const t1 = new Float64Array(total).fill(NaN);
+  const t2 = new Float64Array(total).fill(NaN);
+  const t3 = new Float64Array(total).fill(NaN);
+  const t4 = new Float64Array(total).fill(NaN);
+  let markerMismatch = 0;
+  // tcpdump writes segments in the order its ring buffer got them, which across two cores is not quite time order.
+  segments = segments.slice().sort((a, b) => a.t - b.t);
+
+  // Client side: per connection, its request segments and the proxy's response segments.
+  const down = new Map();
+  const up = new Map();
+  const conn = (map, port) => {
+    let c = map.get(port);
+    if (!c) map.set(port, (c = { req: [], resp: [], n: [], closedAt: Infinity }));
+    return c;
+  };
+  for (const s of segments) {
+    // The requesting side's FIN or RST: its connection's last response ended before it.
+    if (s.flags & (TCP_FIN | TCP_RST)) {
+      const c = s.dst === proxyPort ? conn(down, s.src) : s.dst === upstreamPort ? conn(up, s.src) : undefined;
+      if (c) c.closedAt = Math.min(c.closedAt, s.t);
+    }
+    if (s.len === 0) continue;
+    if (s.dst === proxyPort) conn(down, s.src).req.push(s);
+    else if (s.src === proxyPort) conn(down, s.dst).resp.push(s);
+    else if (s.dst === upstreamPort) {
+      const c = conn(up, s.src);
+      c.req.push(s);
+      c.n.push(requestNumber(s.head));
+    } else if (s.src === upstreamPort) conn(up, s.dst).resp.push(s);
+  }
+
+  const sequences = new Map();
+  for (let i = 0; i < order.length; i++) {
+    let q = sequences.get(ports[i]);
+    if (!q) sequences.set(ports[i], (q = []));
+    q.push(order[i]);
+  }
+  let unplaced = 0;
+  for (const [port, q] of sequences) {
+    const c = down.get(port);
+    if (!c || c.req.length < q.length) {
+      unplaced += q.length;
+      continue;
+    }
+    const reqs = c.req.slice(c.req.length - q.length);
+    const ends = lastResponseBeforeNext(reqs, c.resp, c.closedAt);
+    for (let k = 0; k < q.length; k++) {
+      const n = q[k];
+      // Plain HTTP shows the number on the client leg too: a check on the order matching.
+      const seen = requestNumber(reqs[k].head);
+      if (seen !== undefined && seen !== n) markerMismatch++;
+      if (n >= total) continue;
+      t1[n] = reqs[k].t;
+      t4[n] = ends[k];
+    }
+  }
+  for (const c of up.values()) {
+    const ends = lastResponseBeforeNext(c.req, c.resp, c.closedAt);
+    for (let k = 0; k < c.req.length; k++) {
+      const n = c.n[k];
+      if (n === undefined || n >= total || !Number.isNaN(t2[n])) continue;
+      t2[n] = c.req[k].t;
+      t3[n] = ends[k];
+    }
+  }
+
+  const added = [];
+  const requestLeg = [];
+  const responseLeg = [];
+  let unmatched = 0;
+  let misordered = 0;
+  for (let n = 0; n < total; n++) {
+    if ([t1[n], t2[n], t3[n], t4[n]].some(Number.isNaN)) {
+      unmatched++;
+      continue;
+    }
+    if (!(t1[n] <= t2[n] && t2[n] <= t3[n] && t3[n] <= t4[n])) {
+      misordered++;
+      continue;
+    }
+    requestLeg.push((t2[n] - t1[n]) / 1e6);
+    responseLeg.push((t4[n] - t3[n]) / 1e6);
+    added.push(requestLeg[requestLeg.length - 1] + responseLeg[responseLeg.length - 1]);
+  }
+  return { total, matched: added.length, unmatched, misordered, markerMismatch, unplaced, added, requestLeg, responseLeg };
+}
+
+/** The request number a request segment's first line carries (`GET /1k?n=17 HTTP/1.1`), if it is readable. */
+export function requestNumber(head) {
+  const eol = head.indexOf('\r\n');
+  const line = eol < 0 ? head : head.slice(0, eol);
+  const m = /[?&]n=(\d+)[ &]/.exec(line);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** For each request segment, the time of the last response segment before the next request (or the close). */
+function lastResponseBeforeNext(reqs, resps, closedAt) {
+  const ends = new Array(reqs.length).fill(NaN);
+  let j = 0;
+  for (let k = 0; k < reqs.length; k++) {
+    const from = reqs[k].t;
+    const to = k + 1 < reqs.length ? reqs[k + 1].t : closedAt;
+    while (j < resps.length && resps[j].t < from) j++;
+    while (j < resps.length && resps[j].t < to) ends[k] = resps[j++].t;
+  }
+  return ends;
+}
+
+/** The q-quantile of an unsorted list (nearest rank), as bench/fixed-rate.mjs reads its own. */
+export function quantiles(xs, qs) {
+  const v = Float64Array.from(xs).sort();
+  return qs.map((q) => (v.length ? v[Math.min(v.length - 1, Math.floor(q * v.length))] : NaN));
+}
