@@ -4,7 +4,7 @@
 // CPU µs per request; "vs floor" is the floor's µs/req divided by the row's (1.0 = as cheap as the floor).
 //   node bench/floor.mjs [--targets floor,gatehouse-raw,gatehouse-fastify,nginx] [--proto http,https]
 //                        [--body 1k|tiny] [--duration S] [--warmup S] [--repeat N] [--connections N]
-//                        [--access-log text|json|off] [--gateway-arg A]... [--profile TARGET]
+//                        [--access-log text|json|off] [--gateway-arg A]... [--node-arg A]... [--profile TARGET]
 //                        [--rate R]   (latency mode: R req/s fixed rate with bench/fixed-rate.mjs instead of wrk's
 //                                      saturation; report p50/p99 and "p99 added" over the direct upstream)
 //                        [--hold]     (with --rate: capture each proxied row with tcpdump and read the latency
@@ -45,7 +45,7 @@ const root = join(here, '..');
 function parseArgs(argv) {
   const o = { targets: ['floor', 'gatehouse-raw', 'gatehouse-fastify', 'nginx'], protos: ['http', 'https'], body: '1k', duration: 10,
     warmup: 3, repeat: 3, connections: 64, accessLog: undefined, gatewayArgs: [], profile: undefined, keep: false, baselineRoot: undefined, rate: undefined, handshakes: false, resume: false, cert: 'ec', upstreamMtls: false,
-    hold: false };
+    hold: false, nodeArgs: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -60,6 +60,8 @@ function parseArgs(argv) {
       case '--connections': o.connections = Number(val()); break;
       case '--access-log': o.accessLog = val(); break;
       case '--gateway-arg': o.gatewayArgs.push(val()); break;
+      // node's own flags for the gatehouse rows (e.g. --trace-gc, whose lines land in the row's gateway.log with --keep)
+      case '--node-arg': o.nodeArgs.push(val()); break;
       case '--profile': o.profile = val(); break;
       case '--keep': o.keep = true; break;
       case '--baseline-root': o.baselineRoot = val(); break;
@@ -219,7 +221,7 @@ async function main() {
         writeIstioConfig(join(dir, 'config'), { httpPort, httpsPort, upstreamPort, cert, key, upstreamMtls });
         const prof = o.profile === target ? ['--cpu-prof', '--cpu-prof-dir', join(here, 'results'), '--cpu-prof-name', `${target.replace(/[@+]/g, '-')}-${Date.now()}.cpuprofile`] : [];
         if (prof.length) mkdirSync(join(here, 'results'), { recursive: true });
-        const args = [...prof, join(gwRoot, 'dist', 'cli', 'main.js'), 'serve', '--config', join(dir, 'config'), '--status-port', String(statusPort),
+        const args = [...o.nodeArgs, ...prof, join(gwRoot, 'dist', 'cli', 'main.js'), 'serve', '--config', join(dir, 'config'), '--status-port', String(statusPort),
           '--stats-port', String(statsPort), '--admin-port', String(adminPort), '--bind', '127.0.0.1',
           ...(noLog ? ['--access-log-format', 'off'] : o.accessLog ? ['--access-log-format', o.accessLog] : []),
           // One process per row, as the floor is one: builds from before --workers have no such flag.
