@@ -37,3 +37,21 @@ function binomial(n, j) {
   for (let i = 1; i <= j; i++) c = (c * (n - j + i)) / i;
   return c;
 }
+
+/**
+ * The Theil–Sen line through the points (xs[i], ys[i]): the median of the slopes between every pair of
+ * points with different x, and the median of y − slope·x as the intercept. A single round stalled far beyond
+ * the others moves it no more than any other round (unlike least squares), which is what the latency bench
+ * needs to read its tail against the share of the core the hypervisor took. Undefined below 3 usable points.
+ */
+export function theilSen(xs, ys) {
+  const pts = xs.map((x, i) => [x, ys[i]]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  if (pts.length < 3) return undefined;
+  const slopes = [];
+  for (let i = 0; i < pts.length; i++) {
+    for (let j = i + 1; j < pts.length; j++) if (pts[j][0] !== pts[i][0]) slopes.push((pts[j][1] - pts[i][1]) / (pts[j][0] - pts[i][0]));
+  }
+  const slope = median(slopes);
+  if (slope === undefined) return undefined;
+  return { slope, intercept: median(pts.map(([x, y]) => y - slope * x)) };
+}

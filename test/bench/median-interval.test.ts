@@ -7,6 +7,7 @@ interface Stats {
   median(xs: number[]): number | undefined;
   medianInterval(xs: number[]): [number, number] | undefined;
   signTestRank(n: number): number;
+  theilSen(xs: number[], ys: number[]): { slope: number; intercept: number } | undefined;
 }
 
 const stats = (await import(new URL('../../../bench/lib/stats.mjs', import.meta.url).href)) as Stats;
@@ -50,4 +51,23 @@ test('the interval covers the median in about 95% of samples or more', () => {
   }
   // Exact coverage for n = 21, k = 6 is 97.3%; a rank of 7 would give 92.2%, of 8 81.1%.
   assert.ok(covered / trials > 0.955, `covered ${covered} of ${trials}`);
+});
+
+test('the Theil–Sen line is the median pairwise slope, and one wild round does not move it', () => {
+  const ts = stats.theilSen;
+  // y = 1 + 0.5 x exactly, then the same with one round far off the line.
+  const x = [0, 1, 2, 3, 4, 5, 6];
+  const y = x.map((v) => 1 + 0.5 * v);
+  assert.deepEqual(ts(x, y), { slope: 0.5, intercept: 1 });
+  const wild = [...y];
+  wild[6] = 40;
+  const fit = ts(x, wild)!;
+  assert.ok(Math.abs(fit.slope - 0.5) < 1e-9 && Math.abs(fit.intercept - 1) < 1e-9, JSON.stringify(fit));
+  // Least squares would not hold: its slope through these points is far from 0.5.
+  const mx = x.reduce((a, b) => a + b) / x.length;
+  const my = wild.reduce((a, b) => a + b) / x.length;
+  const ls = x.reduce((a, v, i) => a + (v - mx) * (wild[i]! - my), 0) / x.reduce((a, v) => a + (v - mx) ** 2, 0);
+  assert.ok(ls > 2, `least squares slope ${ls}`);
+  assert.equal(ts([1, 2], [1, 2]), undefined);
+  assert.equal(ts([1, 1, 1], [1, 2, 3]), undefined);
 });
