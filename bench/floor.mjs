@@ -153,10 +153,10 @@ async function fixedRate(url, rate, connections, seconds, pin, tmp, hold) {
   }
   if (h.markerMismatch) throw new Error(`hold: ${h.markerMismatch} client segments carried another request's number: the order matching is wrong`);
   const [p50, p90, p99, p999, max] = quantiles(h.added, [0.5, 0.9, 0.99, 0.999, 1]);
-  const [reqP99] = quantiles(h.requestLeg, [0.99]);
-  const [respP99] = quantiles(h.responseLeg, [0.99]);
+  const [reqP50, reqP99] = quantiles(h.requestLeg, [0.5, 0.99]);
+  const [respP50, respP99] = quantiles(h.responseLeg, [0.5, 0.99]);
   return { ...r, rps: r.requests / r.seconds,
-    hold: { p50, p90, p99, p999, max, reqP99, respP99, matched: h.matched, total: h.total, unmatched: h.unmatched, misordered: h.misordered, dropped: captured.dropped } };
+    hold: { p50, p90, p99, p999, max, reqP50, reqP99, respP50, respP99, matched: h.matched, total: h.total, unmatched: h.unmatched, misordered: h.misordered, dropped: captured.dropped } };
 }
 
 const fmt = (n, d = 0) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
@@ -283,7 +283,7 @@ async function main() {
           `  other work on core ${pin.proxy}: ${fmt(foreign)}%${s.bad ? `  ERRORS ${s.bad}` : ''}`);
         if (s.hold) {
           console.log(`        held each request: p50 ${fmt(s.hold.p50, 3)} p99 ${fmt(s.hold.p99, 3)} p99.9 ${fmt(s.hold.p999, 3)} max ${fmt(s.hold.max, 2)} ms` +
-            ` (p99 request leg ${fmt(s.hold.reqP99, 3)}, response leg ${fmt(s.hold.respP99, 3)}); ${s.hold.matched}/${s.hold.total} matched;` +
+            ` (request leg p50 ${fmt(s.hold.reqP50, 3)} p99 ${fmt(s.hold.reqP99, 3)}, response leg p50 ${fmt(s.hold.respP50, 3)} p99 ${fmt(s.hold.respP99, 3)}); ${s.hold.matched}/${s.hold.total} matched;` +
             ` dropped ${s.hold.dropped ?? '?'}; stolen from core ${pin.proxy}: ${fmt(s.steal, 2)}%`);
         }
       }
