@@ -153,10 +153,11 @@ async function fixedRate(url, rate, connections, seconds, pin, tmp, hold) {
   }
   if (h.markerMismatch) throw new Error(`hold: ${h.markerMismatch} client segments carried another request's number: the order matching is wrong`);
   const [p50, p90, p99, p999, max] = quantiles(h.added, [0.5, 0.9, 0.99, 0.999, 1]);
+  const [idleP50, idleP99] = quantiles(h.addedIdleArrival, [0.5, 0.99]);
   const [reqP50, reqP99] = quantiles(h.requestLeg, [0.5, 0.99]);
   const [respP50, respP99] = quantiles(h.responseLeg, [0.5, 0.99]);
   return { ...r, rps: r.requests / r.seconds,
-    hold: { p50, p90, p99, p999, max, reqP50, reqP99, respP50, respP99, matched: h.matched, total: h.total, unmatched: h.unmatched, misordered: h.misordered, dropped: captured.dropped } };
+    hold: { p50, p90, p99, p999, max, reqP50, reqP99, respP50, respP99, idleP50, idleP99, idleShare: h.addedIdleArrival.length / h.matched, matched: h.matched, total: h.total, unmatched: h.unmatched, misordered: h.misordered, dropped: captured.dropped } };
 }
 
 const fmt = (n, d = 0) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
@@ -285,6 +286,7 @@ async function main() {
           console.log(`        held each request: p50 ${fmt(s.hold.p50, 3)} p99 ${fmt(s.hold.p99, 3)} p99.9 ${fmt(s.hold.p999, 3)} max ${fmt(s.hold.max, 2)} ms` +
             ` (request leg p50 ${fmt(s.hold.reqP50, 3)} p99 ${fmt(s.hold.reqP99, 3)}, response leg p50 ${fmt(s.hold.respP50, 3)} p99 ${fmt(s.hold.respP99, 3)}); ${s.hold.matched}/${s.hold.total} matched;` +
             ` dropped ${s.hold.dropped ?? '?'}; stolen from core ${pin.proxy}: ${fmt(s.steal, 2)}%`);
+          console.log(`        arriving at an idle proxy (${fmt(100 * s.hold.idleShare)}% of requests): p50 ${fmt(s.hold.idleP50, 3)} p99 ${fmt(s.hold.idleP99, 3)} ms`);
         }
       }
     }
@@ -340,6 +342,11 @@ async function main() {
         ` steal on the proxy's core ${fmt(median(m.samples.map((s) => s.steal)), 2)}% (goal: p99 added ≤ 1 ms)`);
       // On a VM the tail follows the share of the core the hypervisor took; read it against that share.
       const line = theilSen(m.samples.map((s) => s.steal), m.samples.map((s) => s.hold?.p99));
+      const idle = held.map((h) => h.idleP99);
+      const idleCi = medianInterval(idle);
+      m.holdIdleP99 = median(idle);
+      console.log(`${' '.repeat(m.name.length)}  arriving at an idle proxy: p99 ${fmt(m.holdIdleP99, 3)} ms` +
+        ` (${idleCi ? `95% interval ${fmt(idleCi[0], 3)}–${fmt(idleCi[1], 3)}` : `rounds ${idle.map((x) => fmt(x, 3)).join(', ')}`})`);
       if (line) {
         m.holdP99AtZeroSteal = line.intercept;
         m.holdP99PerStealPct = line.slope;

@@ -93,6 +93,7 @@ export function holdTimes(segments, { proxyPort, upstreamPort, total, order, por
   const added = [];
   const requestLeg = [];
   const responseLeg = [];
+  const measured = [];
   let unmatched = 0;
   let misordered = 0;
   for (let n = 0; n < total; n++) {
@@ -104,11 +105,37 @@ export function holdTimes(segments, { proxyPort, upstreamPort, total, order, por
       misordered++;
       continue;
     }
+    measured.push(n);
     requestLeg.push((t2[n] - t1[n]) / 1e6);
     responseLeg.push((t4[n] - t3[n]) / 1e6);
     added.push(requestLeg[requestLeg.length - 1] + responseLeg[responseLeg.length - 1]);
   }
-  return { total, matched: added.length, unmatched, misordered, markerMismatch, unplaced, added, requestLeg, responseLeg };
+  const busyOnArrival = legsInProxyOnArrival(measured, t1, t2, t3, t4);
+  // What the proxy adds to a request that finds it with nothing to do: its own latency (wake-up, work, a
+  // stalled core), without queueing behind other requests, which grows with the CPU each request costs.
+  const addedIdleArrival = added.filter((_, i) => busyOnArrival[i] === 0);
+  return { total, matched: added.length, unmatched, misordered, markerMismatch, unplaced, added, requestLeg, responseLeg, busyOnArrival, addedIdleArrival };
+}
+
+/**
+ * For each measured request, how many legs (another request not yet sent on, or a response not yet passed
+ * back) were inside the proxy when it arrived.
+ */
+function legsInProxyOnArrival(measured, t1, t2, t3, t4) {
+  // +1 when a leg enters the proxy, -1 when it leaves; at equal times leaving goes first.
+  const events = [];
+  for (let i = 0; i < measured.length; i++) {
+    const n = measured[i];
+    events.push([t1[n], 1, i], [t2[n], -1, -1], [t3[n], 1, -1], [t4[n], -1, -1]);
+  }
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const busy = new Array(measured.length).fill(0);
+  let open = 0;
+  for (const [, step, i] of events) {
+    if (i >= 0) busy[i] = open;
+    open += step;
+  }
+  return busy;
 }
 
 /** The request number a request segment's first line carries (`GET /1k?n=17 HTTP/1.1`), if it is readable. */

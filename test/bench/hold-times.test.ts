@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 interface Segment { t: number; src: number; dst: number; len: number; flags: number; head: string }
 interface Hold {
   total: number; matched: number; unmatched: number; misordered: number; markerMismatch: number;
-  added: number[]; requestLeg: number[]; responseLeg: number[];
+  added: number[]; requestLeg: number[]; responseLeg: number[]; busyOnArrival: number[]; addedIdleArrival: number[];
 }
 const pcap = (await import(new URL('../../../bench/lib/pcap.mjs', import.meta.url).href)) as { readTcpSegments(b: Buffer): Segment[] };
 const hold = (await import(new URL('../../../bench/lib/hold.mjs', import.meta.url).href)) as {
@@ -145,4 +145,22 @@ test('hold: a wrong order of requests on a connection is caught, not measured', 
   const missing = hold.holdTimes(segs.filter((s) => s.src !== UPSTREAM || s.t < 200_000), { proxyPort: PROXY, upstreamPort: UPSTREAM, total: 2, order: [0, 1], ports: [50001, 50001] });
   assert.equal(missing.matched, 1);
   assert.equal(missing.unmatched, 1);
+});
+
+test('hold: a request that finds the proxy busy is told apart from one that finds it idle', () => {
+  // Request 1 arrives (210 µs) while request 0's response is inside the proxy (200 → 260 µs).
+  const packets: Packet[] = [
+    { us: 100, src: 50001, dst: PROXY, payload: get(0) },
+    { us: 130, src: 41000, dst: UPSTREAM, payload: get(0) },
+    { us: 200, src: UPSTREAM, dst: 41000, payload: ok },
+    { us: 210, src: 50002, dst: PROXY, payload: get(1) },
+    { us: 240, src: 41001, dst: UPSTREAM, payload: get(1) },
+    { us: 260, src: PROXY, dst: 50001, payload: ok },
+    { us: 300, src: UPSTREAM, dst: 41001, payload: ok },
+    { us: 320, src: PROXY, dst: 50002, payload: ok },
+  ];
+  const h = hold.holdTimes(pcap.readTcpSegments(capture(packets)), { proxyPort: PROXY, upstreamPort: UPSTREAM, total: 2, order: [0, 1], ports: [50001, 50002] });
+  assert.deepEqual(h.busyOnArrival, [0, 1]);
+  assert.equal(h.addedIdleArrival.length, 1);
+  assert.ok(Math.abs(h.addedIdleArrival[0]! - 0.09) < 1e-9, String(h.addedIdleArrival[0]));
 });
