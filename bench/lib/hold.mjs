@@ -114,7 +114,8 @@ export function holdTimes(segments, { proxyPort, upstreamPort, total, order, por
   // What the proxy adds to a request that finds it with nothing to do: its own latency (wake-up, work, a
   // stalled core), without queueing behind other requests, which grows with the CPU each request costs.
   const addedIdleArrival = added.filter((_, i) => busyOnArrival[i] === 0);
-  return { total, matched: added.length, unmatched, misordered, markerMismatch, unplaced, added, requestLeg, responseLeg, busyOnArrival, addedIdleArrival };
+  // times: each request's four instants (ns from the capture's first record), NaN where unmatched, for analyses.
+  return { total, matched: added.length, unmatched, misordered, markerMismatch, unplaced, added, requestLeg, responseLeg, busyOnArrival, addedIdleArrival, times: { t1, t2, t3, t4 } };
 }
 
 /**
