@@ -255,7 +255,15 @@ async function main() {
     // --handshakes primes with the measured kind of connection (s_time), not wrk's keep-alive requests,
     // which leave the handshake path cold: the first round used to cost ~1.5x the others.
     const warm = (url, seconds) => (o.handshakes ? handshakes(url, seconds, pin, tmp, o.resume) : runLoad(gen, { ...load, url, seconds }));
-    for (const r of rows) if (r.target !== 'upstream' && o.warmup > 0) await warm(bases[r.target][r.proto] + path, o.warmup);
+    for (const r of rows) {
+      if (r.target === 'upstream' || o.warmup <= 0) continue;
+      await warm(bases[r.target][r.proto] + path, o.warmup);
+      // --rate: also once at the measured rate. V8 re-optimizes a Node proxy's hot functions when the load
+      // changes from wrk's saturation to one request per wake-up (~57 functions and 20 deoptimizations in
+      // Gatehouse's first 8 s at 1,000 req/s, none in the next 24 s, session 9); unprimed, the compiler's
+      // jobs share the proxy's core during round 1 and put milliseconds into its tail.
+      if (o.rate) await fixedRate(bases[r.target][r.proto] + path, o.rate, o.connections, o.warmup, pin, tmp);
+    }
     for (let round = 1; round <= o.repeat; round++) {
       // Even rounds run the rows in reverse (A B B A …): whatever drifts within a round (a neighbour's
       // job, the page cache, thermal state) lands on every row alike, not always on the same one first.
