@@ -8,7 +8,8 @@
 //                        [--rate R]   (latency mode: R req/s fixed rate with bench/fixed-rate.mjs instead of wrk's
 //                                      saturation; report p50/p99 and "p99 added" over the direct upstream)
 //                        [--hold]     (with --rate: capture each proxied row with tcpdump and read the latency
-//                                      the proxy added to each request from kernel timestamps, bench/lib/hold.mjs)
+//                                      the proxy added to each request from kernel timestamps, bench/lib/hold.mjs;
+//                                      the capture's tap adds a little kernel work to every proxy's writes alike)
 //                        [--handshakes]   (HTTPS rows only: `openssl s_time -new`, full TLS handshakes per
 //                                      second, one at a time; CPU µs/req is then the proxy's CPU per handshake)
 //                        [--upstream-mtls]  (every proxy forwards to the upstream over TLS with a client certificate,
@@ -259,8 +260,8 @@ async function main() {
       if (r.target === 'upstream' || o.warmup <= 0) continue;
       await warm(bases[r.target][r.proto] + path, o.warmup);
       // --rate: also once at the measured rate. V8 re-optimizes a Node proxy's hot functions when the load
-      // changes from wrk's saturation to one request per wake-up (~57 functions and 20 deoptimizations in
-      // Gatehouse's first 8 s at 1,000 req/s, none in the next 24 s, session 9); unprimed, the compiler's
+      // changes from wrk's saturation to one request per wake-up (56 optimizing compiles and 20 deoptimizations
+      // in Gatehouse's first 8 s at 1,000 req/s, none in the next 24 s, session 9); unprimed, the compiler's
       // jobs share the proxy's core during round 1 and put milliseconds into its tail.
       if (o.rate) await fixedRate(bases[r.target][r.proto] + path, o.rate, o.connections, o.warmup, pin, tmp);
     }
