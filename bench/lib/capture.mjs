@@ -1,7 +1,7 @@
 // A tcpdump capture on loopback for the length of one benchmark row (bench/floor.mjs --hold). Its
 // timestamps are the kernel's, taken as each segment is sent, so where tcpdump itself runs does not move
 // them; it is pinned beside the load client all the same, off the proxy's core.
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import net from 'node:net';
 import { start, stop, sleep, which } from './procs.mjs';
 
@@ -49,13 +49,30 @@ async function markEnd(port, file) {
   const socket = net.connect(port, '127.0.0.1');
   socket.on('error', () => {});
   socket.write(`${END_MARK}\r\n\r\n`);
+  // Only what tcpdump appended since the last look is read (the capture runs to megabytes), from a little
+  // before it, so a marker split across two looks is still found.
+  let from = 0;
   try {
     for (const deadline = Date.now() + 10_000; ; await sleep(20)) {
-      if (readFileSync(file).includes(END_MARK)) return;
+      const { found, size } = scan(file, from, END_MARK);
+      if (found) return;
+      from = Math.max(0, size - END_MARK.length);
       if (Date.now() > deadline) throw new Error('tcpdump did not write the capture\'s end marker in 10 s: the capture would be cut short');
     }
   } finally {
     socket.destroy();
+  }
+}
+
+function scan(file, from, mark) {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.max(0, size - from));
+    readSync(fd, buf, 0, buf.length, from);
+    return { found: buf.includes(mark), size };
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -5,7 +5,7 @@
 // A direct call is the same chain without the proxy, so what the proxy adds to that one request is exactly
 // (t2 - t1) + (t4 - t3): its wake-up, parsing, routing and writing, and any queueing behind other requests or
 // a stalled core. The load client's own lateness (its timers, its GC) and the upstream's fall outside both
-// legs, which is why this resolves a 1 ms goal on a machine whose direct calls alone vary by several ms.
+// legs, so the figure moves with the proxy and its own core only, not with the direct call's noise.
 //
 // Matching: the upstream leg is plaintext HTTP, and each request carries its number (`?n=N`, bench/fixed-rate.mjs
 // --trace) in its request line. The client leg may be TLS, so it is matched by order instead: the client
@@ -61,13 +61,10 @@ export function holdTimes(segments, { proxyPort, upstreamPort, total, order, por
     if (!q) sequences.set(ports[i], (q = []));
     q.push(order[i]);
   }
-  let unplaced = 0;
   for (const [port, q] of sequences) {
     const c = down.get(port);
-    if (!c || c.req.length < q.length) {
-      unplaced += q.length;
-      continue;
-    }
+    // A connection with fewer request segments than requests cannot be matched: its requests stay unmatched.
+    if (!c || c.req.length < q.length) continue;
     const reqs = c.req.slice(c.req.length - q.length);
     const ends = lastResponseBeforeNext(reqs, c.resp, c.closedAt);
     for (let k = 0; k < q.length; k++) {
@@ -115,7 +112,7 @@ export function holdTimes(segments, { proxyPort, upstreamPort, total, order, por
   // stalled core), without queueing behind other requests, which grows with the CPU each request costs.
   const addedIdleArrival = added.filter((_, i) => busyOnArrival[i] === 0);
   // times: each request's four instants (ns from the capture's first record), NaN where unmatched, for analyses.
-  return { total, matched: added.length, unmatched, misordered, markerMismatch, unplaced, added, requestLeg, responseLeg, busyOnArrival, addedIdleArrival, times: { t1, t2, t3, t4 } };
+  return { total, matched: added.length, unmatched, misordered, markerMismatch, added, requestLeg, responseLeg, busyOnArrival, addedIdleArrival, times: { t1, t2, t3, t4 } };
 }
 
 /**

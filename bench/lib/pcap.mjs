@@ -16,10 +16,10 @@ const LINKTYPE_LINUX_SLL = 113; // `-i any`
  * RST 0x04); head: the captured payload bytes as latin1.
  */
 
-/** Every TCP segment of a pcap file (IPv4 and IPv6), in file order. Throws on a file that is not pcap. */
 export const TCP_FIN = 0x01;
 export const TCP_RST = 0x04;
 
+/** Every TCP segment of a pcap file (IPv4 and IPv6), in file order. Throws on a file that is not pcap. */
 export function readTcpSegments(buf) {
   if (buf.length < 24) throw new Error('pcap: shorter than its global header');
   let le;
