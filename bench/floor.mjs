@@ -7,6 +7,9 @@
 //                        [--access-log text|json|off] [--gateway-arg A]... [--node-arg A]... [--profile TARGET]
 //                        [--rate R]   (latency mode: R req/s fixed rate with bench/fixed-rate.mjs instead of wrk's
 //                                      saturation; report p50/p99 and "p99 added" over the direct upstream)
+//                        [--client pace|node]  (with --rate: the C client bench/pace/pace.c, which sends each request
+//                                      at its own instant, the default; or bench/fixed-rate.mjs, whose 1 ms timers
+//                                      send in pairs and bursts; pace falls back to node where it cannot be built)
 //                        [--hold]     (with --rate: capture each proxied row with tcpdump and read the latency
 //                                      the proxy added to each request from kernel timestamps, bench/lib/hold.mjs;
 //                                      the capture's tap adds a little kernel work to every proxy's writes alike)
@@ -39,6 +42,7 @@ import { startCapture } from './lib/capture.mjs';
 import { readTcpSegments } from './lib/pcap.mjs';
 import { holdTimes, quantiles } from './lib/hold.mjs';
 import { which, readFirstLine } from './lib/procs.mjs';
+import { paceBinary } from './lib/pace.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -46,7 +50,7 @@ const root = join(here, '..');
 function parseArgs(argv) {
   const o = { targets: ['floor', 'gatehouse-raw', 'gatehouse-fastify', 'nginx'], protos: ['http', 'https'], body: '1k', duration: 10,
     warmup: 3, repeat: 3, connections: 64, accessLog: undefined, gatewayArgs: [], profile: undefined, keep: false, baselineRoot: undefined, rate: undefined, handshakes: false, resume: false, cert: 'ec', upstreamMtls: false,
-    hold: false, nodeArgs: [] };
+    hold: false, nodeArgs: [], client: 'pace' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -71,6 +75,7 @@ function parseArgs(argv) {
       case '--resume': o.resume = true; break;
       case '--upstream-mtls': o.upstreamMtls = true; break;
       case '--hold': o.hold = true; break;
+      case '--client': o.client = val(); if (!['pace', 'node'].includes(o.client)) throw new Error('--client must be pace or node'); break;
       case '--cert': o.cert = val(); if (!['ec', 'rsa'].includes(o.cert)) throw new Error('--cert must be ec or rsa'); break;
       default: console.error(`floor: unknown option ${a} (see the header of bench/floor.mjs)`); process.exit(2);
     }
@@ -130,13 +135,13 @@ async function handshakes(url, seconds, pin, tmp, resume) {
  * ({ proxyPort, upstreamPort, tag }) the run is captured and `hold` in the result is what the proxy added to
  * each request, from the capture's timestamps (bench/lib/hold.mjs).
  */
-async function fixedRate(url, rate, connections, seconds, pin, tmp, hold) {
+async function fixedRate(client, url, rate, connections, seconds, pin, tmp, hold) {
   const trace = hold ? join(tmp, `trace-${hold.tag}.json`) : undefined;
   const pcap = hold ? join(tmp, `hold-${hold.tag}.pcap`) : undefined;
   const capture = hold
     ? await startCapture({ ports: [hold.proxyPort, hold.upstreamPort], file: pcap, logFile: join(tmp, `tcpdump-${hold.tag}.log`), cpu: pin.loadgen, taskset: pin.taskset })
     : undefined;
-  const child = start('fixed-rate', process.execPath, [join(here, 'fixed-rate.mjs'), ...(trace ? ['--trace', trace] : []), url, String(rate), String(connections), String(seconds)],
+  const child = start('fixed-rate', client.command, [...client.args, ...(trace ? ['--trace', trace] : []), url, String(rate), String(connections), String(seconds)],
     { cpu: pin.loadgen, taskset: pin.taskset, logFile: join(tmp, 'fixed-rate.log'), pipeStdout: true });
   let out = '';
   child.stdout.setEncoding('utf8');
@@ -159,6 +164,15 @@ async function fixedRate(url, rate, connections, seconds, pin, tmp, hold) {
   const [respP50, respP99] = quantiles(h.responseLeg, [0.5, 0.99]);
   return { ...r, rps: r.requests / r.seconds,
     hold: { p50, p90, p99, p999, max, reqP50, reqP99, respP50, respP99, idleP50, idleP99, idleShare: h.addedIdleArrival.length / h.matched, matched: h.matched, total: h.total, unmatched: h.unmatched, misordered: h.misordered, dropped: captured.dropped } };
+}
+
+/** The fixed-rate client's command: pace (C) unless asked for node or pace cannot be built here. */
+function fixedRateClient(kind) {
+  const node = { command: process.execPath, args: [join(here, 'fixed-rate.mjs')] };
+  if (kind === 'node') return { ...node, describe: 'bench/fixed-rate.mjs (node, 1 ms timers)' };
+  const pace = paceBinary();
+  if ('path' in pace) return { command: pace.path, args: [], describe: 'bench/pace/pace.c (C, a timerfd deadline per request)' };
+  return { ...node, describe: `bench/fixed-rate.mjs: pace unavailable, ${pace.error}` };
 }
 
 const fmt = (n, d = 0) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
@@ -185,6 +199,8 @@ async function main() {
   const pin = pinningPlan();
   const tmp = mkdtempSync(join(tmpdir(), 'gatehouse-floor-'));
   console.log(`floor bench ${new Date().toISOString()}  load avg ${loadavg().map((x) => x.toFixed(2)).join(' ')}  pinning: ${pin.describe}`);
+  const rateClient = o.rate ? fixedRateClient(o.client) : undefined;
+  if (rateClient) console.log(`fixed-rate client: ${rateClient.describe}`);
   console.log(`${gen.kind}, ${o.connections} connections, ${o.warmup} s warm-up + ${o.duration} s, ${o.repeat} interleaved rounds, body ${o.body}`);
   try {
     const { cert, key } = makeCertificate(tmp, o.cert);
@@ -263,7 +279,7 @@ async function main() {
       // changes from wrk's saturation to one request per wake-up (56 optimizing compiles and 20 deoptimizations
       // in Gatehouse's first 8 s at 1,000 req/s, none in the next 24 s, session 9); unprimed, the compiler's
       // jobs share the proxy's core during round 1 and put milliseconds into its tail.
-      if (o.rate) await fixedRate(bases[r.target][r.proto] + path, o.rate, o.connections, o.warmup, pin, tmp);
+      if (o.rate) await fixedRate(rateClient, bases[r.target][r.proto] + path, o.rate, o.connections, o.warmup, pin, tmp);
     }
     for (let round = 1; round <= o.repeat; round++) {
       // Even rounds run the rows in reverse (A B B A …): whatever drifts within a round (a neighbour's
@@ -275,7 +291,7 @@ async function main() {
         const c0 = coreTimes();
         const before = proc ? cpuSplitMicros(proc.pid) : undefined;
         const hold = o.hold && proc ? { proxyPort: Number(new URL(url).port), upstreamPort, tag: `${r.name}-${round}`, keep: o.keep } : undefined;
-        const res = o.handshakes ? await handshakes(url, o.duration, pin, tmp, o.resume) : o.rate ? await fixedRate(url, o.rate, o.connections, o.duration, pin, tmp, hold) : await runLoad(gen, { ...load, url, seconds: o.duration });
+        const res = o.handshakes ? await handshakes(url, o.duration, pin, tmp, o.resume) : o.rate ? await fixedRate(rateClient, url, o.rate, o.connections, o.duration, pin, tmp, hold) : await runLoad(gen, { ...load, url, seconds: o.duration });
         const after = proc ? cpuSplitMicros(proc.pid) : undefined;
         const c1 = coreTimes();
         const core = pin.proxy !== undefined ? { a: c0[`cpu${pin.proxy}`], b: c1[`cpu${pin.proxy}`] } : undefined;
