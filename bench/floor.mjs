@@ -302,10 +302,13 @@ async function main() {
         const mainUs = before !== undefined && after !== undefined ? (after.main - before.main) / res.requests : undefined;
         const foreign = core?.a && core?.b ? Math.max(0, (100 * (core.b.busy - core.a.busy - own)) / (core.b.total - core.a.total)) : undefined;
         const steal = core?.a && core?.b ? (100 * (core.b.steal - core.a.steal)) / (core.b.total - core.a.total) : undefined;
+        // Minor page faults per 1,000 requests: V8 faults young-generation pages in again after giving them back,
+        // and on a VM a fault on memory the host has taken back (free page reporting) also waits for the host.
+        const faults = before !== undefined && after !== undefined ? (1000 * (after.minorFaults - before.minorFaults)) / res.requests : undefined;
         const s = { rps: res.rps, p99: res.p99_ms, p99Sent: res.p99_sent_ms, bad: res.errors + res.non2xx, us: proc ? own / res.requests : undefined, sysUs, mainUs,
-          rss: proc ? rssKiB(proc.pid) / 1024 : undefined, foreign, steal, hold: res.hold };
+          rss: proc ? rssKiB(proc.pid) / 1024 : undefined, foreign, steal, faults, hold: res.hold };
         r.samples.push(s);
-        console.log(`  [${round}/${o.repeat}] ${r.name.padEnd(24)} ${fmt(s.rps).padStart(6)} req/s  ${fmt(s.us, 1).padStart(6)} µs/req (kernel ${fmt(s.sysUs, 1)}, main thread ${fmt(s.mainUs, 1)})` +
+        console.log(`  [${round}/${o.repeat}] ${r.name.padEnd(24)} ${fmt(s.rps).padStart(6)} req/s  ${fmt(s.us, 1).padStart(6)} µs/req (kernel ${fmt(s.sysUs, 1)}, main thread ${fmt(s.mainUs, 1)}, ${fmt(s.faults, 1)} page faults per 1k)` +
           `  other work on core ${pin.proxy}: ${fmt(foreign)}%${s.bad ? `  ERRORS ${s.bad}` : ''}`);
         if (s.hold) {
           console.log(`        held each request: p50 ${fmt(s.hold.p50, 3)} p99 ${fmt(s.hold.p99, 3)} p99.9 ${fmt(s.hold.p999, 3)} max ${fmt(s.hold.max, 2)} ms` +
@@ -372,6 +375,18 @@ async function main() {
       m.holdIdleP99 = median(idle);
       console.log(`${' '.repeat(m.name.length)}  arriving at an idle proxy: p99 ${fmt(m.holdIdleP99, 3)} ms` +
         ` (${idleCi ? `95% interval ${fmt(idleCi[0], 3)}–${fmt(idleCi[1], 3)}` : `rounds ${idle.map((x) => fmt(x, 3)).join(', ')}`})`);
+      // Each round's p99 over a baseline's in the same round: rows measured back to back share the machine's
+      // drift (steal comes in spells lasting minutes), which the medians of whole rows do not cancel.
+      for (const base of ['floor', 'nginx']) {
+        const b = summary.find((x) => x.target === base && x.proto === m.proto);
+        if (!b || b === m) continue;
+        const ratios = m.samples.map((s, i) => (s.hold && b.samples[i]?.hold ? s.hold.p99 / b.samples[i].hold.p99 : undefined)).filter((x) => x !== undefined);
+        if (!ratios.length) continue;
+        const rci = medianInterval(ratios);
+        m[`holdP99Vs${base === 'floor' ? 'Floor' : 'Nginx'}`] = { median: median(ratios), interval: rci, lower: ratios.filter((x) => x < 1).length, rounds: ratios.length };
+        console.log(`${' '.repeat(m.name.length)}  p99 ÷ ${base}'s in the same round: ${fmt(median(ratios), 2)}` +
+          ` (${rci ? `95% interval ${fmt(rci[0], 2)}–${fmt(rci[1], 2)}` : 'too few rounds for an interval'}), lower in ${ratios.filter((x) => x < 1).length} of ${ratios.length}`);
+      }
       if (line) {
         m.holdP99AtZeroSteal = line.intercept;
         m.holdP99PerStealPct = line.slope;

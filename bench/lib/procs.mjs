@@ -153,10 +153,12 @@ export function cpuSplitMicros(pid) {
   let user = 0;
   let system = 0;
   let main = 0;
+  let minorFaults = 0;
   let found = false;
   for (const p of processTree(pid)) {
     try {
       const f = statFields(`/proc/${p}/stat`);
+      minorFaults += Number(f[7]);
       user += Number(f[11]);
       system += Number(f[12]);
       found = true;
@@ -166,10 +168,10 @@ export function cpuSplitMicros(pid) {
   }
   if (!found) return undefined;
   const scale = 1e6 / clockTicks();
-  return { user: user * scale, system: system * scale, total: (user + system) * scale, main: main * scale };
+  return { user: user * scale, system: system * scale, total: (user + system) * scale, main: main * scale, minorFaults };
 }
 
-/** A /proc stat line's fields after "(comm) ": state(3) ppid(4) … utime(14) stime(15) are indexes 11 and 12. */
+/** A /proc stat line's fields after "(comm) ": state(3) ppid(4) … minflt(10) is index 7, utime(14) stime(15) are 11 and 12. */
 function statFields(file) {
   const stat = readFileSync(file, 'utf8');
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
