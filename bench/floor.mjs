@@ -40,7 +40,7 @@ import { makeCertificate, makeClientCertificate, writeIstioConfig, nginxConf } f
 import { detectLoadGenerator, runLoad, INSTALL_HINT } from './lib/loadgen.mjs';
 import { startCapture } from './lib/capture.mjs';
 import { readTcpSegments } from './lib/pcap.mjs';
-import { holdTimes, quantiles } from './lib/hold.mjs';
+import { holdTimes, quantiles, slowSpells } from './lib/hold.mjs';
 import { which, readFirstLine } from './lib/procs.mjs';
 import { paceBinary } from './lib/pace.mjs';
 
@@ -162,8 +162,11 @@ async function fixedRate(client, url, rate, connections, seconds, pin, tmp, hold
   const [idleP50, idleP99] = quantiles(h.addedIdleArrival, [0.5, 0.99]);
   const [reqP50, reqP99] = quantiles(h.requestLeg, [0.5, 0.99]);
   const [respP50, respP99] = quantiles(h.responseLeg, [0.5, 0.99]);
+  const spells = slowSpells(h.added, h.arrivals);
+  const [outsideP99] = quantiles(spells.outside, [0.99]);
   return { ...r, rps: r.requests / r.seconds,
-    hold: { p50, p90, p99, p999, max, reqP50, reqP99, respP50, respP99, idleP50, idleP99, idleShare: h.addedIdleArrival.length / h.matched, matched: h.matched, total: h.total, unmatched: h.unmatched, misordered: h.misordered, dropped: captured.dropped } };
+    hold: { p50, p90, p99, p999, max, reqP50, reqP99, respP50, respP99, idleP50, idleP99, idleShare: h.addedIdleArrival.length / h.matched, matched: h.matched, total: h.total, unmatched: h.unmatched, misordered: h.misordered, dropped: captured.dropped,
+      slow: spells.slow, inSpells: spells.inSpells, spells: spells.spells, outsideP99 } };
 }
 
 /** The fixed-rate client's command: pace (C) unless asked for node or pace cannot be built here. */
@@ -315,6 +318,7 @@ async function main() {
             ` (request leg p50 ${fmt(s.hold.reqP50, 3)} p99 ${fmt(s.hold.reqP99, 3)}, response leg p50 ${fmt(s.hold.respP50, 3)} p99 ${fmt(s.hold.respP99, 3)}); ${s.hold.matched}/${s.hold.total} matched;` +
             ` dropped ${s.hold.dropped ?? '?'}; stolen from core ${pin.proxy}: ${fmt(s.steal, 2)}%`);
           console.log(`        arriving at an idle proxy (${fmt(100 * s.hold.idleShare)}% of requests): p50 ${fmt(s.hold.idleP50, 3)} p99 ${fmt(s.hold.idleP99, 3)} ms`);
+          console.log(`        over 1 ms: ${s.hold.slow}, of which ${s.hold.inSpells} in ${s.hold.spells} spells (≥ 3 in a row, each within 5 ms of the last); p99 outside the spells ${fmt(s.hold.outsideP99, 3)} ms`);
         }
       }
     }
@@ -370,6 +374,12 @@ async function main() {
         ` steal on the proxy's core ${fmt(median(m.samples.map((s) => s.steal)), 2)}% (goal: p99 added ≤ 1 ms)`);
       // On a VM the tail follows the share of the core the hypervisor took; read it against that share.
       const line = theilSen(m.samples.map((s) => s.steal), m.samples.map((s) => s.hold?.p99));
+      const outside = held.map((h) => h.outsideP99);
+      const outsideCi = medianInterval(outside);
+      m.holdOutsideSpellsP99 = median(outside);
+      console.log(`${' '.repeat(m.name.length)}  outside spells of slow requests: p99 ${fmt(m.holdOutsideSpellsP99, 3)} ms` +
+        ` (${outsideCi ? `95% interval ${fmt(outsideCi[0], 3)}–${fmt(outsideCi[1], 3)}` : `rounds ${outside.map((x) => fmt(x, 3)).join(', ')}`});` +
+        ` ${fmt(median(held.map((h) => (100 * h.inSpells) / h.matched)), 2)}% of requests in spells, ${fmt(median(held.map((h) => (100 * (h.slow - h.inSpells)) / h.matched)), 2)}% slow on their own (medians)`);
       const idle = held.map((h) => h.idleP99);
       const idleCi = medianInterval(idle);
       m.holdIdleP99 = median(idle);

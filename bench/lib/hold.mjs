@@ -88,6 +88,7 @@ export function holdTimes(segments, { proxyPort, upstreamPort, total, order, por
   }
 
   const added = [];
+  const arrivals = [];
   const requestLeg = [];
   const responseLeg = [];
   const measured = [];
@@ -103,6 +104,7 @@ export function holdTimes(segments, { proxyPort, upstreamPort, total, order, por
       continue;
     }
     measured.push(n);
+    arrivals.push(t1[n]);
     requestLeg.push((t2[n] - t1[n]) / 1e6);
     responseLeg.push((t4[n] - t3[n]) / 1e6);
     added.push(requestLeg[requestLeg.length - 1] + responseLeg[responseLeg.length - 1]);
@@ -111,8 +113,34 @@ export function holdTimes(segments, { proxyPort, upstreamPort, total, order, por
   // What the proxy adds to a request that finds it with nothing to do: its own latency (wake-up, work, a
   // stalled core), without queueing behind other requests, which grows with the CPU each request costs.
   const addedIdleArrival = added.filter((_, i) => busyOnArrival[i] === 0);
-  // times: each request's four instants (ns from the capture's first record), NaN where unmatched, for analyses.
-  return { total, matched: added.length, unmatched, misordered, markerMismatch, added, requestLeg, responseLeg, busyOnArrival, addedIdleArrival, times: { t1, t2, t3, t4 } };
+  // arrivals: t1 of each entry of added. times: each request's four instants (ns from the capture's first
+  // record), NaN where unmatched, for analyses.
+  return { total, matched: added.length, unmatched, misordered, markerMismatch, added, arrivals, requestLeg, responseLeg, busyOnArrival, addedIdleArrival, times: { t1, t2, t3, t4 } };
+}
+
+/**
+ * Slow requests that come in spells: at least `minRun` requests each held over `overMs`, arriving within
+ * `withinMs` of the one before. At one request a millisecond a spell of three means the proxy's core served
+ * nothing for milliseconds (the hypervisor took it, or another task ran on it); a pause of the proxy's own
+ * that is shorter (a scavenge here takes 0.5–1.5 ms) delays one or two requests and is not a spell. What
+ * remains outside the spells is what the proxy itself does to single requests.
+ * @param {number[]} added ms per request   @param {number[]} arrivals ns per request, same order
+ * @returns {{ slow: number, inSpells: number, spells: number, outside: number[] }}
+ */
+export function slowSpells(added, arrivals, { overMs = 1, withinMs = 5, minRun = 3 } = {}) {
+  const slow = added.map((a, i) => i).filter((i) => added[i] > overMs).sort((a, b) => arrivals[a] - arrivals[b]);
+  const inSpell = new Set();
+  let spells = 0;
+  for (let start = 0; start < slow.length;) {
+    let end = start + 1;
+    while (end < slow.length && (arrivals[slow[end]] - arrivals[slow[end - 1]]) / 1e6 <= withinMs) end++;
+    if (end - start >= minRun) {
+      spells++;
+      for (let k = start; k < end; k++) inSpell.add(slow[k]);
+    }
+    start = end;
+  }
+  return { slow: slow.length, inSpells: inSpell.size, spells, outside: added.filter((_, i) => !inSpell.has(i)) };
 }
 
 /**

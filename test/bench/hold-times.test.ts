@@ -13,6 +13,7 @@ const pcap = (await import(new URL('../../../bench/lib/pcap.mjs', import.meta.ur
 const hold = (await import(new URL('../../../bench/lib/hold.mjs', import.meta.url).href)) as {
   holdTimes(s: Segment[], run: { proxyPort: number; upstreamPort: number; total: number; order: number[]; ports: number[] }): Hold;
   requestNumber(head: string): number | undefined;
+  slowSpells(added: number[], arrivals: number[], o?: { overMs?: number; withinMs?: number; minRun?: number }): { slow: number; inSpells: number; spells: number; outside: number[] };
 };
 
 const PROXY = 8443;
@@ -163,4 +164,21 @@ test('hold: a request that finds the proxy busy is told apart from one that find
   assert.deepEqual(h.busyOnArrival, [0, 1]);
   assert.equal(h.addedIdleArrival.length, 1);
   assert.ok(Math.abs(h.addedIdleArrival[0]! - 0.09) < 1e-9, String(h.addedIdleArrival[0]));
+});
+
+test('hold: slow requests in a spell (the core serving nothing for milliseconds) are told apart from slow ones on their own', () => {
+  // One request a millisecond (arrivals in ns, given out of order); held 0.3 ms, except:
+  //   3, 4, 5, 6: a spell (four in a row over 1 ms, each within 5 ms of the last);
+  //   20: over 1 ms alone; 40 and 43: two, 3 ms apart: too few for a spell;
+  //   60, 66, 72: three over 1 ms but 6 ms apart: not a spell.
+  const held = new Map([[3, 4.1], [4, 3.2], [5, 2.2], [6, 1.3], [20, 1.8], [40, 1.5], [43, 1.2], [60, 2], [66, 2], [72, 2]]);
+  const ms = Array.from({ length: 100 }, (_, i) => 99 - i);
+  const added = ms.map((m) => held.get(m) ?? 0.3);
+  const arrivals = ms.map((m) => m * 1e6);
+  const s = hold.slowSpells(added, arrivals);
+  assert.deepEqual({ slow: s.slow, inSpells: s.inSpells, spells: s.spells }, { slow: 10, inSpells: 4, spells: 1 });
+  assert.equal(s.outside.length, 96);
+  assert.ok(!s.outside.includes(4.1) && s.outside.includes(1.8) && s.outside.includes(1.2), 'the spell is left out, the rest kept');
+  // A looser window joins 60, 66 and 72 into a second spell.
+  assert.deepEqual(hold.slowSpells(added, arrivals, { withinMs: 6 }).spells, 2);
 });
