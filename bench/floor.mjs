@@ -162,11 +162,12 @@ async function fixedRate(client, url, rate, connections, seconds, pin, tmp, hold
   const [idleP50, idleP99] = quantiles(h.addedIdleArrival, [0.5, 0.99]);
   const [reqP50, reqP99] = quantiles(h.requestLeg, [0.5, 0.99]);
   const [respP50, respP99] = quantiles(h.responseLeg, [0.5, 0.99]);
-  const spells = slowSpells(h.added, h.arrivals);
+  const spells = slowSpells(h.added, h.arrivals, { writes: h.writes });
   const [outsideP99] = quantiles(spells.outside, [0.99]);
+  const [silenceP50] = quantiles(spells.silences, [0.5]);
   return { ...r, rps: r.requests / r.seconds,
     hold: { p50, p90, p99, p999, max, reqP50, reqP99, respP50, respP99, idleP50, idleP99, idleShare: h.addedIdleArrival.length / h.matched, matched: h.matched, total: h.total, unmatched: h.unmatched, misordered: h.misordered, dropped: captured.dropped,
-      slow: spells.slow, inSpells: spells.inSpells, spells: spells.spells, outsideP99 } };
+      slow: spells.slow, inSpells: spells.inSpells, spells: spells.spells, outsideP99, silenceP50 } };
 }
 
 /** The fixed-rate client's command: pace (C) unless asked for node or pace cannot be built here. */
@@ -318,7 +319,7 @@ async function main() {
             ` (request leg p50 ${fmt(s.hold.reqP50, 3)} p99 ${fmt(s.hold.reqP99, 3)}, response leg p50 ${fmt(s.hold.respP50, 3)} p99 ${fmt(s.hold.respP99, 3)}); ${s.hold.matched}/${s.hold.total} matched;` +
             ` dropped ${s.hold.dropped ?? '?'}; stolen from core ${pin.proxy}: ${fmt(s.steal, 2)}%`);
           console.log(`        arriving at an idle proxy (${fmt(100 * s.hold.idleShare)}% of requests): p50 ${fmt(s.hold.idleP50, 3)} p99 ${fmt(s.hold.idleP99, 3)} ms`);
-          console.log(`        over 1 ms: ${s.hold.slow}, of which ${s.hold.inSpells} in ${s.hold.spells} spells (≥ 3 in a row, each within 5 ms of the last); p99 outside the spells ${fmt(s.hold.outsideP99, 3)} ms`);
+          console.log(`        over 1 ms: ${s.hold.slow}, of which ${s.hold.inSpells} in ${s.hold.spells} spells (≥ 3 in a row, each within 5 ms of the last; the proxy wrote nothing for ${fmt(s.hold.silenceP50, 2)} ms in the median one); p99 outside the spells ${fmt(s.hold.outsideP99, 3)} ms`);
         }
       }
     }
@@ -379,7 +380,8 @@ async function main() {
       m.holdOutsideSpellsP99 = median(outside);
       console.log(`${' '.repeat(m.name.length)}  outside spells of slow requests: p99 ${fmt(m.holdOutsideSpellsP99, 3)} ms` +
         ` (${outsideCi ? `95% interval ${fmt(outsideCi[0], 3)}–${fmt(outsideCi[1], 3)}` : `rounds ${outside.map((x) => fmt(x, 3)).join(', ')}`});` +
-        ` ${fmt(median(held.map((h) => (100 * h.inSpells) / h.matched)), 2)}% of requests in spells, ${fmt(median(held.map((h) => (100 * (h.slow - h.inSpells)) / h.matched)), 2)}% slow on their own (medians)`);
+        ` ${fmt(median(held.map((h) => (100 * h.inSpells) / h.matched)), 2)}% of requests in spells, ${fmt(median(held.map((h) => (100 * (h.slow - h.inSpells)) / h.matched)), 2)}% slow on their own;` +
+        ` the proxy silent for ${fmt(median(held.map((h) => h.silenceP50)), 2)} ms in a spell (medians)`);
       const idle = held.map((h) => h.idleP99);
       const idleCi = medianInterval(idle);
       m.holdIdleP99 = median(idle);

@@ -89,6 +89,8 @@ export function holdTimes(segments, { proxyPort, upstreamPort, total, order, por
 
   const added = [];
   const arrivals = [];
+  // Every instant the proxy wrote something we matched: a request sent on, a response's last segment.
+  const writes = [];
   const requestLeg = [];
   const responseLeg = [];
   const measured = [];
@@ -105,6 +107,7 @@ export function holdTimes(segments, { proxyPort, upstreamPort, total, order, por
     }
     measured.push(n);
     arrivals.push(t1[n]);
+    writes.push(t2[n], t4[n]);
     requestLeg.push((t2[n] - t1[n]) / 1e6);
     responseLeg.push((t4[n] - t3[n]) / 1e6);
     added.push(requestLeg[requestLeg.length - 1] + responseLeg[responseLeg.length - 1]);
@@ -113,9 +116,10 @@ export function holdTimes(segments, { proxyPort, upstreamPort, total, order, por
   // What the proxy adds to a request that finds it with nothing to do: its own latency (wake-up, work, a
   // stalled core), without queueing behind other requests, which grows with the CPU each request costs.
   const addedIdleArrival = added.filter((_, i) => busyOnArrival[i] === 0);
-  // arrivals: t1 of each entry of added. times: each request's four instants (ns from the capture's first
-  // record), NaN where unmatched, for analyses.
-  return { total, matched: added.length, unmatched, misordered, markerMismatch, added, arrivals, requestLeg, responseLeg, busyOnArrival, addedIdleArrival, times: { t1, t2, t3, t4 } };
+  writes.sort((a, b) => a - b);
+  // arrivals: t1 of each entry of added; writes: t2 and t4 of them all, sorted. times: each request's four
+  // instants (ns from the capture's first record), NaN where unmatched, for analyses.
+  return { total, matched: added.length, unmatched, misordered, markerMismatch, added, arrivals, writes, requestLeg, responseLeg, busyOnArrival, addedIdleArrival, times: { t1, t2, t3, t4 } };
 }
 
 /**
@@ -123,24 +127,50 @@ export function holdTimes(segments, { proxyPort, upstreamPort, total, order, por
  * `withinMs` of the one before. At one request a millisecond a spell of three means the proxy's core served
  * nothing for milliseconds (the hypervisor took it, or another task ran on it); a pause of the proxy's own
  * that is shorter (a scavenge here takes 0.5–1.5 ms) delays one or two requests and is not a spell. What
- * remains outside the spells is what the proxy itself does to single requests.
+ * remains outside the spells is what the proxy itself does to single requests. With `writes` (the proxy's
+ * write instants, ns, sorted), each spell's longest silence is measured: the longest time inside it, from
+ * its first arrival to its last request's release, in which the proxy wrote nothing at all.
  * @param {number[]} added ms per request   @param {number[]} arrivals ns per request, same order
- * @returns {{ slow: number, inSpells: number, spells: number, outside: number[] }}
+ * @returns {{ slow: number, inSpells: number, spells: number, outside: number[], silences: number[] }}
  */
-export function slowSpells(added, arrivals, { overMs = 1, withinMs = 5, minRun = 3 } = {}) {
+export function slowSpells(added, arrivals, { overMs = 1, withinMs = 5, minRun = 3, writes } = {}) {
   const slow = added.map((a, i) => i).filter((i) => added[i] > overMs).sort((a, b) => arrivals[a] - arrivals[b]);
   const inSpell = new Set();
+  const silences = [];
   let spells = 0;
   for (let start = 0; start < slow.length;) {
     let end = start + 1;
     while (end < slow.length && (arrivals[slow[end]] - arrivals[slow[end - 1]]) / 1e6 <= withinMs) end++;
     if (end - start >= minRun) {
       spells++;
-      for (let k = start; k < end; k++) inSpell.add(slow[k]);
+      let until = -Infinity;
+      for (let k = start; k < end; k++) {
+        inSpell.add(slow[k]);
+        until = Math.max(until, arrivals[slow[k]] + added[slow[k]] * 1e6);
+      }
+      if (writes) silences.push(longestSilence(writes, arrivals[slow[start]], until));
     }
     start = end;
   }
-  return { slow: slow.length, inSpells: inSpell.size, spells, outside: added.filter((_, i) => !inSpell.has(i)) };
+  return { slow: slow.length, inSpells: inSpell.size, spells, outside: added.filter((_, i) => !inSpell.has(i)), silences };
+}
+
+/** The longest gap, in ms, between consecutive instants of sorted `writes` within [from, to] (ends included). */
+function longestSilence(writes, from, to) {
+  let lo = 0;
+  let hi = writes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (writes[mid] < from) lo = mid + 1;
+    else hi = mid;
+  }
+  let last = from;
+  let longest = 0;
+  for (let i = lo; i < writes.length && writes[i] <= to; i++) {
+    longest = Math.max(longest, writes[i] - last);
+    last = writes[i];
+  }
+  return Math.max(longest, to - last) / 1e6;
 }
 
 /**

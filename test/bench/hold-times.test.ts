@@ -13,7 +13,7 @@ const pcap = (await import(new URL('../../../bench/lib/pcap.mjs', import.meta.ur
 const hold = (await import(new URL('../../../bench/lib/hold.mjs', import.meta.url).href)) as {
   holdTimes(s: Segment[], run: { proxyPort: number; upstreamPort: number; total: number; order: number[]; ports: number[] }): Hold;
   requestNumber(head: string): number | undefined;
-  slowSpells(added: number[], arrivals: number[], o?: { overMs?: number; withinMs?: number; minRun?: number }): { slow: number; inSpells: number; spells: number; outside: number[] };
+  slowSpells(added: number[], arrivals: number[], o?: { overMs?: number; withinMs?: number; minRun?: number; writes?: number[] }): { slow: number; inSpells: number; spells: number; outside: number[]; silences: number[] };
 };
 
 const PROXY = 8443;
@@ -181,4 +181,9 @@ test('hold: slow requests in a spell (the core serving nothing for milliseconds)
   assert.ok(!s.outside.includes(4.1) && s.outside.includes(1.8) && s.outside.includes(1.2), 'the spell is left out, the rest kept');
   // A looser window joins 60, 66 and 72 into a second spell.
   assert.deepEqual(hold.slowSpells(added, arrivals, { withinMs: 6 }).spells, 2);
+  // The spell runs from the first arrival (3 ms) to the last release (6 + 1.3 = 7.3 ms). The proxy wrote at
+  // 3.1 ms and then not until 7.1: silent for 4 ms of it.
+  const writes = [0.5, 1.5, 2.5, 3.1, 7.1, 7.2, 7.3, 8].map((m) => m * 1e6);
+  const [silence] = hold.slowSpells(added, arrivals, { writes }).silences;
+  assert.ok(Math.abs(silence! - 4) < 1e-9, `longest silence ${silence}`);
 });
