@@ -306,8 +306,8 @@ async function main() {
         const mainUs = before !== undefined && after !== undefined ? (after.main - before.main) / res.requests : undefined;
         const foreign = core?.a && core?.b ? Math.max(0, (100 * (core.b.busy - core.a.busy - own)) / (core.b.total - core.a.total)) : undefined;
         const steal = core?.a && core?.b ? (100 * (core.b.steal - core.a.steal)) / (core.b.total - core.a.total) : undefined;
-        // Minor page faults per 1,000 requests: V8 faults young-generation pages in again after giving them back,
-        // and on a VM a fault on memory the host has taken back (free page reporting) also waits for the host.
+        // Minor page faults per 1,000 requests: V8 faults young-generation pages in again after giving them back
+        // (a first touch costs 2–3 µs on the benchmark VM).
         const faults = before !== undefined && after !== undefined ? (1000 * (after.minorFaults - before.minorFaults)) / res.requests : undefined;
         const s = { rps: res.rps, p99: res.p99_ms, p99Sent: res.p99_sent_ms, bad: res.errors + res.non2xx, us: proc ? own / res.requests : undefined, sysUs, mainUs,
           rss: proc ? rssKiB(proc.pid) / 1024 : undefined, foreign, steal, faults, hold: res.hold };

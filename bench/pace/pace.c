@@ -374,8 +374,8 @@ static void on_readable(int epfd, connection_t *c) {
       c->freed_at = now_us();
       finish(n, 0);
       if (waiting_head < waiting_tail) dispatch(epfd, waiting[waiting_head++]);
-      // A TLS record may hold more than this response (it cannot: nothing more was asked for), and
-      // SSL_pending would say so; a plain socket is read again only when epoll says so.
+      // Bytes OpenSSL has already taken off the socket wake no epoll: read them now. A plain socket
+      // with more to read stays readable, and epoll says so.
       if (!c->ssl || SSL_pending(c->ssl) == 0) return;
     }
   }
