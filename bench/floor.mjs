@@ -5,7 +5,7 @@
 //   node bench/floor.mjs [--targets floor,gatehouse-raw,gatehouse-fastify,nginx] [--proto http,https]
 //                        [--body 1k|tiny] [--duration S] [--warmup S] [--repeat N] [--connections N]
 //                        [--access-log text|json|off] [--gateway-arg A]... [--node-arg A]... [--profile TARGET]
-//                        [--rate R]   (latency mode: R req/s fixed rate with bench/fixed-rate.mjs instead of wrk's
+//                        [--rate R]   (latency mode: R req/s at a fixed rate (see --client) instead of wrk's
 //                                      saturation; report p50/p99 and "p99 added" over the direct upstream)
 //                        [--client pace|node]  (with --rate: the C client bench/pace/pace.c, which sends each request
 //                                      at its own instant, the default; or bench/fixed-rate.mjs, whose 1 ms timers

@@ -129,12 +129,13 @@ export function holdTimes(segments, { proxyPort, upstreamPort, total, order, por
  * that is shorter (a scavenge here takes 0.5–1.5 ms) delays one or two requests and is not a spell. What
  * remains outside the spells is what the proxy itself does to single requests. With `writes` (the proxy's
  * write instants, ns, sorted), each spell's longest silence is measured: the longest time inside it, from
- * its first arrival to its last request's release, in which the proxy wrote nothing at all.
+ * its first arrival to the latest arrival-plus-hold of its requests (a release less the upstream's own time),
+ * in which the proxy wrote nothing at all.
  * @param {number[]} added ms per request   @param {number[]} arrivals ns per request, same order
  * @returns {{ slow: number, inSpells: number, spells: number, outside: number[], silences: number[] }}
  */
 export function slowSpells(added, arrivals, { overMs = 1, withinMs = 5, minRun = 3, writes } = {}) {
-  const slow = added.map((a, i) => i).filter((i) => added[i] > overMs).sort((a, b) => arrivals[a] - arrivals[b]);
+  const slow = added.map((_, i) => i).filter((i) => added[i] > overMs).sort((a, b) => arrivals[a] - arrivals[b]);
   const inSpell = new Set();
   const silences = [];
   let spells = 0;
